@@ -1,0 +1,337 @@
+//! Command line → one validated [`Options`] before any work starts.
+
+use crate::config::{FileConfig, TaskOverride};
+use crate::evaluate::{Policy, Thresholds};
+use crate::model::Selection;
+use crate::range::Range;
+use crate::render::Format;
+use crate::state::State;
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+pub const DEFAULT_PD: &str = "http://127.0.0.1:2379";
+
+/// Checks TiDB log backup (PITR) tasks in PD's etcd and reports a Nagios verdict.
+///
+/// Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for --help, --version and
+/// usage errors). Ranges use the Monitoring Plugins syntax ([@][start:][end]) with
+/// seconds or durations: 600, 10m, 1h30m, ~:10m, @1h:2h.
+#[derive(Debug, Parser)]
+#[command(
+    name = "check_tidb_log_backup",
+    version,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// PD endpoint (its etcd client URL): http://host:2379, or host:port. Repeatable and
+    /// comma-separated; tried one at a time. Default: config, then $TIDB_PD, then http://127.0.0.1:2379
+    #[arg(long = "pd", value_name = "URL")]
+    pub pd: Vec<String>,
+
+    /// Only check these tasks (repeatable); '*' means all. A named task that does not exist is CRITICAL
+    #[arg(long = "task", value_name = "NAME")]
+    pub task: Vec<String>,
+
+    /// Checkpoint lag range of a running task for WARNING [default: 10m]
+    #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub warning: Option<String>,
+
+    /// Checkpoint lag range of a running task for CRITICAL [default: 30m]
+    #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub critical: Option<String>,
+
+    /// Checkpoint lag range of a paused task for WARNING [default: 2h]
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub paused_warning: Option<String>,
+
+    /// Checkpoint lag range of a paused task for CRITICAL [default: 12h]
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub paused_critical: Option<String>,
+
+    /// State when the cluster has no log backup task [default: critical]
+    #[arg(long, value_name = "STATE")]
+    pub no_task_state: Option<String>,
+
+    /// State when PD's etcd cannot be read [default: critical]
+    #[arg(long, value_name = "STATE")]
+    pub unreachable_state: Option<String>,
+
+    /// Deadline for the whole run, seconds or a duration; on expiry UNKNOWN [default: 10s]
+    #[arg(short = 't', long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// Output format [default: nagios]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// TOML config file (connection, thresholds, [tasks.<name>] overrides)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Byte budget of the nagios output; long-output lines are dropped first [default: 8192]
+    #[arg(long, value_name = "BYTES")]
+    pub max_output: Option<usize>,
+
+    /// Evaluate as if the time were this (RFC 3339 UTC), for tests and replays
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+
+    /// More detail: -v per-store lines, -vv the endpoint and revision read
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub endpoints: Vec<String>,
+    pub selection: Selection,
+    pub policy: Policy,
+    pub unreachable_state: State,
+    pub timeout: Duration,
+    pub format: Format,
+    pub max_output: usize,
+    pub verbosity: u8,
+    pub now: Option<SystemTime>,
+}
+
+fn range(text: &str, what: &str) -> Result<Range, String> {
+    Range::parse(text).map_err(|e| format!("invalid {what} range: {e}"))
+}
+
+fn state(text: &str, what: &str) -> Result<State, String> {
+    State::parse(text)
+        .ok_or_else(|| format!("invalid {what} '{text}' (want ok, warning, critical or unknown)"))
+}
+
+/// `10`, `10s`, `1m30s` → a positive duration.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let parsed = match t.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
+            Some(Duration::from_secs_f64(secs))
+        }
+        Ok(_) => None,
+        Err(_) => humantime::parse_duration(t).ok().filter(|d| !d.is_zero()),
+    };
+    parsed
+        .ok_or_else(|| format!("invalid timeout '{text}' (want seconds or a duration such as 10s)"))
+}
+
+/// `host:port` → `http://host:port`; checks the scheme.
+pub fn normalize_endpoint(text: &str) -> Result<String, String> {
+    let t = text.trim().trim_end_matches('/');
+    if t.is_empty() {
+        return Err("empty --pd endpoint".to_string());
+    }
+    if t.starts_with("https://") {
+        return Err(format!(
+            "PD endpoint {t}: TLS (https) is not supported by this build yet"
+        ));
+    }
+    if let Some(rest) = t.strip_prefix("http://") {
+        if rest.is_empty() || rest.contains('/') {
+            return Err(format!("invalid PD endpoint '{t}' (want http://host:port)"));
+        }
+        return Ok(t.to_string());
+    }
+    if t.contains("://") || t.contains('/') {
+        return Err(format!(
+            "invalid PD endpoint '{t}' (want http://host:port or host:port)"
+        ));
+    }
+    Ok(format!("http://{t}"))
+}
+
+fn endpoints(values: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for value in values {
+        for part in value.split(',').filter(|p| !p.trim().is_empty()) {
+            let endpoint = normalize_endpoint(part)?;
+            if !out.contains(&endpoint) {
+                out.push(endpoint);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err("no PD endpoint given".to_string());
+    }
+    Ok(out)
+}
+
+fn override_thresholds(
+    base: &Thresholds,
+    o: &TaskOverride,
+    task: &str,
+) -> Result<Thresholds, String> {
+    let pick = |value: &Option<String>, fallback: Range, what: &str| match value {
+        Some(text) => range(text, &format!("tasks.{task}.{what}")),
+        None => Ok(fallback),
+    };
+    Ok(Thresholds {
+        warning: pick(&o.warning, base.warning, "warning")?,
+        critical: pick(&o.critical, base.critical, "critical")?,
+        paused_warning: pick(&o.paused_warning, base.paused_warning, "paused_warning")?,
+        paused_critical: pick(&o.paused_critical, base.paused_critical, "paused_critical")?,
+    })
+}
+
+impl Cli {
+    /// Merges flags over the config file over the environment over defaults.
+    /// `env_pd` is `$TIDB_PD`, passed in so tests do not touch the process environment.
+    pub fn into_options(self, env_pd: Option<String>) -> Result<Options, String> {
+        let file = match &self.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let pick = |flag: Option<String>, file: Option<String>| flag.or(file);
+        let pd = if !self.pd.is_empty() {
+            self.pd
+        } else if let Some(pd) = file.pd.clone() {
+            pd.into_vec()
+        } else if let Some(env) = env_pd.filter(|e| !e.trim().is_empty()) {
+            vec![env]
+        } else {
+            vec![DEFAULT_PD.to_string()]
+        };
+        let tasks = if !self.task.is_empty() {
+            self.task
+        } else {
+            file.task.clone().map(|t| t.into_vec()).unwrap_or_default()
+        };
+        let defaults = Thresholds::default();
+        let thresholds = Thresholds {
+            warning: pick(self.warning, file.warning.clone())
+                .map_or(Ok(defaults.warning), |t| range(&t, "warning"))?,
+            critical: pick(self.critical, file.critical.clone())
+                .map_or(Ok(defaults.critical), |t| range(&t, "critical"))?,
+            paused_warning: pick(self.paused_warning, file.paused_warning.clone())
+                .map_or(Ok(defaults.paused_warning), |t| range(&t, "paused-warning"))?,
+            paused_critical: pick(self.paused_critical, file.paused_critical.clone())
+                .map_or(Ok(defaults.paused_critical), |t| {
+                    range(&t, "paused-critical")
+                })?,
+        };
+        let mut per_task = std::collections::BTreeMap::new();
+        for (name, o) in &file.tasks {
+            per_task.insert(name.clone(), override_thresholds(&thresholds, o, name)?);
+        }
+        let format = match (self.format, &file.format) {
+            (Some(f), _) => f,
+            (None, Some(text)) => {
+                <Format as clap::ValueEnum>::from_str(text, true).map_err(|_| {
+                    format!("invalid format '{text}' in config (want nagios, ndjson or table)")
+                })?
+            }
+            (None, None) => Format::Nagios,
+        };
+        Ok(Options {
+            endpoints: endpoints(&pd)?,
+            selection: Selection::from_names(&tasks),
+            policy: Policy {
+                defaults: thresholds,
+                per_task,
+                no_task_state: pick(self.no_task_state, file.no_task_state.clone())
+                    .map_or(Ok(State::Critical), |t| state(&t, "no-task-state"))?,
+            },
+            unreachable_state: pick(self.unreachable_state, file.unreachable_state.clone())
+                .map_or(Ok(State::Critical), |t| state(&t, "unreachable-state"))?,
+            timeout: pick(self.timeout, file.timeout.clone())
+                .map_or(Ok(Duration::from_secs(10)), |t| parse_timeout(&t))?,
+            format,
+            max_output: self.max_output.or(file.max_output).unwrap_or(8192).max(256),
+            verbosity: self.verbose.min(3),
+            now: self.now.as_deref().map(crate::tso::parse_now).transpose()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(args: &[&str]) -> Result<Options, String> {
+        let mut argv = vec!["check_tidb_log_backup"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .into_options(None)
+    }
+
+    #[test]
+    fn defaults_follow_the_official_alert_rules() {
+        let o = options(&[]).unwrap();
+        assert_eq!(o.endpoints, vec![DEFAULT_PD]);
+        assert_eq!(o.policy.defaults, Thresholds::default());
+        assert_eq!(o.policy.defaults.warning.to_string(), "600");
+        assert_eq!(o.policy.defaults.paused_critical.to_string(), "43200");
+        assert_eq!(o.timeout, Duration::from_secs(10));
+        assert_eq!(o.format, Format::Nagios);
+        assert_eq!(o.selection, Selection::All);
+    }
+
+    #[test]
+    fn endpoints_accept_repeats_comma_lists_and_bare_host_port() {
+        let o = options(&["--pd", "a:1,http://b:2", "--pd", "c:3", "--pd", "a:1"]).unwrap();
+        assert_eq!(o.endpoints, vec!["http://a:1", "http://b:2", "http://c:3"]);
+        assert!(options(&["--pd", "ftp://x:1"]).is_err());
+        assert!(options(&["--pd", ","]).is_err());
+    }
+
+    #[test]
+    fn env_is_a_fallback_after_flags_and_config() {
+        let cli = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(
+            cli.into_options(Some("e:1".into())).unwrap().endpoints,
+            vec!["http://e:1"]
+        );
+        let cli = Cli::try_parse_from(["x", "--pd", "f:1"]).unwrap();
+        assert_eq!(
+            cli.into_options(Some("e:1".into())).unwrap().endpoints,
+            vec!["http://f:1"]
+        );
+    }
+
+    #[test]
+    fn thresholds_take_durations_and_ranges() {
+        let o = options(&[
+            "-w",
+            "15m",
+            "-c",
+            "@1h:2h",
+            "--paused-warning",
+            "~:3h",
+            "-t",
+            "2.5",
+        ])
+        .unwrap();
+        assert_eq!(o.policy.defaults.warning.to_string(), "900");
+        assert_eq!(o.policy.defaults.critical.to_string(), "@3600:7200");
+        assert_eq!(o.policy.defaults.paused_warning.to_string(), "~:10800");
+        assert_eq!(o.timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn invalid_values_are_clear_errors() {
+        assert!(options(&["-w", "20:10"])
+            .unwrap_err()
+            .contains("invalid warning range"));
+        assert!(options(&["--no-task-state", "maybe"])
+            .unwrap_err()
+            .contains("no-task-state"));
+        assert!(options(&["-t", "0"]).unwrap_err().contains("timeout"));
+        assert!(options(&["--now", "yesterday"])
+            .unwrap_err()
+            .contains("--now"));
+    }
+
+    #[test]
+    fn wildcard_selects_all_tasks() {
+        assert_eq!(options(&["--task", "*"]).unwrap().selection, Selection::All);
+        assert_eq!(
+            options(&["--task", "a", "--task", "b"]).unwrap().selection,
+            Selection::Named(vec!["a".into(), "b".into()])
+        );
+    }
+}

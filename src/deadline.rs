@@ -1,0 +1,47 @@
+//! The run's contract with the engine: one output, written once, and an exit code 0-3
+//! on every path, even when the work hangs or panics.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+static STAGE: Mutex<String> = Mutex::new(String::new());
+/// Held by whoever writes the result; it is never released because the writer exits.
+static OUTPUT: Mutex<()> = Mutex::new(());
+
+/// Records what the run is doing, for the timeout message.
+pub fn set_stage(stage: impl Into<String>) {
+    if let Ok(mut s) = STAGE.lock() {
+        *s = stage.into();
+    }
+}
+
+pub fn stage() -> String {
+    STAGE.lock().map(|s| s.clone()).unwrap_or_default()
+}
+
+/// Writes the whole result to stdout, flushes and exits. The first caller wins; a
+/// second one (the watchdog racing the main thread) blocks until the process is gone.
+pub fn emit_and_exit(text: &str, code: i32) -> ! {
+    let _guard = OUTPUT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut out = std::io::stdout().lock();
+    // A closed stdout cannot be reported anywhere; the exit code still is.
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    std::process::exit(code)
+}
+
+/// Starts a thread that, after `after`, renders a timeout result with `render(stage)`
+/// and exits. It is the backstop for work that ignores its own deadline.
+pub fn start_watchdog<F>(after: Duration, render: F)
+where
+    F: Fn(&str) -> (String, i32) + Send + 'static,
+{
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        let (text, code) = render(&stage());
+        emit_and_exit(&text, code);
+    });
+}

@@ -1,0 +1,176 @@
+//! Reads the snapshot from PD's embedded etcd (the only I/O of issue A).
+//!
+//! Endpoints are tried one at a time in our own loop: etcd-client's balancer, given
+//! several endpoints with one dead, fails about half the runs (toolchain-notes.md §2.5).
+//! Each endpoint gets an equal share of the time left, so a frozen member cannot use up
+//! the whole deadline while a healthy one is still untried.
+
+use crate::deadline;
+use crate::keys;
+use crate::snapshot::{plan, Kv, OpResult, ReadOp, Snapshot};
+use etcd_client::{Client, ConnectOptions, GetOptions, Txn, TxnOp, TxnOpResponse};
+use std::time::{Duration, Instant};
+
+/// etcd-client's default 4 MiB response cap is too small for big clusters.
+const MAX_RESPONSE_BYTES: usize = 512 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchError {
+    /// The run's deadline passed (UNKNOWN), as opposed to PD being unreachable.
+    pub timed_out: bool,
+    pub message: String,
+}
+
+/// One line from an etcd-client error: the gRPC status and the innermost cause.
+fn describe(err: &etcd_client::Error) -> String {
+    let mut text = match err {
+        etcd_client::Error::GRpcStatus(status) => {
+            format!("{:?}: {}", status.code(), status.message())
+        }
+        other => other.to_string(),
+    };
+    let mut source = std::error::Error::source(err);
+    let mut innermost = None;
+    while let Some(s) = source {
+        innermost = Some(s.to_string());
+        source = s.source();
+    }
+    if let Some(inner) = innermost {
+        if !text.contains(&inner) {
+            text.push_str(": ");
+            text.push_str(&inner);
+        }
+    }
+    text.replace('\n', " ")
+}
+
+fn get_options(op: &ReadOp, revision: i64) -> GetOptions {
+    let mut options = GetOptions::new().with_revision(revision);
+    if !op.end.is_empty() {
+        options = options.with_range(op.end.clone());
+    }
+    if op.count_only {
+        options = options.with_count_only();
+    }
+    options
+}
+
+fn into_kvs(kvs: Vec<etcd_client::KeyValue>) -> Vec<Kv> {
+    kvs.into_iter()
+        .map(|kv| {
+            let (key, value) = kv.into_key_value();
+            Kv { key, value }
+        })
+        .collect()
+}
+
+async fn read_one(endpoint: &str, budget: Duration) -> Result<Snapshot, String> {
+    let options = ConnectOptions::new()
+        .with_connect_timeout(budget)
+        .with_timeout(budget);
+    let client = Client::connect([endpoint], Some(options))
+        .await
+        .map_err(|e| describe(&e))?;
+    let mut kv = client
+        .kv_client()
+        .max_decoding_message_size(MAX_RESPONSE_BYTES);
+
+    let mut listing = kv
+        .get(keys::INFO, Some(GetOptions::new().with_prefix()))
+        .await
+        .map_err(|e| describe(&e))?;
+    let revision = listing
+        .header()
+        .map(|h| h.revision())
+        .ok_or("etcd response has no header")?;
+    let info = into_kvs(listing.take_kvs());
+    let tasks: Vec<Vec<u8>> = info
+        .iter()
+        .map(|kv| kv.key[keys::INFO.len()..].to_vec())
+        .collect();
+    let mut snapshot = Snapshot {
+        endpoint: endpoint.to_string(),
+        revision,
+        info,
+        round_trips: 1,
+        ..Snapshot::default()
+    };
+
+    for batch in plan(&tasks) {
+        let ops: Vec<TxnOp> = batch
+            .iter()
+            .map(|op| TxnOp::get(op.start.clone(), Some(get_options(op, revision))))
+            .collect();
+        let response = kv
+            .txn(Txn::new().and_then(ops))
+            .await
+            .map_err(|e| describe(&e))?;
+        snapshot.round_trips += 1;
+        let results = response.op_responses();
+        if results.len() != batch.len() {
+            return Err(format!(
+                "etcd answered {} of {} reads",
+                results.len(),
+                batch.len()
+            ));
+        }
+        for (op, result) in batch.iter().zip(results) {
+            let TxnOpResponse::Get(mut range) = result else {
+                return Err("etcd answered a read with a write response".to_string());
+            };
+            let count = u64::try_from(range.count()).unwrap_or(0);
+            snapshot.absorb(
+                op,
+                OpResult {
+                    kvs: into_kvs(range.take_kvs()),
+                    count,
+                },
+            );
+        }
+    }
+    Ok(snapshot)
+}
+
+async fn read_any(endpoints: &[String], deadline: Instant) -> Result<Snapshot, FetchError> {
+    let mut failures = Vec::new();
+    for (i, endpoint) in endpoints.iter().enumerate() {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break;
+        }
+        let budget = remaining / (endpoints.len() - i) as u32;
+        deadline::set_stage(format!("reading PD etcd at {endpoint}"));
+        match tokio::time::timeout(budget, read_one(endpoint, budget)).await {
+            Ok(Ok(snapshot)) => return Ok(snapshot),
+            Ok(Err(message)) => failures.push(format!("{endpoint}: {message}")),
+            Err(_) => failures.push(format!(
+                "{endpoint}: no answer within {:.1}s",
+                budget.as_secs_f64()
+            )),
+        }
+    }
+    let timed_out = Instant::now() >= deadline;
+    let mut message = if timed_out {
+        "timed out reading PD etcd: ".to_string()
+    } else {
+        "cannot read PD etcd: ".to_string()
+    };
+    if failures.is_empty() {
+        message.push_str("no time left to try an endpoint");
+    } else {
+        message.push_str(&failures.join("; "));
+    }
+    Err(FetchError { timed_out, message })
+}
+
+/// Reads one consistent snapshot from the first endpoint that answers before `deadline`.
+pub fn read_snapshot(endpoints: &[String], deadline: Instant) -> Result<Snapshot, FetchError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| FetchError {
+            timed_out: false,
+            message: format!("cannot start the I/O runtime: {e}"),
+        })?;
+    runtime.block_on(read_any(endpoints, deadline))
+}

@@ -1,0 +1,403 @@
+//! Decoded task state: the snapshot's bytes turned into what each task is.
+//!
+//! Nothing here judges. Bad bytes never abort: each undecodable key becomes a
+//! [`Problem`] naming the key, and every other key and task is still decoded.
+
+use crate::keys::{self, CheckpointKey};
+use crate::pause::{decode_pause, Pause, Payload};
+use crate::proto::{self, StreamBackupError};
+use crate::snapshot::{Kv, Snapshot};
+use crate::tso;
+use std::collections::BTreeMap;
+
+/// A key that could not be decoded, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub reason: String,
+}
+
+/// A per-store checkpoint TSO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreTs {
+    pub store_id: u64,
+    pub ts: u64,
+}
+
+/// The decoded task definition (K1), without any credential.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskInfo {
+    pub start_ts: u64,
+    pub end_ts: u64,
+    /// As BR renders it (`s3://bucket/prefix`).
+    pub storage: String,
+    pub table_filter: Vec<String>,
+}
+
+/// BR's status word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Normal,
+    Pause,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Normal => "NORMAL",
+            Status::Pause => "PAUSE",
+            Status::Error => "ERROR",
+        }
+    }
+}
+
+/// Where the restorable checkpoint came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointSource {
+    /// max(start_ts, storage-checkpoint keys): BR v6.2+.
+    StorageCheckpoint,
+    /// min of the v6.1 legacy 8-byte store keys.
+    Legacy,
+    /// No checkpoint key yet: the task's start_ts.
+    StartTs,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub name: String,
+    /// `None` when K1 could not be decoded (a problem names it).
+    pub info: Option<TaskInfo>,
+    /// `Some` = paused (the key exists). `None` inside: the value could not be decoded.
+    pub pause: Option<Option<Pause>>,
+    /// K4, the advancer's global checkpoint.
+    pub central_global: Option<u64>,
+    /// K5 (v6.2–v7.0).
+    pub store_checkpoints: Vec<StoreTs>,
+    /// K7 (v6.1).
+    pub legacy_checkpoints: Vec<StoreTs>,
+    /// K8, in etcd key order.
+    pub storage_checkpoints: Vec<StoreTs>,
+    /// K6 count.
+    pub region_keys: u64,
+    /// K9, in etcd key order.
+    pub errors: Vec<StreamBackupError>,
+    /// Number of K9 keys (including undecodable ones).
+    pub error_keys: usize,
+    pub problems: Vec<Problem>,
+}
+
+impl Task {
+    fn new(name: String) -> Task {
+        Task {
+            name,
+            info: None,
+            pause: None,
+            central_global: None,
+            store_checkpoints: Vec::new(),
+            legacy_checkpoints: Vec::new(),
+            storage_checkpoints: Vec::new(),
+            region_keys: 0,
+            errors: Vec::new(),
+            error_keys: 0,
+            problems: Vec::new(),
+        }
+    }
+
+    pub fn paused(&self) -> bool {
+        self.pause.is_some()
+    }
+
+    /// BR's status word: ERROR if paused and (any last-error key or PauseV2 severity ERROR),
+    /// else PAUSE if paused, else NORMAL.
+    pub fn status(&self) -> Status {
+        match &self.pause {
+            None => Status::Normal,
+            Some(pause) => {
+                let severity_error = matches!(pause, Some(Pause::V2(p)) if p.is_error());
+                if self.error_keys > 0 || severity_error {
+                    Status::Error
+                } else {
+                    Status::Pause
+                }
+            }
+        }
+    }
+
+    /// The restorable checkpoint as BR v6.2+ shows it, and where it came from.
+    pub fn checkpoint(&self) -> Option<(u64, CheckpointSource)> {
+        let info = self.info.as_ref()?;
+        if let Some(max) = self.storage_checkpoints.iter().map(|s| s.ts).max() {
+            return Some((max.max(info.start_ts), CheckpointSource::StorageCheckpoint));
+        }
+        if let Some(min) = self.legacy_checkpoints.iter().map(|s| s.ts).min() {
+            return Some((min, CheckpointSource::Legacy));
+        }
+        Some((info.start_ts, CheckpointSource::StartTs))
+    }
+
+    /// The per-store checkpoints worth showing: storage checkpoints, else legacy, else K5.
+    pub fn store_rows(&self) -> &[StoreTs] {
+        if !self.storage_checkpoints.is_empty() {
+            &self.storage_checkpoints
+        } else if !self.legacy_checkpoints.is_empty() {
+            &self.legacy_checkpoints
+        } else {
+            &self.store_checkpoints
+        }
+    }
+
+    /// The error carried by a PauseV2 protobuf payload, if any.
+    pub fn pause_error(&self) -> Option<&StreamBackupError> {
+        match &self.pause {
+            Some(Some(Pause::V2(p))) => match &p.payload {
+                Payload::Error(e) => Some(e),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn problem(&mut self, key: &[u8], reason: impl Into<String>) {
+        self.problems.push(Problem {
+            key: keys::display_key(key),
+            reason: reason.into(),
+        });
+    }
+}
+
+/// Keys for a task that has no `info/` key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    pub task: String,
+    /// Which kinds of key exist (`pause`, `checkpoint`, `storage-checkpoint`, `last-error`).
+    pub kinds: Vec<&'static str>,
+    pub keys: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// Selected tasks, in `info/` key order.
+    pub tasks: Vec<Task>,
+    /// Names asked for with `--task` that have no `info/` key.
+    pub missing: Vec<String>,
+    pub orphans: Vec<Orphan>,
+    /// Keys under `owner/` (advancer election candidates).
+    pub owner_keys: usize,
+    pub cluster_id: Option<u64>,
+    pub revision: i64,
+    pub endpoint: String,
+    pub round_trips: u32,
+}
+
+/// Which tasks to decode: all (`*` or no `--task`) or the named ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    All,
+    Named(Vec<String>),
+}
+
+impl Selection {
+    pub fn from_names(names: &[String]) -> Selection {
+        if names.is_empty() || names.iter().any(|n| n == "*") {
+            Selection::All
+        } else {
+            Selection::Named(names.to_vec())
+        }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        match self {
+            Selection::All => true,
+            Selection::Named(names) => names.iter().any(|n| n == name),
+        }
+    }
+}
+
+fn name_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Decodes a snapshot into tasks. Keys of unselected tasks are skipped; keys of tasks
+/// with no `info/` key are reported as orphans.
+pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
+    let mut tasks: BTreeMap<Vec<u8>, Task> = BTreeMap::new();
+    let mut known: Vec<Vec<u8>> = Vec::new();
+    for kv in &snapshot.info {
+        let name = &kv.key[keys::INFO.len()..];
+        known.push(name.to_vec());
+        if !selection.wants(&name_of(name)) {
+            continue;
+        }
+        let mut task = Task::new(name_of(name));
+        if name.contains(&b'/') {
+            task.problem(
+                &kv.key,
+                "task name contains '/', its other keys cannot be matched",
+            );
+        }
+        match proto::decode_task_info(&kv.value) {
+            Ok(info) => {
+                if info.name.as_bytes() != name {
+                    // BR writes the same name in both; a mismatch is worth knowing, not fatal.
+                    task.problem(&kv.key, format!("task info names the task '{}'", info.name));
+                }
+                task.info = Some(TaskInfo {
+                    start_ts: info.start_ts,
+                    end_ts: info.end_ts,
+                    storage: proto::storage_url(info.storage.as_ref()),
+                    table_filter: info.table_filter,
+                });
+            }
+            Err(reason) => task.problem(&kv.key, reason),
+        }
+        tasks.insert(name.to_vec(), task);
+    }
+
+    let mut orphans: BTreeMap<Vec<u8>, Orphan> = BTreeMap::new();
+    let mut note_orphan = |name: &[u8], kind: &'static str| {
+        let orphan = orphans.entry(name.to_vec()).or_insert_with(|| Orphan {
+            task: name_of(name),
+            kinds: Vec::new(),
+            keys: 0,
+        });
+        orphan.keys += 1;
+        if !orphan.kinds.contains(&kind) {
+            orphan.kinds.push(kind);
+        }
+    };
+
+    // Routes each key to its task; `None` for unselected tasks, orphans and stray keys.
+    let mut route =
+        |kv: &Kv, kind_prefix: &[u8], kind: &'static str| -> Option<(Vec<u8>, Vec<u8>)> {
+            let (name, rest) = keys::split_task(&kv.key, kind_prefix)?;
+            if !known.iter().any(|k| k == name) {
+                note_orphan(name, kind);
+                return None;
+            }
+            tasks
+                .contains_key(name)
+                .then(|| (name.to_vec(), rest.map(<[u8]>::to_vec).unwrap_or_default()))
+        };
+
+    let mut routed = Vec::new();
+    for kv in &snapshot.pause {
+        if let Some((name, _)) = route(kv, keys::PAUSE, "pause") {
+            routed.push((name, kv, Kind::Pause, Vec::new()));
+        }
+    }
+    for kv in &snapshot.checkpoint {
+        if let Some((name, rest)) = route(kv, keys::CHECKPOINT, "checkpoint") {
+            routed.push((name, kv, Kind::Checkpoint, rest));
+        }
+    }
+    for kv in &snapshot.storage_checkpoint {
+        if let Some((name, rest)) = route(kv, keys::STORAGE_CHECKPOINT, "storage-checkpoint") {
+            routed.push((name, kv, Kind::StorageCheckpoint, rest));
+        }
+    }
+    for kv in &snapshot.last_error {
+        if let Some((name, rest)) = route(kv, keys::LAST_ERROR, "last-error") {
+            routed.push((name, kv, Kind::LastError, rest));
+        }
+    }
+    for (name, kv, kind, rest) in routed {
+        if let Some(task) = tasks.get_mut(&name) {
+            apply(task, kv, kind, &rest);
+        }
+    }
+    for (name, count) in &snapshot.region_keys {
+        if let Some(task) = tasks.get_mut(name) {
+            task.region_keys = *count;
+        }
+    }
+
+    let missing = match selection {
+        Selection::All => Vec::new(),
+        Selection::Named(names) => {
+            let mut missing: Vec<String> = names
+                .iter()
+                .filter(|n| !known.iter().any(|k| k == n.as_bytes()))
+                .cloned()
+                .collect();
+            missing.dedup();
+            missing
+        }
+    };
+
+    // BTreeMap order is byte order, which is etcd's key order.
+    Cluster {
+        tasks: tasks.into_values().collect(),
+        missing,
+        orphans: orphans.into_values().collect(),
+        owner_keys: snapshot.owner.len(),
+        cluster_id: snapshot.cluster_id.as_deref().and_then(tso::decode_u64be),
+        revision: snapshot.revision,
+        endpoint: snapshot.endpoint.clone(),
+        round_trips: snapshot.round_trips,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Pause,
+    Checkpoint,
+    StorageCheckpoint,
+    LastError,
+}
+
+fn checkpoint_value(task: &mut Task, kv: &Kv) -> Option<u64> {
+    let value = tso::decode_u64be(&kv.value);
+    if value.is_none() {
+        task.problem(
+            &kv.key,
+            format!("checkpoint value is {} bytes, want 8", kv.value.len()),
+        );
+    }
+    value
+}
+
+fn apply(task: &mut Task, kv: &Kv, kind: Kind, rest: &[u8]) {
+    match kind {
+        Kind::Pause => match decode_pause(&kv.value) {
+            Ok(pause) => task.pause = Some(Some(pause)),
+            Err(reason) => {
+                task.pause = Some(None);
+                task.problem(&kv.key, reason);
+            }
+        },
+        Kind::Checkpoint => match keys::parse_checkpoint_key(rest) {
+            Ok(CheckpointKey::Region) => {}
+            Ok(CheckpointKey::Global) => task.central_global = checkpoint_value(task, kv),
+            Ok(CheckpointKey::Store(store_id)) => {
+                if let Some(ts) = checkpoint_value(task, kv) {
+                    task.store_checkpoints.push(StoreTs { store_id, ts });
+                }
+            }
+            Ok(CheckpointKey::Legacy(store_id)) => {
+                if let Some(ts) = checkpoint_value(task, kv) {
+                    task.legacy_checkpoints.push(StoreTs { store_id, ts });
+                }
+            }
+            Err(reason) => task.problem(&kv.key, reason),
+        },
+        Kind::StorageCheckpoint => match keys::parse_store_id(rest) {
+            Ok(store_id) => {
+                if let Some(ts) = checkpoint_value(task, kv) {
+                    task.storage_checkpoints.push(StoreTs { store_id, ts });
+                }
+            }
+            Err(reason) => task.problem(&kv.key, reason),
+        },
+        Kind::LastError => {
+            task.error_keys += 1;
+            if let Err(reason) = keys::parse_store_id(rest) {
+                task.problem(&kv.key, reason);
+            }
+            match proto::decode_backup_error(&kv.value) {
+                Ok(error) => task.errors.push(error),
+                Err(reason) => task.problem(&kv.key, reason),
+            }
+        }
+    }
+}

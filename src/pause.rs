@@ -1,0 +1,218 @@
+//! The pause marker (K3): empty value = PauseV1, JSON = PauseV2 (tidb-logbackup-meta.md §2).
+
+use crate::proto::{decode_backup_error, StreamBackupError};
+use serde::Deserialize;
+
+/// A decoded pause marker. The key's existence alone means "paused".
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pause {
+    /// Empty value: written by older BR, TiKV < v8.5.5 and the pre-PauseV2 advancer.
+    V1,
+    V2(PauseV2),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PauseV2 {
+    /// `ERROR` (fatal, automatic) or `MANUAL`; kept as written.
+    pub severity: String,
+    pub operation_hostname: String,
+    pub operation_pid: Option<i64>,
+    /// RFC 3339 as the writer formatted it (Go: seconds and offset; TiKV: fractions).
+    pub operation_time: String,
+    pub payload_type: String,
+    pub payload: Payload,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// No payload (Go writes `"payload_type":"","payload":null` for a pause without `--message`).
+    None,
+    Text(String),
+    Error(StreamBackupError),
+}
+
+impl PauseV2 {
+    pub fn is_error(&self) -> bool {
+        self.severity.eq_ignore_ascii_case("ERROR")
+    }
+}
+
+#[derive(Deserialize)]
+struct RawPauseV2 {
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    operation_hostname: Option<String>,
+    #[serde(default)]
+    operation_pid: Option<i64>,
+    #[serde(default)]
+    operation_time: Option<String>,
+    #[serde(default)]
+    payload_type: Option<String>,
+    #[serde(default)]
+    payload: Option<String>,
+}
+
+/// Decodes a K3 value. Key order is irrelevant (TiKV writes the payload fields in
+/// HashMap order); unknown keys are ignored.
+pub fn decode_pause(value: &[u8]) -> Result<Pause, String> {
+    if value.is_empty() {
+        return Ok(Pause::V1);
+    }
+    let raw: RawPauseV2 =
+        serde_json::from_slice(value).map_err(|e| format!("invalid PauseV2 JSON: {e}"))?;
+    let payload_type = raw.payload_type.unwrap_or_default();
+    let payload = decode_payload(&payload_type, raw.payload.as_deref())?;
+    Ok(Pause::V2(PauseV2 {
+        severity: raw.severity.unwrap_or_default(),
+        operation_hostname: raw.operation_hostname.unwrap_or_default(),
+        operation_pid: raw.operation_pid,
+        operation_time: raw.operation_time.unwrap_or_default(),
+        payload_type,
+        payload,
+    }))
+}
+
+/// Go's `GetPayload`: the media type decides; parameter names compare case-insensitively
+/// (BR writes `messagetype=`, TiKV `messageType=`).
+fn decode_payload(payload_type: &str, payload: Option<&str>) -> Result<Payload, String> {
+    let bytes = match payload {
+        None => Vec::new(),
+        Some(text) => {
+            base64_decode(text).ok_or_else(|| "PauseV2 payload is not valid base64".to_string())?
+        }
+    };
+    if payload_type.trim().is_empty() {
+        if bytes.is_empty() {
+            return Ok(Payload::None);
+        }
+        return Err("PauseV2 payload has no payload_type".to_string());
+    }
+    let mut parts = payload_type.split(';');
+    let main = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let mut message_type = None;
+    for param in parts {
+        if let Some((name, value)) = param.split_once('=') {
+            if name.trim().eq_ignore_ascii_case("messagetype") {
+                message_type = Some(value.trim().trim_matches('"').to_string());
+            }
+        }
+    }
+    match main.as_str() {
+        "text/plain" => Ok(Payload::Text(String::from_utf8_lossy(&bytes).into_owned())),
+        "application/x-protobuf" => match message_type.as_deref() {
+            Some("brpb.StreamBackupError") => decode_backup_error(&bytes).map(Payload::Error),
+            other => Err(format!(
+                "PauseV2 protobuf payload has unsupported messagetype '{}'",
+                other.unwrap_or("")
+            )),
+        },
+        _ => Err(format!(
+            "PauseV2 payload_type '{payload_type}' is not supported"
+        )),
+    }
+}
+
+/// Standard base64 (RFC 4648 alphabet, padding optional); `None` on any other byte.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_value_is_pause_v1() {
+        assert_eq!(decode_pause(b""), Ok(Pause::V1));
+    }
+
+    #[test]
+    fn br_manual_pause_with_text_message() {
+        // Reference §8.2 V-e.
+        let value = br#"{"severity":"MANUAL","operation_hostname":"br-host","operation_pid":12345,"operation_time":"2024-01-01T09:05:00+08:00","payload_type":"text/plain;charset=UTF-8","payload":"bWFpbnRlbmFuY2U="}"#;
+        let Pause::V2(p) = decode_pause(value).unwrap() else {
+            panic!("not V2")
+        };
+        assert_eq!(p.severity, "MANUAL");
+        assert!(!p.is_error());
+        assert_eq!(p.operation_hostname, "br-host");
+        assert_eq!(p.operation_pid, Some(12345));
+        assert_eq!(p.operation_time, "2024-01-01T09:05:00+08:00");
+        assert_eq!(p.payload, Payload::Text("maintenance".into()));
+    }
+
+    #[test]
+    fn br_manual_pause_without_message() {
+        let value = br#"{"severity":"MANUAL","operation_hostname":"h","operation_pid":1,"operation_time":"2024-01-01T09:05:00Z","payload_type":"","payload":null}"#;
+        let Pause::V2(p) = decode_pause(value).unwrap() else {
+            panic!("not V2")
+        };
+        assert_eq!(p.payload, Payload::None);
+    }
+
+    #[test]
+    fn tikv_fatal_error_pause_with_camel_case_parameter_and_any_key_order() {
+        // Reference §8.2 V-f, with payload keys first (TiKV writes them in HashMap order).
+        let value = br#"{"payload":"COjPopTMMRIPS1Y6TG9nQmFja3VwOklvGihbc3RvcmUgPSA0XSBJL08gZXJyb3I6IHBlcm1pc3Npb24gZGVuaWVkIAQ=","payload_type":"application/x-protobuf; messageType=brpb.StreamBackupError","severity":"ERROR","operation_hostname":"tikv-4","operation_pid":4242,"operation_time":"2024-01-01T08:59:45.123+08:00"}"#;
+        let Pause::V2(p) = decode_pause(value).unwrap() else {
+            panic!("not V2")
+        };
+        assert!(p.is_error());
+        let Payload::Error(e) = p.payload else {
+            panic!("not an error payload")
+        };
+        assert_eq!(e.error_code, "KV:LogBackup:Io");
+        assert_eq!(e.store_id, 4);
+        assert_eq!(e.happen_at, 1_704_070_785_000);
+    }
+
+    #[test]
+    fn bad_pause_values_are_errors_with_a_reason() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"{not json", "invalid PauseV2 JSON"),
+            (br#"{"payload_type":"text/plain","payload":"***"}"#, "not valid base64"),
+            (br#"{"payload_type":"image/png","payload":"AAAA"}"#, "not supported"),
+            (br#"{"payload_type":"application/x-protobuf;messagetype=other","payload":"AAAA"}"#, "unsupported messagetype"),
+            (br#"{"payload_type":"application/x-protobuf;messagetype=brpb.StreamBackupError","payload":"EkBB"}"#, "bad StreamBackupError"),
+        ];
+        for (value, want) in cases {
+            let err = decode_pause(value).unwrap_err();
+            assert!(err.contains(want), "{err} should mention {want}");
+        }
+    }
+
+    #[test]
+    fn base64_round_trip_cases() {
+        assert_eq!(base64_decode("bWFpbnRlbmFuY2U=").unwrap(), b"maintenance");
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64_decode("YWI").unwrap(), b"ab");
+        assert_eq!(base64_decode("").unwrap(), b"");
+        assert_eq!(base64_decode("Y"), None);
+        assert_eq!(base64_decode("YW-="), None);
+    }
+}

@@ -1,0 +1,289 @@
+//! Hand-written protobuf messages for the etcd values (pingcap/kvproto:proto/brpb.proto).
+//!
+//! Secrets are kept out *structurally*: the credential fields (S3 access/secret key and
+//! session token, GCS credentials blob, Azure keys and SAS, CloudDynamic attrs, the
+//! security config with its data key) are simply not declared, so prost skips them while
+//! decoding and no decoded value, `Debug` print or renderer can ever hold them.
+
+use prost::Message;
+
+/// `backup.StreamBackupTaskInfo` (K1 value). Field 7 `security_config` is deliberately absent.
+#[derive(Clone, PartialEq, Message)]
+pub struct StreamBackupTaskInfo {
+    #[prost(message, optional, tag = "1")]
+    pub storage: Option<StorageBackend>,
+    #[prost(uint64, tag = "2")]
+    pub start_ts: u64,
+    #[prost(uint64, tag = "3")]
+    pub end_ts: u64,
+    #[prost(string, tag = "4")]
+    pub name: String,
+    #[prost(string, repeated, tag = "5")]
+    pub table_filter: Vec<String>,
+    #[prost(int32, tag = "6")]
+    pub compression_type: i32,
+}
+
+/// `backup.StreamBackupError` (K9 value and the PauseV2 protobuf payload).
+#[derive(Clone, PartialEq, Eq, Message)]
+pub struct StreamBackupError {
+    /// Unix epoch milliseconds (not a TSO).
+    #[prost(uint64, tag = "1")]
+    pub happen_at: u64,
+    #[prost(string, tag = "2")]
+    pub error_code: String,
+    #[prost(string, tag = "3")]
+    pub error_message: String,
+    #[prost(uint64, tag = "4")]
+    pub store_id: u64,
+}
+
+/// `backup.StorageBackend`: only what BR's `FormatBackendURL` needs.
+#[derive(Clone, PartialEq, Message)]
+pub struct StorageBackend {
+    #[prost(oneof = "Backend", tags = "1, 2, 3, 4, 5, 6, 7")]
+    pub backend: Option<Backend>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub enum Backend {
+    #[prost(message, tag = "1")]
+    Noop(Empty),
+    #[prost(message, tag = "2")]
+    Local(Local),
+    #[prost(message, tag = "3")]
+    S3(BucketPrefix),
+    #[prost(message, tag = "4")]
+    Gcs(GcsPrefix),
+    #[prost(message, tag = "5")]
+    CloudDynamic(Empty),
+    #[prost(message, tag = "6")]
+    Hdfs(Empty),
+    #[prost(message, tag = "7")]
+    AzureBlobStorage(GcsPrefix),
+}
+
+/// A message whose fields we never need (its secrets included).
+#[derive(Clone, PartialEq, Message)]
+pub struct Empty {}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct Local {
+    #[prost(string, tag = "1")]
+    pub path: String,
+}
+
+/// `S3`: bucket 3, prefix 4 (access_key 8, secret_access_key 9, session_token 15 not declared).
+#[derive(Clone, PartialEq, Message)]
+pub struct BucketPrefix {
+    #[prost(string, tag = "3")]
+    pub bucket: String,
+    #[prost(string, tag = "4")]
+    pub prefix: String,
+}
+
+/// `GCS` and `AzureBlobStorage` share bucket 2, prefix 3 (credentials_blob 6 / shared_key 6,
+/// access_sig 8, encryption_key 10 not declared).
+#[derive(Clone, PartialEq, Message)]
+pub struct GcsPrefix {
+    #[prost(string, tag = "2")]
+    pub bucket: String,
+    #[prost(string, tag = "3")]
+    pub prefix: String,
+}
+
+/// Decodes a K1 value.
+pub fn decode_task_info(bytes: &[u8]) -> Result<StreamBackupTaskInfo, String> {
+    StreamBackupTaskInfo::decode(bytes)
+        .map_err(|e| format!("bad StreamBackupTaskInfo protobuf: {e}"))
+}
+
+/// Decodes a K9 value or a PauseV2 protobuf payload.
+pub fn decode_backup_error(bytes: &[u8]) -> Result<StreamBackupError, String> {
+    StreamBackupError::decode(bytes).map_err(|e| format!("bad StreamBackupError protobuf: {e}"))
+}
+
+/// The storage URL exactly as BR renders it (`storage.FormatBackendURL(..).String()`,
+/// pingcap/tidb:br/pkg/storage/parse.go): scheme, host and path only, never credentials.
+pub fn storage_url(storage: Option<&StorageBackend>) -> String {
+    let Some(backend) = storage.and_then(|s| s.backend.as_ref()) else {
+        // BR would dereference nil here; show that the task has no storage.
+        return "<none>".to_string();
+    };
+    match backend {
+        Backend::Noop(_) => go_url("noop", "", "/"),
+        Backend::Local(l) => go_url("local", "", &l.path),
+        Backend::S3(s) => go_url("s3", &s.bucket, &s.prefix),
+        Backend::Gcs(g) => go_url("gcs", &g.bucket, &g.prefix),
+        Backend::AzureBlobStorage(a) => go_url("azure", &a.bucket, &a.prefix),
+        Backend::CloudDynamic(_) | Backend::Hdfs(_) => String::new(),
+    }
+}
+
+/// Go's `url.URL{Scheme, Host, Path}.String()`.
+fn go_url(scheme: &str, host: &str, path: &str) -> String {
+    let mut out = format!("{scheme}:");
+    if !host.is_empty() || !path.is_empty() {
+        out.push_str("//");
+    }
+    escape_into(&mut out, host, true);
+    if !path.is_empty() && !path.starts_with('/') && !host.is_empty() {
+        out.push('/');
+    }
+    escape_into(&mut out, path, false);
+    out
+}
+
+/// Go's `url.escape` in host or path mode.
+fn escape_into(out: &mut String, text: &str, host_mode: bool) {
+    for &b in text.as_bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (host_mode
+                && matches!(
+                    b,
+                    b'!' | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                        | b'['
+                        | b']'
+                        | b'<'
+                        | b'>'
+                        | b'"'
+                ))
+            || (!host_mode
+                && matches!(
+                    b,
+                    b'$' | b'&' | b'+' | b',' | b'/' | b':' | b';' | b'=' | b'@'
+                ));
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    // tidb-logbackup-meta.md §8.1, the K1 value of task `pitr`.
+    const PITR_INFO: &str = "0a161a141a066261636b75702208706974722d6c6f6750011080808080fda8c2990618ffff8fbbbad6adf00d2204706974722a032a2e2a30033a00";
+
+    #[test]
+    fn decodes_the_reference_task_info_with_and_without_security_config() {
+        let bytes = hex(PITR_INFO);
+        for value in [&bytes[..], &bytes[..bytes.len() - 2]] {
+            let info = decode_task_info(value).unwrap();
+            assert_eq!(info.name, "pitr");
+            assert_eq!(info.start_ts, 446_710_992_076_800_000);
+            assert_eq!(info.end_ts, 999_999_999_999_999_999);
+            assert_eq!(info.table_filter, vec!["*.*"]);
+            assert_eq!(info.compression_type, 3);
+            assert_eq!(storage_url(info.storage.as_ref()), "s3://backup/pitr-log");
+        }
+    }
+
+    #[test]
+    fn decodes_the_reference_store_error() {
+        let bytes = hex("08e8cfa294cc31120f4b563a4c6f674261636b75703a496f1a285b73746f7265203d20345d20492f4f206572726f723a207065726d697373696f6e2064656e6965642004");
+        let err = decode_backup_error(&bytes).unwrap();
+        assert_eq!(err.happen_at, 1_704_070_785_000);
+        assert_eq!(err.error_code, "KV:LogBackup:Io");
+        assert_eq!(
+            err.error_message,
+            "[store = 4] I/O error: permission denied"
+        );
+        assert_eq!(err.store_id, 4);
+    }
+
+    #[test]
+    fn truncated_protobuf_is_an_error_not_a_panic() {
+        let bytes = hex(PITR_INFO);
+        assert!(decode_task_info(&bytes[..10]).is_err());
+        assert!(decode_backup_error(&[0x12, 0x40, 0x41]).is_err());
+    }
+
+    fn backend(b: Backend) -> StorageBackend {
+        StorageBackend { backend: Some(b) }
+    }
+
+    #[test]
+    fn storage_urls_follow_go_url_rules() {
+        let bp = |bucket: &str, prefix: &str| BucketPrefix {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+        };
+        let gp = |bucket: &str, prefix: &str| GcsPrefix {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+        };
+        let local = |path: &str| backend(Backend::Local(Local { path: path.into() }));
+        let cases = [
+            (local("/data/log"), "local:///data/log"),
+            (local("rel/path"), "local://rel/path"),
+            (backend(Backend::Noop(Empty {})), "noop:///"),
+            (backend(Backend::S3(bp("backup", ""))), "s3://backup"),
+            (
+                backend(Backend::S3(bp("b", "a b?%/é"))),
+                "s3://b/a%20b%3F%25/%C3%A9",
+            ),
+            (
+                backend(Backend::S3(bp("b", "x@y=z;$&+,:"))),
+                "s3://b/x@y=z;$&+,:",
+            ),
+            (backend(Backend::Gcs(gp("bkt", "p"))), "gcs://bkt/p"),
+            (
+                backend(Backend::AzureBlobStorage(gp("container", "p"))),
+                "azure://container/p",
+            ),
+            (backend(Backend::Hdfs(Empty {})), ""),
+            (backend(Backend::CloudDynamic(Empty {})), ""),
+        ];
+        for (storage, want) in cases {
+            assert_eq!(storage_url(Some(&storage)), want);
+        }
+        assert_eq!(storage_url(None), "<none>");
+        assert_eq!(
+            storage_url(Some(&StorageBackend { backend: None })),
+            "<none>"
+        );
+    }
+
+    #[test]
+    fn credential_fields_are_dropped_while_decoding() {
+        // S3 { bucket "b" (3), access_key "AKIA-SECRET" (8), secret_access_key "s3cr3t" (9), session_token "tok" (15) }
+        let mut s3 = vec![0x1a, 1, b'b'];
+        for (tag, value) in [(8u8, "AKIA-SECRET"), (9, "s3cr3t"), (15, "tok")] {
+            s3.push(tag << 3 | 2);
+            s3.push(value.len() as u8);
+            s3.extend_from_slice(value.as_bytes());
+        }
+        let mut storage = vec![0x1a, s3.len() as u8];
+        storage.extend_from_slice(&s3);
+        let mut info = vec![0x0a, storage.len() as u8];
+        info.extend_from_slice(&storage);
+        let decoded = decode_task_info(&info).unwrap();
+        let debug = format!("{decoded:?}");
+        for secret in ["AKIA-SECRET", "s3cr3t", "tok"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert_eq!(storage_url(decoded.storage.as_ref()), "s3://b");
+    }
+}

@@ -1,0 +1,112 @@
+//! Output formats, one file each, behind one small trait.
+
+pub mod nagios;
+pub mod ndjson;
+pub mod table;
+
+use crate::evaluate::{TaskVerdict, Verdict};
+use crate::state::State;
+
+/// What a run produced: a judged cluster, or a failure before judging.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Checked(Verdict),
+    /// Unreachable PD, our own timeout, a bad option or config, an internal error.
+    Failed {
+        state: State,
+        message: String,
+        now_ms: u64,
+    },
+}
+
+impl Outcome {
+    pub fn state(&self) -> State {
+        match self {
+            Outcome::Checked(v) => v.state,
+            Outcome::Failed { state, .. } => *state,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderOptions {
+    pub verbosity: u8,
+    /// Byte budget of the nagios format (Nagios Core's 8 KiB by default).
+    pub max_bytes: usize,
+    /// ANSI colours (table format, only when stdout is a terminal).
+    pub color: bool,
+    /// Run time so far, reported by ndjson.
+    pub duration_ms: u64,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            verbosity: 0,
+            max_bytes: 8192,
+            color: false,
+            duration_ms: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Nagios,
+    Ndjson,
+    Table,
+}
+
+pub trait Render {
+    fn render(&self, outcome: &Outcome, options: &RenderOptions) -> String;
+}
+
+pub fn renderer(format: Format) -> &'static dyn Render {
+    match format {
+        Format::Nagios => &nagios::Nagios,
+        Format::Ndjson => &ndjson::Ndjson,
+        Format::Table => &table::Table,
+    }
+}
+
+/// Text safe for every engine: no `|` (the perfdata separator), no control characters
+/// (a newline would start a new long-output line).
+pub fn clean_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '|' => '/',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// Tasks worst first; equal states keep etcd key order.
+pub fn worst_first(verdict: &Verdict) -> Vec<&TaskVerdict> {
+    let mut tasks: Vec<&TaskVerdict> = verdict.tasks.iter().collect();
+    tasks.sort_by(|a, b| b.state.cmp(&a.state));
+    tasks
+}
+
+/// `3 tasks: 1 critical, 1 warning, 1 ok` counts, in severity order, zero counts left out.
+pub fn state_counts(verdict: &Verdict) -> [(State, usize); 4] {
+    let count = |s: State| verdict.tasks.iter().filter(|t| t.state == s).count();
+    [
+        (State::Critical, count(State::Critical)),
+        (State::Unknown, count(State::Unknown)),
+        (State::Warning, count(State::Warning)),
+        (State::Ok, count(State::Ok)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_text_removes_pipes_and_newlines() {
+        assert_eq!(clean_text("a|b\nc\td"), "a/b c d");
+        assert_eq!(clean_text("ünï"), "ünï");
+    }
+}

@@ -1,0 +1,386 @@
+//! Nagios plugin output: `TIDB_LOG_BACKUP <STATE> - <summary> | <perfdata>`, then one
+//! long-output line per task, worst first (plugin-conventions.md §0).
+
+use super::{clean_text, state_counts, worst_first, Outcome, Render, RenderOptions};
+use crate::evaluate::{TaskVerdict, Verdict};
+use crate::model::CheckpointSource;
+use crate::pause::{Pause, Payload};
+use crate::range::Range;
+use crate::state::State;
+use crate::tso;
+use std::collections::HashSet;
+
+pub struct Nagios;
+
+const PREFIX: &str = "TIDB_LOG_BACKUP";
+/// The first line's text stays short: notifications and NDO keep only ~255 bytes.
+const SUMMARY_MAX: usize = 200;
+
+impl Render for Nagios {
+    fn render(&self, outcome: &Outcome, options: &RenderOptions) -> String {
+        match outcome {
+            Outcome::Failed { state, message, .. } => {
+                let mut line = format!("{PREFIX} {state} - {}", clean_text(message));
+                truncate(&mut line, options.max_bytes.saturating_sub(1));
+                line.push('\n');
+                line
+            }
+            Outcome::Checked(verdict) => render_verdict(verdict, options),
+        }
+    }
+}
+
+fn truncate(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut cut = max.saturating_sub(3);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("...");
+    }
+}
+
+/// Perfdata labels `[a-z0-9_]`, unique, stable: derived from the task name only.
+pub fn perf_labels(names: &[&str]) -> Vec<String> {
+    let mut used = HashSet::new();
+    names
+        .iter()
+        .map(|name| {
+            let mut base: String = name
+                .chars()
+                .map(|c| match c.to_ascii_lowercase() {
+                    c @ ('a'..='z' | '0'..='9' | '_') => c,
+                    _ => '_',
+                })
+                .collect();
+            if base.is_empty() {
+                base.push_str("task");
+            }
+            if base.len() > 40 || base != *name {
+                // Lossy mapping: a short hash of the real name keeps labels unique and stable.
+                base.truncate(40);
+                base = format!("{base}_{:08x}", fnv1a(name.as_bytes()) as u32);
+            }
+            let mut label = base.clone();
+            let mut n = 2;
+            while !used.insert(label.clone()) {
+                label = format!("{base}_{n}");
+                n += 1;
+            }
+            label
+        })
+        .collect()
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn threshold(range: &Range) -> String {
+    range.to_string()
+}
+
+fn task_perfdata(label: &str, t: &TaskVerdict) -> Vec<String> {
+    let mut items = Vec::new();
+    if let Some(lag) = t.lag_seconds {
+        items.push(format!(
+            "{label}_checkpoint_lag={lag}s;{};{};0",
+            threshold(&t.lag_warning),
+            threshold(&t.lag_critical)
+        ));
+    }
+    items.push(format!(
+        "{label}_paused={};;;0;1",
+        u8::from(t.task.paused())
+    ));
+    items.push(format!("{label}_store_errors={};;;0", t.task.error_keys));
+    items
+}
+
+fn summary(verdict: &Verdict) -> String {
+    let mut problems: Vec<(State, String)> = verdict
+        .findings
+        .iter()
+        .filter(|f| f.state != State::Ok)
+        .map(|f| (f.state, f.text.clone()))
+        .collect();
+    for t in worst_first(verdict) {
+        if t.state != State::Ok {
+            problems.push((t.state, format!("{}: {}", t.task.name, t.reasons[0].text)));
+        }
+    }
+    problems.sort_by(|a, b| b.0.cmp(&a.0));
+    let n = verdict.tasks.len();
+    let mut text = if problems.is_empty() {
+        match n {
+            0 => verdict
+                .findings
+                .first()
+                .map(|f| f.text.clone())
+                .unwrap_or_default(),
+            1 => {
+                let t = &verdict.tasks[0];
+                format!(
+                    "{} {}, {}",
+                    t.task.name,
+                    t.status.as_str(),
+                    t.reasons[0].text
+                )
+            }
+            _ => {
+                let worst = verdict
+                    .tasks
+                    .iter()
+                    .filter_map(|t| t.lag_seconds.map(|l| (l, t)))
+                    .max_by_key(|(l, _)| *l);
+                match worst {
+                    Some((lag, t)) => format!(
+                        "{n} tasks ok, max checkpoint lag {} ({})",
+                        tso::human_duration(lag),
+                        t.task.name
+                    ),
+                    None => format!("{n} tasks ok"),
+                }
+            }
+        }
+    } else {
+        let shown: Vec<&str> = problems.iter().take(2).map(|(_, p)| p.as_str()).collect();
+        let mut text = shown.join("; ");
+        if problems.len() > 2 {
+            text.push_str(&format!("; +{} more", problems.len() - 2));
+        }
+        text
+    };
+    if n > 1 && !problems.is_empty() {
+        let counts: Vec<String> = state_counts(verdict)
+            .iter()
+            .filter(|(_, c)| *c > 0)
+            .map(|(s, c)| format!("{c} {}", s.as_str().to_ascii_lowercase()))
+            .collect();
+        text.push_str(&format!(" ({n} tasks: {})", counts.join(", ")));
+    }
+    let mut text = clean_text(&text);
+    truncate(&mut text, SUMMARY_MAX);
+    text
+}
+
+fn task_lines(t: &TaskVerdict, verbosity: u8, now_ms: u64) -> Vec<String> {
+    let reasons: Vec<&str> = t.reasons.iter().map(|r| r.text.as_str()).collect();
+    let mut lines = vec![clean_text(&format!(
+        "[{}] {}: {}, {}",
+        t.state,
+        t.task.name,
+        t.status.as_str(),
+        reasons.join("; ")
+    ))];
+    if verbosity == 0 {
+        return lines;
+    }
+    let mut detail = Vec::new();
+    if let Some((ts, source)) = t.checkpoint {
+        let from = match source {
+            CheckpointSource::StorageCheckpoint => "storage checkpoint",
+            CheckpointSource::Legacy => "v6.1 store checkpoints",
+            CheckpointSource::StartTs => "start_ts, no checkpoint yet",
+        };
+        detail.push(format!(
+            "checkpoint {} ({from})",
+            tso::br_date(tso::physical_ms(ts))
+        ));
+    }
+    if let Some(global) = t.task.central_global {
+        detail.push(format!(
+            "central_global {}",
+            tso::br_date(tso::physical_ms(global))
+        ));
+    }
+    if let Some(info) = &t.task.info {
+        detail.push(format!(
+            "start {}",
+            tso::br_date(tso::physical_ms(info.start_ts))
+        ));
+        detail.push(format!("storage {}", info.storage));
+    }
+    match &t.task.pause {
+        Some(Some(Pause::V2(p))) => {
+            let mut text = format!("paused {} by {}", p.severity, p.operation_hostname);
+            if let Some(pid) = p.operation_pid {
+                text.push_str(&format!(" pid {pid}"));
+            }
+            text.push_str(&format!(" at {}", p.operation_time));
+            match &p.payload {
+                Payload::Text(msg) => text.push_str(&format!(": {msg}")),
+                Payload::Error(e) => {
+                    text.push_str(&format!(": {} {}", e.error_code, e.error_message))
+                }
+                Payload::None => {}
+            }
+            detail.push(text);
+        }
+        Some(Some(Pause::V1)) => detail.push("paused (no pause details: PauseV1)".to_string()),
+        _ => {}
+    }
+    for store in t.task.store_rows() {
+        let ms = tso::physical_ms(store.ts);
+        let lag = tso::human_duration(tso::lag_seconds(now_ms, ms));
+        detail.push(format!(
+            "store {} checkpoint {} lag {lag}",
+            store.store_id,
+            tso::br_date(ms)
+        ));
+    }
+    for e in &t.task.errors {
+        detail.push(format!(
+            "store {} error {} at {}: {}",
+            e.store_id,
+            e.error_code,
+            tso::br_date(e.happen_at),
+            e.error_message
+        ));
+    }
+    if t.task.region_keys > 0 {
+        detail.push(format!(
+            "{} legacy region checkpoint keys (counted, not read)",
+            t.task.region_keys
+        ));
+    }
+    lines.extend(detail.into_iter().map(|d| clean_text(&format!("  {d}"))));
+    lines
+}
+
+fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
+    let budget = options.max_bytes;
+    let names: Vec<&str> = verdict.tasks.iter().map(|t| t.task.name.as_str()).collect();
+    let labels = perf_labels(&names);
+    let head = format!("{PREFIX} {} - {}", verdict.state, summary(verdict));
+
+    // Perfdata in etcd key order (stable); under a tight budget keep the worst tasks' items.
+    let per_task: Vec<Vec<String>> = verdict
+        .tasks
+        .iter()
+        .zip(&labels)
+        .map(|(t, l)| task_perfdata(l, t))
+        .collect();
+    let run_item = format!("tasks={};;;0", verdict.tasks.len());
+    let mut keep = vec![true; per_task.len()];
+    let perf_len = |keep: &[bool]| -> usize {
+        run_item.len()
+            + per_task
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(items, _)| items.iter().map(|i| i.len() + 1).sum::<usize>())
+                .sum::<usize>()
+    };
+    let mut by_best: Vec<usize> = (0..verdict.tasks.len()).collect();
+    by_best.sort_by(|&a, &b| {
+        verdict.tasks[a]
+            .state
+            .cmp(&verdict.tasks[b].state)
+            .then(b.cmp(&a))
+    });
+    for &i in &by_best {
+        if head.len() + 3 + perf_len(&keep) + 1 <= budget {
+            break;
+        }
+        keep[i] = false;
+    }
+    let mut perf = vec![run_item];
+    for (items, k) in per_task.iter().zip(&keep) {
+        if *k {
+            perf.extend(items.iter().cloned());
+        }
+    }
+    let mut first = format!("{head} | {}", perf.join(" "));
+    truncate(&mut first, budget.saturating_sub(1));
+    let mut out = first;
+    out.push('\n');
+
+    let mut long: Vec<String> = Vec::new();
+    for f in verdict.findings.iter().filter(|f| f.state != State::Ok) {
+        long.push(clean_text(&format!("[{}] {}", f.state, f.text)));
+    }
+    for t in worst_first(verdict) {
+        long.extend(task_lines(t, options.verbosity, verdict.now_ms));
+    }
+    for o in &verdict.cluster.orphans {
+        long.push(clean_text(&format!(
+            "orphan keys of task {} without task info: {} ({} keys), not judged",
+            o.task,
+            o.kinds.join(", "),
+            o.keys
+        )));
+    }
+    if options.verbosity >= 2 {
+        let c = &verdict.cluster;
+        let mut line = format!(
+            "read {} at revision {} in {} etcd round trips",
+            c.endpoint, c.revision, c.round_trips
+        );
+        if let Some(id) = c.cluster_id {
+            line.push_str(&format!(", PD cluster id {id}"));
+        }
+        line.push_str(&format!(
+            ", {} advancer owner keys, now {}",
+            c.owner_keys,
+            tso::rfc3339_ms(verdict.now_ms)
+        ));
+        long.push(clean_text(&line));
+    }
+    let total = long.len();
+    for (i, line) in long.iter().enumerate() {
+        let more = total - i - 1;
+        // Leave room for a closing "... and N more lines" when lines must be dropped.
+        let reserve = if more > 0 { 40 } else { 0 };
+        if out.len() + line.len() + 1 + reserve > budget {
+            let note = format!("... and {} more lines\n", total - i);
+            if out.len() + note.len() <= budget {
+                out.push_str(&note);
+            }
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_sanitised_unique_and_stable() {
+        let labels = perf_labels(&[
+            "pitr",
+            "PITR",
+            "a|b c",
+            "pitr_",
+            "",
+            "x".repeat(60).as_str(),
+        ]);
+        assert_eq!(labels[0], "pitr");
+        assert!(
+            labels[1].starts_with("pitr_") && labels[1].len() == 13,
+            "{}",
+            labels[1]
+        );
+        assert!(labels[2].starts_with("a_b_c_"));
+        assert_eq!(labels[3], "pitr_");
+        assert!(labels[4].starts_with("task_"));
+        assert!(labels[5].len() <= 49);
+        for l in &labels {
+            assert!(
+                l.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{l}"
+            );
+        }
+        let unique: HashSet<&String> = labels.iter().collect();
+        assert_eq!(unique.len(), labels.len());
+        assert_eq!(perf_labels(&["a|b c"]), vec![labels[2].clone()]);
+    }
+}

@@ -1,0 +1,264 @@
+//! Newline-delimited JSON events for log pipelines: one `task` object per task, then one
+//! `summary` object. Schema: docs/ndjson.schema.json (field order is fixed by the structs).
+
+use super::{state_counts, Outcome, Render, RenderOptions};
+use crate::evaluate::{TaskVerdict, Verdict};
+use crate::pause::{Pause, Payload};
+use crate::state::State;
+use crate::tso;
+use serde::Serialize;
+
+pub struct Ndjson;
+
+/// Bumped on any incompatible change of the events.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct TaskEvent<'a> {
+    schema: u32,
+    kind: &'static str,
+    time: String,
+    task: &'a str,
+    state: State,
+    state_code: i32,
+    status: &'static str,
+    reasons: Vec<&'a str>,
+    paused: bool,
+    pause: Option<PauseEvent<'a>>,
+    checkpoint_ts: Option<u64>,
+    checkpoint_time: Option<String>,
+    checkpoint_lag_seconds: Option<u64>,
+    checkpoint_lag_warning: String,
+    checkpoint_lag_critical: String,
+    global_checkpoint_ts: Option<u64>,
+    start_ts: Option<u64>,
+    end_ts: Option<u64>,
+    storage: Option<&'a str>,
+    table_filter: Vec<&'a str>,
+    stores: Vec<StoreEvent>,
+    errors: Vec<ErrorEvent<'a>>,
+    region_checkpoint_keys: u64,
+}
+
+#[derive(Serialize)]
+struct PauseEvent<'a> {
+    /// `v1` (empty marker), `v2` (JSON), `invalid` (cannot be decoded).
+    format: &'static str,
+    severity: Option<&'a str>,
+    operation_hostname: Option<&'a str>,
+    operation_pid: Option<i64>,
+    operation_time: Option<&'a str>,
+    message: Option<&'a str>,
+    error: Option<ErrorEvent<'a>>,
+}
+
+#[derive(Serialize)]
+struct StoreEvent {
+    store_id: u64,
+    checkpoint_ts: u64,
+    lag_seconds: u64,
+}
+
+#[derive(Serialize)]
+struct ErrorEvent<'a> {
+    store_id: u64,
+    error_code: &'a str,
+    error_message: &'a str,
+    /// RFC 3339 UTC (`happen_at` is Unix ms in etcd).
+    happen_at: String,
+}
+
+#[derive(Serialize)]
+struct SummaryEvent<'a> {
+    schema: u32,
+    kind: &'static str,
+    time: String,
+    state: State,
+    state_code: i32,
+    tasks: usize,
+    ok: usize,
+    warning: usize,
+    critical: usize,
+    unknown: usize,
+    reasons: Vec<&'a str>,
+    orphans: Vec<OrphanEvent<'a>>,
+    duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct OrphanEvent<'a> {
+    task: &'a str,
+    kinds: &'a [&'static str],
+    keys: usize,
+}
+
+fn error_event(e: &crate::proto::StreamBackupError) -> ErrorEvent<'_> {
+    ErrorEvent {
+        store_id: e.store_id,
+        error_code: &e.error_code,
+        error_message: &e.error_message,
+        happen_at: tso::rfc3339_ms(e.happen_at),
+    }
+}
+
+fn pause_event(pause: &Option<Pause>) -> PauseEvent<'_> {
+    let empty = PauseEvent {
+        format: "invalid",
+        severity: None,
+        operation_hostname: None,
+        operation_pid: None,
+        operation_time: None,
+        message: None,
+        error: None,
+    };
+    match pause {
+        None => empty,
+        Some(Pause::V1) => PauseEvent {
+            format: "v1",
+            ..empty
+        },
+        Some(Pause::V2(p)) => PauseEvent {
+            format: "v2",
+            severity: Some(&p.severity),
+            operation_hostname: Some(&p.operation_hostname),
+            operation_pid: p.operation_pid,
+            operation_time: Some(&p.operation_time),
+            message: match &p.payload {
+                Payload::Text(t) => Some(t),
+                _ => None,
+            },
+            error: match &p.payload {
+                Payload::Error(e) => Some(error_event(e)),
+                _ => None,
+            },
+        },
+    }
+}
+
+fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
+    let task = &t.task;
+    let info = task.info.as_ref();
+    TaskEvent {
+        schema: SCHEMA_VERSION,
+        kind: "task",
+        time: tso::rfc3339_ms(now_ms),
+        task: &task.name,
+        state: t.state,
+        state_code: t.state.exit_code(),
+        status: t.status.as_str(),
+        reasons: t.reasons.iter().map(|r| r.text.as_str()).collect(),
+        paused: task.paused(),
+        pause: task.pause.as_ref().map(pause_event),
+        checkpoint_ts: t.checkpoint.map(|(ts, _)| ts),
+        checkpoint_time: t
+            .checkpoint
+            .map(|(ts, _)| tso::rfc3339_ms(tso::physical_ms(ts))),
+        checkpoint_lag_seconds: t.lag_seconds,
+        checkpoint_lag_warning: t.lag_warning.to_string(),
+        checkpoint_lag_critical: t.lag_critical.to_string(),
+        global_checkpoint_ts: task.central_global,
+        start_ts: info.map(|i| i.start_ts),
+        end_ts: info.map(|i| i.end_ts),
+        storage: info.map(|i| i.storage.as_str()),
+        table_filter: info
+            .map(|i| i.table_filter.iter().map(String::as_str).collect())
+            .unwrap_or_default(),
+        stores: task
+            .store_rows()
+            .iter()
+            .map(|s| StoreEvent {
+                store_id: s.store_id,
+                checkpoint_ts: s.ts,
+                lag_seconds: tso::lag_seconds(now_ms, tso::physical_ms(s.ts)),
+            })
+            .collect(),
+        errors: task.errors.iter().map(error_event).collect(),
+        region_checkpoint_keys: task.region_keys,
+    }
+}
+
+fn line<T: Serialize>(value: &T) -> String {
+    // Serializing plain structs of strings and numbers cannot fail.
+    let mut text = serde_json::to_string(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn summary<'a>(
+    verdict: Option<&'a Verdict>,
+    state: State,
+    now_ms: u64,
+    error: Option<&'a str>,
+    duration_ms: u64,
+) -> SummaryEvent<'a> {
+    let counts = verdict.map(state_counts).unwrap_or([
+        (State::Critical, 0),
+        (State::Unknown, 0),
+        (State::Warning, 0),
+        (State::Ok, 0),
+    ]);
+    SummaryEvent {
+        schema: SCHEMA_VERSION,
+        kind: "summary",
+        time: tso::rfc3339_ms(now_ms),
+        state,
+        state_code: state.exit_code(),
+        tasks: verdict.map_or(0, |v| v.tasks.len()),
+        critical: counts[0].1,
+        unknown: counts[1].1,
+        warning: counts[2].1,
+        ok: counts[3].1,
+        reasons: verdict
+            .map(|v| v.findings.iter().map(|f| f.text.as_str()).collect())
+            .unwrap_or_default(),
+        orphans: verdict
+            .map(|v| {
+                v.cluster
+                    .orphans
+                    .iter()
+                    .map(|o| OrphanEvent {
+                        task: &o.task,
+                        kinds: &o.kinds,
+                        keys: o.keys,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        duration_ms,
+        error,
+    }
+}
+
+impl Render for Ndjson {
+    fn render(&self, outcome: &Outcome, options: &RenderOptions) -> String {
+        match outcome {
+            Outcome::Failed {
+                state,
+                message,
+                now_ms,
+            } => line(&summary(
+                None,
+                *state,
+                *now_ms,
+                Some(message),
+                options.duration_ms,
+            )),
+            Outcome::Checked(verdict) => {
+                let mut out = String::new();
+                for t in &verdict.tasks {
+                    out.push_str(&line(&task_event(t, verdict.now_ms)));
+                }
+                out.push_str(&line(&summary(
+                    Some(verdict),
+                    verdict.state,
+                    verdict.now_ms,
+                    None,
+                    options.duration_ms,
+                )));
+                out
+            }
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! What one check reads from PD's etcd, and the plan that reads it in one consistent snapshot.
+//!
+//! Round trips: one Range lists `info/` (its header revision pins the snapshot), then one
+//! read-only Txn at that revision holds every other read. The op count is constant in the
+//! number of stores and grows by two per task only because region keys (K6) must be
+//! counted without being downloaded: per task the checkpoint prefix is cut around
+//! `checkpoint/<task>/region/`, and consecutive tasks share one download range. Batches
+//! stay within etcd's 128 operations per Txn.
+
+use crate::keys;
+use std::fmt;
+
+/// etcd's default `--max-txn-ops` (PD keeps it).
+pub const MAX_TXN_OPS: usize = 128;
+
+/// One key-value pair. `Debug` never shows the value: K1 values carry credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Kv {
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+impl fmt::Debug for Kv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Kv({} = <{} bytes>)",
+            keys::display_key(&self.key),
+            self.value.len()
+        )
+    }
+}
+
+/// Where the result of a read op goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Pause,
+    LastError,
+    StorageCheckpoint,
+    Owner,
+    Checkpoint,
+    /// Count of `checkpoint/<task>/region/` keys (K6), never downloaded.
+    RegionCount(Vec<u8>),
+    ClusterId,
+}
+
+/// One read-only range op of the snapshot Txn: keys in `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOp {
+    pub start: Vec<u8>,
+    pub end: Vec<u8>,
+    pub count_only: bool,
+    pub target: Target,
+}
+
+impl ReadOp {
+    fn prefix(prefix: &[u8], target: Target) -> ReadOp {
+        ReadOp {
+            start: prefix.to_vec(),
+            end: keys::prefix_end(prefix),
+            count_only: false,
+            target,
+        }
+    }
+}
+
+/// The reads after the `info/` listing, in Txn batches of at most [`MAX_TXN_OPS`].
+/// `tasks` are all task names from `info/` in key order (all of them, not only the
+/// selected ones, so no task's region keys fall into a download range).
+pub fn plan(tasks: &[Vec<u8>]) -> Vec<Vec<ReadOp>> {
+    let mut ops = vec![
+        ReadOp::prefix(keys::PAUSE, Target::Pause),
+        ReadOp::prefix(keys::LAST_ERROR, Target::LastError),
+        ReadOp::prefix(keys::STORAGE_CHECKPOINT, Target::StorageCheckpoint),
+        ReadOp::prefix(keys::OWNER, Target::Owner),
+        ReadOp {
+            start: keys::CLUSTER_ID.to_vec(),
+            end: Vec::new(),
+            count_only: false,
+            target: Target::ClusterId,
+        },
+    ];
+    // Sort by the region prefix, not the name: `a-b/` sorts before `a/`.
+    let mut regions: Vec<(Vec<u8>, &Vec<u8>)> = tasks
+        .iter()
+        .map(|task| {
+            let mut region = keys::task_prefix(keys::CHECKPOINT, task);
+            region.extend_from_slice(b"region/");
+            (region, task)
+        })
+        .collect();
+    regions.sort();
+    regions.dedup();
+    let mut cursor = keys::CHECKPOINT.to_vec();
+    for (region, task) in regions {
+        let region_end = keys::prefix_end(&region);
+        if cursor < region {
+            ops.push(ReadOp {
+                start: cursor,
+                end: region.clone(),
+                count_only: false,
+                target: Target::Checkpoint,
+            });
+        }
+        ops.push(ReadOp {
+            start: region,
+            end: region_end.clone(),
+            count_only: true,
+            target: Target::RegionCount(task.clone()),
+        });
+        cursor = region_end;
+    }
+    ops.push(ReadOp {
+        start: cursor,
+        end: keys::prefix_end(keys::CHECKPOINT),
+        count_only: false,
+        target: Target::Checkpoint,
+    });
+    ops.chunks(MAX_TXN_OPS).map(<[ReadOp]>::to_vec).collect()
+}
+
+/// The result of one op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpResult {
+    pub kvs: Vec<Kv>,
+    pub count: u64,
+}
+
+/// Everything one check reads, at one etcd revision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The endpoint that answered (for diagnostics).
+    pub endpoint: String,
+    pub revision: i64,
+    pub info: Vec<Kv>,
+    pub pause: Vec<Kv>,
+    pub last_error: Vec<Kv>,
+    pub storage_checkpoint: Vec<Kv>,
+    pub owner: Vec<Kv>,
+    /// `checkpoint/` keys other than region keys.
+    pub checkpoint: Vec<Kv>,
+    /// Region key counts per task (only tasks that have some).
+    pub region_keys: Vec<(Vec<u8>, u64)>,
+    pub cluster_id: Option<Vec<u8>>,
+    /// etcd requests made to read it.
+    pub round_trips: u32,
+}
+
+impl Snapshot {
+    /// Files one op's result into the snapshot.
+    pub fn absorb(&mut self, op: &ReadOp, result: OpResult) {
+        let OpResult { kvs, count } = result;
+        match &op.target {
+            Target::Pause => self.pause.extend(kvs),
+            Target::LastError => self.last_error.extend(kvs),
+            Target::StorageCheckpoint => self.storage_checkpoint.extend(kvs),
+            Target::Owner => self.owner.extend(kvs),
+            Target::Checkpoint => self.checkpoint.extend(kvs),
+            Target::RegionCount(task) if count > 0 => self.region_keys.push((task.clone(), count)),
+            Target::RegionCount(_) => {}
+            Target::ClusterId => self.cluster_id = kvs.into_iter().next().map(|kv| kv.value),
+        }
+    }
+
+    /// Builds a snapshot from an in-memory key space by running the same plan
+    /// (fixtures and unit tests; etcd runs it for real in `etcd.rs`).
+    pub fn from_pairs(mut pairs: Vec<Kv>) -> Snapshot {
+        pairs.sort_by(|a, b| a.key.cmp(&b.key));
+        let in_range = |kv: &Kv, start: &[u8], end: &[u8]| {
+            kv.key.as_slice() >= start
+                && (end.is_empty() && kv.key == start || kv.key.as_slice() < end)
+        };
+        let info_end = keys::prefix_end(keys::INFO);
+        let info: Vec<Kv> = pairs
+            .iter()
+            .filter(|kv| in_range(kv, keys::INFO, &info_end))
+            .cloned()
+            .collect();
+        let tasks: Vec<Vec<u8>> = info
+            .iter()
+            .map(|kv| kv.key[keys::INFO.len()..].to_vec())
+            .collect();
+        let mut snapshot = Snapshot {
+            endpoint: "memory".into(),
+            revision: 1,
+            info,
+            round_trips: 1,
+            ..Snapshot::default()
+        };
+        for batch in plan(&tasks) {
+            snapshot.round_trips += 1;
+            for op in batch {
+                let matched: Vec<Kv> = pairs
+                    .iter()
+                    .filter(|kv| in_range(kv, &op.start, &op.end))
+                    .cloned()
+                    .collect();
+                let count = matched.len() as u64;
+                let kvs = if op.count_only { Vec::new() } else { matched };
+                snapshot.absorb(&op, OpResult { kvs, count });
+            }
+        }
+        snapshot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(key: &[u8], value: &[u8]) -> Kv {
+        Kv {
+            key: key.to_vec(),
+            value: value.to_vec(),
+        }
+    }
+
+    #[test]
+    fn op_count_is_constant_in_stores_and_batches_stay_under_the_txn_limit() {
+        assert_eq!(plan(&[]).concat().len(), 6);
+        assert_eq!(plan(&[b"pitr".to_vec()]).concat().len(), 8);
+        let many: Vec<Vec<u8>> = (0..100).map(|i| format!("t{i:03}").into_bytes()).collect();
+        let batches = plan(&many);
+        assert_eq!(batches.concat().len(), 5 + 2 * 100 + 1);
+        assert_eq!(batches.len(), 2);
+        assert!(batches.iter().all(|b| b.len() <= MAX_TXN_OPS));
+    }
+
+    #[test]
+    fn region_keys_are_counted_not_downloaded_and_the_rest_is_kept() {
+        let mut pairs = vec![
+            kv(b"/tidb/br-stream/info/a", b""),
+            kv(b"/tidb/br-stream/info/b", b""),
+            kv(
+                b"/tidb/br-stream/checkpoint/a/\x00\x00\x00\x00\x00\x00\x00\x04",
+                b"1",
+            ),
+            kv(b"/tidb/br-stream/checkpoint/a/central_global", b"2"),
+            kv(b"/tidb/br-stream/checkpoint/a/store/1", b"3"),
+            kv(b"/tidb/br-stream/checkpoint/b/store/1", b"4"),
+            kv(b"/tidb/br-stream/checkpoint/orphan/central_global", b"5"),
+            kv(b"/tidb/br-stream/pause/b", b""),
+            kv(b"/pd/cluster_id", b"\x00\x00\x00\x00\x00\x00\x00\x07"),
+            kv(b"/pd/cluster_id_other", b"x"),
+        ];
+        for region in 0..50 {
+            pairs.push(kv(
+                format!("/tidb/br-stream/checkpoint/a/region/{region}/1").as_bytes(),
+                b"r",
+            ));
+        }
+        let snap = Snapshot::from_pairs(pairs);
+        let checkpoint_values: Vec<&[u8]> = snap
+            .checkpoint
+            .iter()
+            .map(|kv| kv.value.as_slice())
+            .collect();
+        assert_eq!(checkpoint_values, vec![&b"1"[..], b"2", b"3", b"4", b"5"]);
+        assert_eq!(snap.region_keys, vec![(b"a".to_vec(), 50)]);
+        assert_eq!(snap.pause.len(), 1);
+        assert_eq!(
+            snap.cluster_id.as_deref(),
+            Some(&b"\x00\x00\x00\x00\x00\x00\x00\x07"[..])
+        );
+        assert_eq!(snap.round_trips, 2);
+    }
+
+    #[test]
+    fn download_ranges_never_overlap_when_names_sort_differently_from_keys() {
+        let tasks = vec![b"a".to_vec(), b"a-b".to_vec(), b"a.b".to_vec()];
+        let ops = plan(&tasks).concat();
+        let ckpt: Vec<&ReadOp> = ops
+            .iter()
+            .filter(|op| op.start.starts_with(keys::CHECKPOINT))
+            .collect();
+        for pair in ckpt.windows(2) {
+            assert_eq!(
+                pair[0].end, pair[1].start,
+                "ranges must tile the checkpoint prefix"
+            );
+        }
+        assert_eq!(ckpt.first().unwrap().start, keys::CHECKPOINT);
+        assert_eq!(ckpt.last().unwrap().end, keys::prefix_end(keys::CHECKPOINT));
+    }
+
+    #[test]
+    fn debug_never_shows_values() {
+        let printed = format!("{:?}", kv(b"/tidb/br-stream/info/a", b"SECRET"));
+        assert!(!printed.contains("SECRET"));
+        assert!(printed.contains("6 bytes"));
+    }
+}
