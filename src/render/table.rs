@@ -61,9 +61,13 @@ fn rows(t: &TaskVerdict, now_ms: u64, color: bool) -> Vec<(String, String)> {
         rows.push(("checkpoint[global]".into(), gap(ts)));
     }
     if let Some(global) = task.central_global {
-        rows.push(("checkpoint[central]".into(), gap(global)));
+        rows.push(("central-global".into(), gap(global)));
     }
-    for s in task.store_rows() {
+    for s in &task.storage_checkpoints {
+        rows.push((format!("storage-checkpoint[store={}]", s.store_id), gap(s.ts)));
+    }
+    // BR's own per-store rows: the v6.2–v7.0 store keys, or the v6.1 legacy keys.
+    for s in task.store_checkpoints.iter().chain(&task.legacy_checkpoints) {
         rows.push((format!("checkpoint[store={}]", s.store_id), gap(s.ts)));
     }
     for e in &task.errors {
