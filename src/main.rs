@@ -65,6 +65,11 @@ fn main() {
         deadline::emit_and_exit(&text, code);
     }));
 
+    // Debug builds only: lets the tests prove that a panic still ends in one UNKNOWN line.
+    if cfg!(debug_assertions) && std::env::var_os("CHECK_TIDB_LOG_BACKUP_TEST_PANIC").is_some() {
+        panic!("test panic requested");
+    }
+
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -82,6 +82,15 @@ pub fn clean_text(text: &str) -> String {
         .collect()
 }
 
+/// `1 key`, `2 keys`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// Tasks worst first; equal states keep etcd key order.
 pub fn worst_first(verdict: &Verdict) -> Vec<&TaskVerdict> {
     let mut tasks: Vec<&TaskVerdict> = verdict.tasks.iter().collect();

@@ -251,70 +251,32 @@ fn task_lines(t: &TaskVerdict, verbosity: u8, now_ms: u64) -> Vec<String> {
     lines
 }
 
-fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
-    let budget = options.max_bytes;
-    let names: Vec<&str> = verdict.tasks.iter().map(|t| t.task.name.as_str()).collect();
-    let labels = perf_labels(&names);
-    let head = format!("{PREFIX} {} - {}", verdict.state, summary(verdict));
-
-    // Perfdata in etcd key order (stable); under a tight budget keep the worst tasks' items.
-    let per_task: Vec<Vec<String>> = verdict
-        .tasks
-        .iter()
-        .zip(&labels)
-        .map(|(t, l)| task_perfdata(l, t))
-        .collect();
-    let run_item = format!("tasks={};;;0", verdict.tasks.len());
-    let mut keep = vec![true; per_task.len()];
-    let perf_len = |keep: &[bool]| -> usize {
-        run_item.len()
-            + per_task
-                .iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(items, _)| items.iter().map(|i| i.len() + 1).sum::<usize>())
-                .sum::<usize>()
-    };
-    let mut by_best: Vec<usize> = (0..verdict.tasks.len()).collect();
-    by_best.sort_by(|&a, &b| {
-        verdict.tasks[a]
-            .state
-            .cmp(&verdict.tasks[b].state)
-            .then(b.cmp(&a))
-    });
-    for &i in &by_best {
-        if head.len() + 3 + perf_len(&keep) + 1 <= budget {
-            break;
-        }
-        keep[i] = false;
-    }
-    let mut perf = vec![run_item];
-    for (items, k) in per_task.iter().zip(&keep) {
-        if *k {
-            perf.extend(items.iter().cloned());
-        }
-    }
-    let mut first = format!("{head} | {}", perf.join(" "));
-    truncate(&mut first, budget.saturating_sub(1));
-    let mut out = first;
-    out.push('\n');
-
-    let mut long: Vec<String> = Vec::new();
+/// Long-output lines with the state that ranks them for the byte budget.
+fn long_lines(verdict: &Verdict, verbosity: u8) -> Vec<(State, String)> {
+    let mut long = Vec::new();
     for f in verdict.findings.iter().filter(|f| f.state != State::Ok) {
-        long.push(clean_text(&format!("[{}] {}", f.state, f.text)));
+        long.push((f.state, clean_text(&format!("[{}] {}", f.state, f.text))));
     }
     for t in worst_first(verdict) {
-        long.extend(task_lines(t, options.verbosity, verdict.now_ms));
+        let mut lines = task_lines(t, verbosity, verdict.now_ms).into_iter();
+        if let Some(first) = lines.next() {
+            long.push((t.state, first));
+        }
+        // Details never outrank another task's verdict line.
+        long.extend(lines.map(|l| (State::Ok, l)));
     }
     for o in &verdict.cluster.orphans {
-        long.push(clean_text(&format!(
-            "orphan keys of task {} without task info: {} ({} keys), not judged",
-            o.task,
-            o.kinds.join(", "),
-            o.keys
-        )));
+        long.push((
+            State::Ok,
+            clean_text(&format!(
+                "orphan keys of task {} without task info: {} ({}), not judged",
+                o.task,
+                o.kinds.join(", "),
+                super::plural(o.keys, "key")
+            )),
+        ));
     }
-    if options.verbosity >= 2 {
+    if verbosity >= 2 {
         let c = &verdict.cluster;
         let mut line = format!(
             "read {} at revision {} in {} etcd round trips",
@@ -328,22 +290,91 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
             c.owner_keys,
             tso::rfc3339_ms(verdict.now_ms)
         ));
-        long.push(clean_text(&line));
+        long.push((State::Ok, clean_text(&line)));
     }
-    let total = long.len();
-    for (i, line) in long.iter().enumerate() {
-        let more = total - i - 1;
-        // Leave room for a closing "... and N more lines" when lines must be dropped.
-        let reserve = if more > 0 { 40 } else { 0 };
-        if out.len() + line.len() + 1 + reserve > budget {
-            let note = format!("... and {} more lines\n", total - i);
-            if out.len() + note.len() <= budget {
-                out.push_str(&note);
-            }
-            break;
+    long
+}
+
+/// Room kept for the closing `... and N more lines`.
+const MORE_NOTE: usize = 32;
+
+/// Fits the output into the byte budget. Priority: the summary line; the verdict lines
+/// of non-OK tasks (at most half of what is left); perfdata, worst tasks first; then
+/// the remaining long-output lines in order.
+fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
+    let budget = options.max_bytes;
+    let names: Vec<&str> = verdict.tasks.iter().map(|t| t.task.name.as_str()).collect();
+    let labels = perf_labels(&names);
+    let head = format!("{PREFIX} {} - {}", verdict.state, summary(verdict));
+    let run_item = format!("tasks={};;;0", verdict.tasks.len());
+    let mut used = head.len() + 3 + run_item.len() + 1;
+
+    let long = long_lines(verdict, options.verbosity);
+    let mut shown = vec![false; long.len()];
+    let problem_room = budget.saturating_sub(used + MORE_NOTE) / 2;
+    let mut problem_used = 0;
+    for (i, (state, line)) in long.iter().enumerate() {
+        if *state != State::Ok && problem_used + line.len() + 1 <= problem_room {
+            shown[i] = true;
+            problem_used += line.len() + 1;
         }
-        out.push_str(line);
-        out.push('\n');
+    }
+    used += problem_used;
+
+    // Perfdata stays in etcd key order (stable); when space is short the worst tasks keep theirs.
+    let per_task: Vec<Vec<String>> = verdict
+        .tasks
+        .iter()
+        .zip(&labels)
+        .map(|(t, l)| task_perfdata(l, t))
+        .collect();
+    let mut keep = vec![false; per_task.len()];
+    let mut by_worst: Vec<usize> = (0..verdict.tasks.len()).collect();
+    by_worst.sort_by(|&a, &b| {
+        verdict.tasks[b]
+            .state
+            .cmp(&verdict.tasks[a].state)
+            .then(a.cmp(&b))
+    });
+    for i in by_worst {
+        let len: usize = per_task[i].iter().map(|item| item.len() + 1).sum();
+        if used + len + MORE_NOTE <= budget {
+            keep[i] = true;
+            used += len;
+        }
+    }
+    let mut perf = vec![run_item];
+    for (items, k) in per_task.iter().zip(&keep) {
+        if *k {
+            perf.extend(items.iter().cloned());
+        }
+    }
+
+    for (i, (_, line)) in long.iter().enumerate() {
+        if !shown[i] && used + line.len() + 1 + MORE_NOTE <= budget {
+            shown[i] = true;
+            used += line.len() + 1;
+        }
+    }
+    let mut first = format!("{head} | {}", perf.join(" "));
+    truncate(&mut first, budget.saturating_sub(1));
+    let mut out = first;
+    out.push('\n');
+    let mut dropped = 0;
+    for (i, (_, line)) in long.iter().enumerate() {
+        if shown[i] {
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            dropped += 1;
+        }
+    }
+    if dropped > 0 {
+        let s = if dropped == 1 { "" } else { "s" };
+        let note = format!("... and {dropped} more line{s}\n");
+        if out.len() + note.len() <= budget {
+            out.push_str(&note);
+        }
     }
     out
 }

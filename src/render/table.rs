@@ -64,10 +64,17 @@ fn rows(t: &TaskVerdict, now_ms: u64, color: bool) -> Vec<(String, String)> {
         rows.push(("central-global".into(), gap(global)));
     }
     for s in &task.storage_checkpoints {
-        rows.push((format!("storage-checkpoint[store={}]", s.store_id), gap(s.ts)));
+        rows.push((
+            format!("storage-checkpoint[store={}]", s.store_id),
+            gap(s.ts),
+        ));
     }
     // BR's own per-store rows: the v6.2–v7.0 store keys, or the v6.1 legacy keys.
-    for s in task.store_checkpoints.iter().chain(&task.legacy_checkpoints) {
+    for s in task
+        .store_checkpoints
+        .iter()
+        .chain(&task.legacy_checkpoints)
+    {
         rows.push((format!("checkpoint[store={}]", s.store_id), gap(s.ts)));
     }
     for e in &task.errors {
@@ -144,10 +151,10 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
     }
     for o in &verdict.cluster.orphans {
         out.push_str(&clean_text(&format!(
-            "orphan keys of task {} without task info: {} ({} keys)",
+            "orphan keys of task {} without task info: {} ({})",
             o.task,
             o.kinds.join(", "),
-            o.keys
+            super::plural(o.keys, "key")
         )));
         out.push('\n');
     }
