@@ -29,6 +29,27 @@ pub struct Cli {
     #[arg(long = "pd", value_name = "URL")]
     pub pd: Vec<String>,
 
+    /// PD HTTP API endpoint for GC safepoints and stores (repeatable, comma-separated).
+    /// Default: the --pd endpoints
+    #[arg(long = "pd-api", value_name = "URL")]
+    pub pd_api: Vec<String>,
+
+    /// Do not ask PD's HTTP API: no GC safepoint, resume-deadline or store checks
+    #[arg(long)]
+    pub no_pd_api: bool,
+
+    /// A paused task's resume deadline (when its GC protection expires) closer than this → WARNING [default: 6h]
+    #[arg(long, value_name = "DURATION")]
+    pub safepoint_warning: Option<String>,
+
+    /// A paused task's resume deadline closer than this, or none at all → CRITICAL [default: 2h]
+    #[arg(long, value_name = "DURATION")]
+    pub safepoint_critical: Option<String>,
+
+    /// central_global ahead of the restorable (storage) checkpoint by more than this → WARNING [default: 5m]
+    #[arg(long, value_name = "DURATION")]
+    pub persist_lag: Option<String>,
+
     /// Only check these tasks (repeatable); '*' means all. A named task that does not exist is CRITICAL
     #[arg(long = "task", value_name = "NAME")]
     pub task: Vec<String>,
@@ -86,6 +107,8 @@ pub struct Cli {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub endpoints: Vec<String>,
+    /// PD HTTP endpoints; `None` when `--no-pd-api`.
+    pub pd_api: Option<Vec<String>>,
     pub selection: Selection,
     pub policy: Policy,
     pub unreachable_state: State,
@@ -103,6 +126,16 @@ fn range(text: &str, what: &str) -> Result<Range, String> {
 fn state(text: &str, what: &str) -> Result<State, String> {
     State::parse(text)
         .ok_or_else(|| format!("invalid {what} '{text}' (want ok, warning, critical or unknown)"))
+}
+
+/// `3600`, `6h`, `1h30m` → whole seconds (zero allowed: disables the warning).
+pub fn parse_seconds(text: &str, what: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let parsed = match t.parse::<u64>() {
+        Ok(secs) => Some(secs),
+        Err(_) => humantime::parse_duration(t).ok().map(|d| d.as_secs()),
+    };
+    parsed.ok_or_else(|| format!("invalid {what} '{text}' (want seconds or a duration such as 6h)"))
 }
 
 /// `10`, `10s`, `1m30s` → a positive duration.
@@ -229,11 +262,26 @@ impl Cli {
         Ok(Options {
             endpoints: endpoints(&pd)?,
             selection: Selection::from_names(&tasks),
+            pd_api: if self.no_pd_api || file.no_pd_api == Some(true) {
+                None
+            } else if !self.pd_api.is_empty() {
+                Some(endpoints(&self.pd_api)?)
+            } else if let Some(api) = file.pd_api.clone() {
+                Some(endpoints(&api.into_vec())?)
+            } else {
+                Some(endpoints(&pd)?)
+            },
             policy: Policy {
                 defaults: thresholds,
                 per_task,
                 no_task_state: pick(self.no_task_state, file.no_task_state.clone())
                     .map_or(Ok(State::Critical), |t| state(&t, "no-task-state"))?,
+                safepoint_warning: pick(self.safepoint_warning, file.safepoint_warning.clone())
+                    .map_or(Ok(6 * 3600), |t| parse_seconds(&t, "safepoint-warning"))?,
+                safepoint_critical: pick(self.safepoint_critical, file.safepoint_critical.clone())
+                    .map_or(Ok(2 * 3600), |t| parse_seconds(&t, "safepoint-critical"))?,
+                persist_lag: pick(self.persist_lag, file.persist_lag.clone())
+                    .map_or(Ok(300), |t| parse_seconds(&t, "persist-lag"))?,
             },
             unreachable_state: pick(self.unreachable_state, file.unreachable_state.clone())
                 .map_or(Ok(State::Critical), |t| state(&t, "unreachable-state"))?,

@@ -25,6 +25,11 @@ impl OneOrMany {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub pd: Option<OneOrMany>,
+    pub pd_api: Option<OneOrMany>,
+    pub no_pd_api: Option<bool>,
+    pub safepoint_warning: Option<String>,
+    pub safepoint_critical: Option<String>,
+    pub persist_lag: Option<String>,
     /// Task names to check (`*` = all).
     pub task: Option<OneOrMany>,
     pub warning: Option<String>,

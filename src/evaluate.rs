@@ -7,11 +7,24 @@
 //! 3. the checkpoint lag against the paused thresholds when paused (defaults 2h/12h, the
 //!    official `LogBackupPausingMoreThan2h/12h`), else the running thresholds (10m/30m,
 //!    `LogBackupRunningRPOMoreThan10m/30m`);
-//! 4. last-error keys on a task that is not paused → WARNING (cleared only by resume).
+//! 4. last-error keys on a task that is not paused → WARNING (cleared only by resume);
+//! 5. PD's GC safepoint at or past the checkpoint → CRITICAL: the task can never be
+//!    resumed or restored past its checkpoint (BR's `checkpoint <= gc_safe_point` test);
+//! 6. paused: the latest `expired_at` of the service safepoints that still protect the
+//!    checkpoint (`<task>_pause_safepoint`, `<task>-<store>-pause-guard`,
+//!    `log-backup-coordinator`) is the resume deadline → WARNING nearer than
+//!    `safepoint_warning` (6h), CRITICAL nearer than `safepoint_critical` (2h) or none;
+//! 7. running: a TiKV store Down → CRITICAL, Disconnected → WARNING (the checkpoint
+//!    cannot advance without it); no advancer owner key → WARNING (v6.2+ layouts);
+//!    central_global ahead of the restorable checkpoint by more than `persist_lag` (5m)
+//!    → WARNING (TiKV cannot persist the checkpoint to external storage).
 //!
-//! Run level: a `--task` that does not exist → CRITICAL; no task at all → `no_task_state`.
+//! Run level: a `--task` that does not exist → CRITICAL; no task at all → `no_task_state`;
+//! log-backup safepoints while no task exists → WARNING (they hold GC back); PD's HTTP
+//! API unreadable → WARNING (its checks are skipped, the etcd verdict still stands).
 
 use crate::model::{CheckpointSource, Cluster, Status, Task};
+use crate::pd::{self, PdFacts};
 use crate::range::Range;
 use crate::state::State;
 use crate::tso;
@@ -43,6 +56,12 @@ pub struct Policy {
     pub defaults: Thresholds,
     pub per_task: BTreeMap<String, Thresholds>,
     pub no_task_state: State,
+    /// Resume deadline closer than this (seconds) → WARNING.
+    pub safepoint_warning: u64,
+    /// Resume deadline closer than this (seconds), or none → CRITICAL.
+    pub safepoint_critical: u64,
+    /// central_global ahead of the restorable checkpoint by more (seconds) → WARNING.
+    pub persist_lag: u64,
 }
 
 impl Default for Policy {
@@ -51,6 +70,9 @@ impl Default for Policy {
             defaults: Thresholds::default(),
             per_task: BTreeMap::new(),
             no_task_state: State::Critical,
+            safepoint_warning: 6 * 3600,
+            safepoint_critical: 2 * 3600,
+            persist_lag: 300,
         }
     }
 }
@@ -89,6 +111,20 @@ pub struct TaskVerdict {
     /// The warning and critical ranges applied to the lag (paused or running pair).
     pub lag_warning: Range,
     pub lag_critical: Range,
+    /// physical(checkpoint) − physical(gc_safe_point), when PD answered.
+    pub gc_margin_seconds: Option<i64>,
+    /// Paused tasks: Unix ms after which resume is impossible (None: no PD data,
+    /// not paused, no protecting safepoint, or a safepoint that never expires).
+    pub resume_deadline_ms: Option<u64>,
+}
+
+/// TiKV store counts by PD `state_name`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    pub up: usize,
+    pub disconnected: usize,
+    pub down: usize,
+    pub offline: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +147,9 @@ pub struct ClusterFacts {
     pub revision: i64,
     pub endpoint: String,
     pub round_trips: u32,
+    /// PD's GC safepoint and store counts, when its HTTP API answered.
+    pub gc_safe_point: Option<u64>,
+    pub stores: Option<StoreCounts>,
 }
 
 /// `> 30m0s`, `< 10s`, `outside 10s:1m0s`, `inside @1h0m0s:2h0m0s` — a range as a person reads it.
@@ -182,14 +221,133 @@ fn error_detail(task: &Task) -> String {
     "paused with severity ERROR".to_string()
 }
 
-/// Judges one task.
+/// What the rules need besides the task itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub now_ms: u64,
+    pub pd: Option<&'a PdFacts>,
+    pub owner_keys: usize,
+    pub policy: &'a Policy,
+}
+
+/// `checkpoint` here is the resume point (BR's `GetGlobalCheckPointTS`), which BR's own
+/// resume compares with the GC safepoint (pingcap/tidb:br/pkg/utils/safe_point.go).
+fn gc_rules(task: &Task, checkpoint: u64, gc: &pd::GcSafepoints, ctx: &Context, reasons: &mut Vec<Reason>) -> (i64, Option<u64>) {
+    let ms = |ts: u64| tso::physical_ms(ts) as i64;
+    let margin = (ms(checkpoint) - ms(gc.gc_safe_point)) / 1000;
+    if gc.gc_safe_point >= checkpoint {
+        reasons.push(Reason::new(
+            State::Critical,
+            format!(
+                "GC safepoint {} is at or past the checkpoint: the log backup can no longer be resumed or restored past the checkpoint; stop it and start a new one in a new storage path",
+                tso::br_date(tso::physical_ms(gc.gc_safe_point))
+            ),
+        ));
+    }
+    let mut deadline = None;
+    if task.paused() {
+        let protecting = gc
+            .service_gc_safe_points
+            .iter()
+            .filter(|sp| pd::protects_task(&sp.service_id, &task.name) && sp.safe_point <= checkpoint)
+            .max_by_key(|sp| sp.expired_at);
+        match protecting {
+            None => reasons.push(Reason::new(
+                State::Critical,
+                "no service safepoint protects the paused checkpoint: GC may pass it at any time and resume would fail",
+            )),
+            Some(sp) if sp.expired_at == i64::MAX => {
+                reasons.push(Reason::new(State::Ok, format!("resume protected by {} without expiry", sp.service_id)))
+            }
+            Some(sp) => {
+                let expires_ms = u64::try_from(sp.expired_at).unwrap_or(0).saturating_mul(1000);
+                deadline = Some(expires_ms);
+                let left = expires_ms.saturating_sub(ctx.now_ms) / 1000;
+                let text = format!(
+                    "resume deadline {} in {} ({})",
+                    tso::br_date(expires_ms),
+                    tso::human_duration(left),
+                    sp.service_id
+                );
+                let state = if left < ctx.policy.safepoint_critical {
+                    State::Critical
+                } else if left < ctx.policy.safepoint_warning {
+                    State::Warning
+                } else {
+                    State::Ok
+                };
+                reasons.push(Reason::new(state, text));
+            }
+        }
+    }
+    (margin, deadline)
+}
+
+fn running_rules(task: &Task, checkpoint: u64, ctx: &Context, reasons: &mut Vec<Reason>) {
+    if let Some(Ok(stores)) = ctx.pd.map(|p| &p.stores) {
+        let ids = |name: &str| -> Vec<String> {
+            stores.iter().filter(|s| s.state_name.eq_ignore_ascii_case(name)).map(|s| s.id.to_string()).collect()
+        };
+        let down = ids("Down");
+        if !down.is_empty() {
+            reasons.push(Reason::new(
+                State::Critical,
+                format!("TiKV store {} Down: the checkpoint cannot advance", down.join(", ")),
+            ));
+        }
+        let disconnected = ids("Disconnected");
+        if !disconnected.is_empty() {
+            reasons.push(Reason::new(
+                State::Warning,
+                format!("TiKV store {} Disconnected: the checkpoint cannot advance", disconnected.join(", ")),
+            ));
+        }
+    }
+    // The owner election exists from v6.2 on; a v6.1 layout (legacy keys) has none.
+    if ctx.owner_keys == 0 && task.legacy_checkpoints.is_empty() {
+        reasons.push(Reason::new(
+            State::Warning,
+            "no checkpoint advancer owner: no TiDB runs the advancer, the checkpoint cannot advance",
+        ));
+    }
+    if let Some(global) = task.central_global {
+        let ahead = tso::physical_ms(global).saturating_sub(tso::physical_ms(checkpoint)) / 1000;
+        if ahead > ctx.policy.persist_lag {
+            let mut slow: Vec<_> = task.storage_checkpoints.clone();
+            slow.sort_by_key(|s| s.ts);
+            let named: Vec<String> = slow
+                .iter()
+                .take(3)
+                .map(|s| {
+                    let behind = tso::physical_ms(global).saturating_sub(tso::physical_ms(s.ts)) / 1000;
+                    format!("store {} {} behind", s.store_id, tso::human_duration(behind))
+                })
+                .collect();
+            let which = if named.is_empty() { "no store has persisted one yet".to_string() } else { named.join(", ") };
+            reasons.push(Reason::new(
+                State::Warning,
+                format!(
+                    "TiKV cannot persist the checkpoint to external storage: central_global {} ahead of the restorable checkpoint; {which}",
+                    tso::human_duration(ahead)
+                ),
+            ));
+        }
+    }
+}
+
+/// Judges one task with the etcd facts only (no PD HTTP data, an advancer owner assumed).
 pub fn evaluate_task(task: Task, thresholds: &Thresholds, now_ms: u64) -> TaskVerdict {
+    let policy = Policy { defaults: *thresholds, ..Policy::default() };
+    judge_task(task, &Context { now_ms, pd: None, owner_keys: 1, policy: &policy })
+}
+
+/// Judges one task.
+pub fn judge_task(task: Task, ctx: &Context) -> TaskVerdict {
+    let thresholds = ctx.policy.thresholds_for(&task.name);
+    let now_ms = ctx.now_ms;
     let mut reasons = Vec::new();
     for p in &task.problems {
-        reasons.push(Reason::new(
-            State::Unknown,
-            format!("cannot decode {}: {}", p.key, p.reason),
-        ));
+        reasons.push(Reason::new(State::Unknown, format!("cannot decode {}: {}", p.key, p.reason)));
     }
     let status = task.status();
     let paused = task.paused();
@@ -199,10 +357,7 @@ pub fn evaluate_task(task: Task, thresholds: &Thresholds, now_ms: u64) -> TaskVe
         (thresholds.warning, thresholds.critical)
     };
     if status == Status::Error {
-        reasons.push(Reason::new(
-            State::Critical,
-            format!("task failed: {}", error_detail(&task)),
-        ));
+        reasons.push(Reason::new(State::Critical, format!("task failed: {}", error_detail(&task))));
     }
     let checkpoint = task.checkpoint();
     let lag_seconds = checkpoint.map(|(ts, _)| tso::lag_seconds(now_ms, tso::physical_ms(ts)));
@@ -212,17 +367,26 @@ pub fn evaluate_task(task: Task, thresholds: &Thresholds, now_ms: u64) -> TaskVe
     }
     if !paused && task.error_keys > 0 {
         let detail = error_detail(&task);
-        reasons.push(Reason::new(
-            State::Warning,
-            format!("stale last-error while running: {detail}"),
-        ));
+        reasons.push(Reason::new(State::Warning, format!("stale last-error while running: {detail}")));
+    }
+    let mut gc_margin_seconds = None;
+    let mut resume_deadline_ms = None;
+    if let (Some((ts, _)), Some(resume_ts)) = (checkpoint, task.resume_checkpoint()) {
+        if let Some(Ok(gc)) = ctx.pd.map(|p| &p.gc) {
+            let (margin, deadline) = gc_rules(&task, resume_ts, gc, ctx, &mut reasons);
+            gc_margin_seconds = Some(margin);
+            resume_deadline_ms = deadline;
+        }
+        if !paused {
+            running_rules(&task, ts, ctx, &mut reasons);
+        }
     }
     if reasons.is_empty() {
         // Only reachable when K1 is undecodable and produced no problem (never), kept total.
         reasons.push(Reason::new(State::Unknown, "task info missing"));
     }
     // Stable sort: worst first, rule order among equals.
-    reasons.sort_by(|a, b| b.state.cmp(&a.state));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.state));
     let state = reasons[0].state;
     TaskVerdict {
         task,
@@ -233,44 +397,61 @@ pub fn evaluate_task(task: Task, thresholds: &Thresholds, now_ms: u64) -> TaskVe
         lag_seconds,
         lag_warning,
         lag_critical,
+        gc_margin_seconds,
+        resume_deadline_ms,
     }
 }
 
-/// Judges the whole cluster.
+/// Judges the whole cluster from etcd alone (no PD HTTP data).
 pub fn evaluate(cluster: Cluster, policy: &Policy, now_ms: u64) -> Verdict {
-    let Cluster {
-        tasks,
-        missing,
-        orphans,
-        owner_keys,
-        cluster_id,
-        revision,
-        endpoint,
-        round_trips,
-    } = cluster;
+    evaluate_with_pd(cluster, None, policy, now_ms)
+}
+
+fn store_counts(stores: &[pd::Store]) -> StoreCounts {
+    let count = |name: &str| stores.iter().filter(|s| s.state_name.eq_ignore_ascii_case(name)).count();
+    StoreCounts { up: count("Up"), disconnected: count("Disconnected"), down: count("Down"), offline: count("Offline") }
+}
+
+/// Judges the whole cluster; `pd` is what PD's HTTP API said (None when not asked).
+pub fn evaluate_with_pd(cluster: Cluster, pd: Option<&PdFacts>, policy: &Policy, now_ms: u64) -> Verdict {
+    let Cluster { tasks, missing, orphans, owner_keys, cluster_id, revision, endpoint, round_trips, total_tasks } = cluster;
     let mut findings = Vec::new();
     for name in &missing {
-        findings.push(Reason::new(
-            State::Critical,
-            format!("task {name} not found"),
-        ));
+        findings.push(Reason::new(State::Critical, format!("task {name} not found")));
     }
     if tasks.is_empty() && missing.is_empty() {
         findings.push(Reason::new(policy.no_task_state, "no log backup task"));
     }
-    let tasks: Vec<TaskVerdict> = tasks
-        .into_iter()
-        .map(|task| {
-            let thresholds = *policy.thresholds_for(&task.name);
-            evaluate_task(task, &thresholds, now_ms)
-        })
-        .collect();
-    let state = tasks
-        .iter()
-        .map(|t| t.state)
-        .chain(findings.iter().map(|f| f.state))
-        .max()
-        .unwrap_or(State::Ok);
+    if let Some(pd) = pd {
+        match (&pd.gc, &pd.stores) {
+            (Err(e), Err(_)) => findings.push(Reason::new(
+                State::Warning,
+                format!("PD HTTP API unreadable, GC safepoint and store checks skipped: {e}"),
+            )),
+            (Err(e), Ok(_)) => findings.push(Reason::new(State::Warning, format!("PD GC safepoints unreadable, GC checks skipped: {e}"))),
+            (Ok(_), Err(e)) => findings.push(Reason::new(State::Warning, format!("PD stores unreadable, store checks skipped: {e}"))),
+            (Ok(_), Ok(_)) => {}
+        }
+        if let Ok(gc) = &pd.gc {
+            if total_tasks == 0 {
+                let orphaned: Vec<&str> = gc
+                    .service_gc_safe_points
+                    .iter()
+                    .filter(|sp| pd::is_log_backup_safepoint(&sp.service_id))
+                    .map(|sp| sp.service_id.as_str())
+                    .collect();
+                if !orphaned.is_empty() {
+                    findings.push(Reason::new(
+                        State::Warning,
+                        format!("orphan log-backup safepoints hold GC back while no task exists: {}", orphaned.join(", ")),
+                    ));
+                }
+            }
+        }
+    }
+    let ctx = Context { now_ms, pd, owner_keys, policy };
+    let tasks: Vec<TaskVerdict> = tasks.into_iter().map(|task| judge_task(task, &ctx)).collect();
+    let state = tasks.iter().map(|t| t.state).chain(findings.iter().map(|f| f.state)).max().unwrap_or(State::Ok);
     Verdict {
         state,
         tasks,
@@ -282,6 +463,8 @@ pub fn evaluate(cluster: Cluster, policy: &Policy, now_ms: u64) -> Verdict {
             revision,
             endpoint,
             round_trips,
+            gc_safe_point: pd.and_then(|p| p.gc.as_ref().ok()).map(|gc| gc.gc_safe_point),
+            stores: pd.and_then(|p| p.stores.as_ref().ok()).map(|s| store_counts(s)),
         },
         now_ms,
     }

@@ -23,6 +23,19 @@ pub struct Fixture {
     pub description: String,
     #[serde(default)]
     pub kv: Vec<FixtureKv>,
+    /// PD HTTP responses served by the tests' fixture server (recorded formats,
+    /// tikv-pd-alerts.md §3–§4); missing ones fall back to `fixtures/pd/*.json`.
+    #[serde(default)]
+    pub pd: FixturePd,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixturePd {
+    /// Body of `GET /pd/api/v1/stores`.
+    pub stores: Option<String>,
+    /// Body of `GET /pd/api/v1/gc/safepoint`.
+    pub gc_safepoint: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +118,40 @@ impl Fixture {
     }
 }
 
+/// Replaces everything under `/tidb/br-stream/` (and PD's cluster id) in a test or demo
+/// etcd with `pairs`, in Txns of at most 128 puts.
+pub fn load_into_etcd(endpoint: &str, pairs: &[Kv]) -> Result<(), String> {
+    use etcd_client::{Client, DeleteOptions, Txn, TxnOp};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let mut client = Client::connect([endpoint], None)
+            .await
+            .map_err(|e| e.to_string())?;
+        client
+            .delete(crate::keys::CLUSTER_ID, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        client
+            .delete("/tidb/br-stream/", Some(DeleteOptions::new().with_prefix()))
+            .await
+            .map_err(|e| e.to_string())?;
+        for chunk in pairs.chunks(crate::snapshot::MAX_TXN_OPS) {
+            let ops: Vec<TxnOp> = chunk
+                .iter()
+                .map(|kv| TxnOp::put(kv.key.clone(), kv.value.clone(), None))
+                .collect();
+            client
+                .txn(Txn::new().and_then(ops))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,38 +198,4 @@ mod tests {
         assert!(fixture.pairs(SystemTime::now()).is_err());
         assert!(Fixture::parse("[[kv]]\nkee = \"/a\"\n").is_err());
     }
-}
-
-/// Replaces everything under `/tidb/br-stream/` (and PD's cluster id) in a test or demo
-/// etcd with `pairs`, in Txns of at most 128 puts.
-pub fn load_into_etcd(endpoint: &str, pairs: &[Kv]) -> Result<(), String> {
-    use etcd_client::{Client, DeleteOptions, Txn, TxnOp};
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let mut client = Client::connect([endpoint], None)
-            .await
-            .map_err(|e| e.to_string())?;
-        client
-            .delete(crate::keys::CLUSTER_ID, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        client
-            .delete("/tidb/br-stream/", Some(DeleteOptions::new().with_prefix()))
-            .await
-            .map_err(|e| e.to_string())?;
-        for chunk in pairs.chunks(crate::snapshot::MAX_TXN_OPS) {
-            let ops: Vec<TxnOp> = chunk
-                .iter()
-                .map(|kv| TxnOp::put(kv.key.clone(), kv.value.clone(), None))
-                .collect();
-            client
-                .txn(Txn::new().and_then(ops))
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    })
 }

@@ -136,6 +136,18 @@ impl Task {
         Some((info.start_ts, CheckpointSource::StartTs))
     }
 
+    /// BR's `GetGlobalCheckPointTS`, the point a resume needs (tidb-logbackup-meta.md §3.5):
+    /// central_global if present, else the minimum store-type checkpoint (start_ts if none),
+    /// then at least the storage checkpoint. GC must not pass it.
+    pub fn resume_checkpoint(&self) -> Option<u64> {
+        let (storage, _) = self.checkpoint()?;
+        let start_ts = self.info.as_ref()?.start_ts;
+        let scanned = self.central_global.unwrap_or_else(|| {
+            self.store_checkpoints.iter().chain(&self.legacy_checkpoints).map(|s| s.ts).min().unwrap_or(start_ts)
+        });
+        Some(scanned.max(storage))
+    }
+
     /// The per-store checkpoints worth showing: storage checkpoints, else legacy, else K5.
     pub fn store_rows(&self) -> &[StoreTs] {
         if !self.storage_checkpoints.is_empty() {
@@ -188,6 +200,8 @@ pub struct Cluster {
     pub revision: i64,
     pub endpoint: String,
     pub round_trips: u32,
+    /// Tasks with an `info/` key, selected or not.
+    pub total_tasks: usize,
 }
 
 /// Which tasks to decode: all (`*` or no `--task`) or the named ones.
@@ -335,6 +349,7 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
         revision: snapshot.revision,
         endpoint: snapshot.endpoint.clone(),
         round_trips: snapshot.round_trips,
+        total_tasks: known.len(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! every path, nothing on stderr, one result even when PD hangs, the deadline holds.
 
 mod common;
-use common::{check, Etcd};
+use common::{check, Etcd, PdServer};
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -92,11 +92,14 @@ fn endpoints_fail_over_one_at_a_time() {
     etcd.load(&["v71-running.toml"]);
     let (frozen, _server) = silent_server();
     let pd = format!("127.0.0.1:{},127.0.0.1:{frozen}", closed_port());
+    let api = PdServer::for_fixture("v71-running.toml");
     let run = check(&[
         "--pd",
         &pd,
         "--pd",
         &etcd.endpoint,
+        "--pd-api",
+        &api.endpoint,
         "--now",
         "2024-01-01T01:05:00Z",
         "-t",
@@ -184,10 +187,10 @@ fn a_panic_is_one_unknown_line_and_exit_3() {
 #[test]
 fn no_task_and_missing_task() {
     let etcd = Etcd::start();
-    let run = check(&["--pd", &etcd.endpoint]);
+    let run = check(&["--pd", &etcd.endpoint, "--no-pd-api"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "TIDB_LOG_BACKUP CRITICAL - no log backup task | tasks=0;;;0\n[CRITICAL] no log backup task\n");
-    let run = check(&["--pd", &etcd.endpoint, "--no-task-state", "ok"]);
+    let run = check(&["--pd", &etcd.endpoint, "--no-pd-api", "--no-task-state", "ok"]);
     assert_eq!(run.code, 0);
     assert_eq!(
         run.stdout,
@@ -196,6 +199,7 @@ fn no_task_and_missing_task() {
 
     etcd.load(&["v71-running.toml"]);
     let run = check(&[
+        "--no-pd-api",
         "--pd",
         &etcd.endpoint,
         "--now",
@@ -243,4 +247,46 @@ fn wall_clock_run_far_from_thresholds() {
         states,
         expected.map(|(a, b)| (a.to_string(), b.to_string()))
     );
+}
+
+#[test]
+fn an_unreadable_pd_http_api_warns_and_keeps_the_etcd_verdict() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    // etcd answers 404 for PD's paths: the same as a PD whose HTTP API is unreachable.
+    let run = check(&["--pd", &etcd.endpoint, "--now", "2024-01-01T01:05:00Z"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "TIDB_LOG_BACKUP WARNING - PD HTTP API unreadable, GC safepoint and store checks skipped: {}: HTTP 404 from /pd/api/v1/stores |",
+            etcd.endpoint
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("\n[OK] pitr: NORMAL, checkpoint lag 5m30s\n"), "{}", run.stdout);
+
+    // A PD that answers the stores but not the GC call: only the GC checks are skipped.
+    let api = PdServer::start(vec![(
+        "/pd/api/v1/stores".into(),
+        200,
+        std::fs::read_to_string(common::fixture_path("pd/stores.json")).unwrap(),
+    )]);
+    let run = check(&["--pd", &etcd.endpoint, "--pd-api", &api.endpoint, "--now", "2024-01-01T01:05:00Z"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("PD GC safepoints unreadable, GC checks skipped"), "{}", run.stdout);
+    assert!(run.stdout.contains(" stores_down=0;;0;0 "), "{}", run.stdout);
+}
+
+#[test]
+fn a_pd_http_api_that_never_answers_cannot_break_the_deadline() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let (frozen, _server) = silent_server();
+    let started = Instant::now();
+    let run = check(&["--pd", &etcd.endpoint, "--pd-api", &format!("127.0.0.1:{frozen}"), "-t", "2", "--now", "2024-01-01T01:05:00Z"]);
+    assert!(started.elapsed() < Duration::from_millis(2900), "took {:?}", started.elapsed());
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.starts_with("TIDB_LOG_BACKUP WARNING - PD HTTP API unreadable"), "{}", run.stdout);
+    assert!(run.stdout.contains("\n[OK] pitr: NORMAL"), "{}", run.stdout);
 }

@@ -1,11 +1,12 @@
-//! Golden tests: every fixture loaded into a real etcd, the built binary run in every
+//! Golden tests: every fixture loaded into a real etcd (and its PD HTTP responses served
+//! by the fixture server), the built binary run in every
 //! format at a fixed `--now`, the exact output compared with `tests/golden/`.
 //! How each expected value follows from the reference is in `tests/golden/README.md`.
 //! Regenerate after an intended change with `UPDATE_GOLDEN=1 cargo test --test golden`
 //! and review the diff.
 
 mod common;
-use common::{check, Etcd};
+use common::{check, Etcd, PdServer};
 use std::path::Path;
 
 const NOW: &str = "2024-01-01T01:05:00Z";
@@ -39,11 +40,14 @@ fn every_fixture_in_every_format_matches_its_golden_file() {
     let mut mismatches = Vec::new();
     for fixture in &fixtures {
         etcd.load(&[fixture]);
+        let pd = PdServer::for_fixture(fixture);
         let stem = fixture.trim_end_matches(".toml");
         for (format, extra) in [("nagios", "-v"), ("ndjson", "-v"), ("table", "-v")] {
             let run = check(&[
                 "--pd",
                 &etcd.endpoint,
+                "--pd-api",
+                &pd.endpoint,
                 "--now",
                 NOW,
                 "--format",

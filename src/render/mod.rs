@@ -94,7 +94,7 @@ pub fn plural(n: usize, word: &str) -> String {
 /// Tasks worst first; equal states keep etcd key order.
 pub fn worst_first(verdict: &Verdict) -> Vec<&TaskVerdict> {
     let mut tasks: Vec<&TaskVerdict> = verdict.tasks.iter().collect();
-    tasks.sort_by(|a, b| b.state.cmp(&a.state));
+    tasks.sort_by_key(|t| std::cmp::Reverse(t.state));
     tasks
 }
 

@@ -112,7 +112,7 @@ fn summary(verdict: &Verdict) -> String {
             problems.push((t.state, format!("{}: {}", t.task.name, t.reasons[0].text)));
         }
     }
-    problems.sort_by(|a, b| b.0.cmp(&a.0));
+    problems.sort_by_key(|p| std::cmp::Reverse(p.0));
     let n = verdict.tasks.len();
     let mut text = if problems.is_empty() {
         match n {
@@ -195,6 +195,13 @@ fn task_lines(t: &TaskVerdict, verbosity: u8, now_ms: u64) -> Vec<String> {
         detail.push(format!(
             "central_global {}",
             tso::br_date(tso::physical_ms(global))
+        ));
+    }
+    if let Some(margin) = t.gc_margin_seconds {
+        let sign = if margin < 0 { "-" } else { "" };
+        detail.push(format!(
+            "GC safepoint margin {sign}{}",
+            tso::human_duration(margin.unsigned_abs())
         ));
     }
     if let Some(info) = &t.task.info {
@@ -306,7 +313,13 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
     let names: Vec<&str> = verdict.tasks.iter().map(|t| t.task.name.as_str()).collect();
     let labels = perf_labels(&names);
     let head = format!("{PREFIX} {} - {}", verdict.state, summary(verdict));
-    let run_item = format!("tasks={};;;0", verdict.tasks.len());
+    let mut run_item = format!("tasks={};;;0", verdict.tasks.len());
+    if let Some(stores) = verdict.cluster.stores {
+        run_item.push_str(&format!(
+            " stores_down={};;0;0 stores_disconnected={};0;;0",
+            stores.down, stores.disconnected
+        ));
+    }
     let mut used = head.len() + 3 + run_item.len() + 1;
 
     let long = long_lines(verdict, options.verbosity);
@@ -314,7 +327,7 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
     let problem_room = budget.saturating_sub(used + MORE_NOTE) / 2;
     let mut problem_used = 0;
     for (i, (state, line)) in long.iter().enumerate() {
-        if *state != State::Ok && problem_used + line.len() + 1 <= problem_room {
+        if *state != State::Ok && problem_used + line.len() < problem_room {
             shown[i] = true;
             problem_used += line.len() + 1;
         }

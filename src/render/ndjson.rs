@@ -38,6 +38,10 @@ struct TaskEvent<'a> {
     stores: Vec<StoreEvent>,
     errors: Vec<ErrorEvent<'a>>,
     region_checkpoint_keys: u64,
+    /// physical(resume checkpoint) − physical(PD gc_safe_point); negative = GC passed it.
+    gc_margin_seconds: Option<i64>,
+    /// Paused tasks: when the last safepoint protecting the checkpoint expires.
+    resume_deadline: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -82,9 +86,19 @@ struct SummaryEvent<'a> {
     unknown: usize,
     reasons: Vec<&'a str>,
     orphans: Vec<OrphanEvent<'a>>,
+    gc_safe_point: Option<u64>,
+    stores: Option<StoreCountsEvent>,
     duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct StoreCountsEvent {
+    up: usize,
+    disconnected: usize,
+    down: usize,
+    offline: usize,
 }
 
 #[derive(Serialize)]
@@ -176,6 +190,8 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
             .collect(),
         errors: task.errors.iter().map(error_event).collect(),
         region_checkpoint_keys: task.region_keys,
+        gc_margin_seconds: t.gc_margin_seconds,
+        resume_deadline: t.resume_deadline_ms.map(tso::rfc3339_ms),
     }
 }
 
@@ -226,6 +242,13 @@ fn summary<'a>(
                     .collect()
             })
             .unwrap_or_default(),
+        gc_safe_point: verdict.and_then(|v| v.cluster.gc_safe_point),
+        stores: verdict.and_then(|v| v.cluster.stores).map(|c| StoreCountsEvent {
+            up: c.up,
+            disconnected: c.disconnected,
+            down: c.down,
+            offline: c.offline,
+        }),
         duration_ms,
         error,
     }

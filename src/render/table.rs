@@ -77,6 +77,12 @@ fn rows(t: &TaskVerdict, now_ms: u64, color: bool) -> Vec<(String, String)> {
     {
         rows.push((format!("checkpoint[store={}]", s.store_id), gap(s.ts)));
     }
+    if let Some(margin) = t.gc_margin_seconds {
+        rows.push(("gc-safepoint-margin".into(), format!("{margin}s")));
+    }
+    if let Some(deadline) = t.resume_deadline_ms {
+        rows.push(("resume-deadline".into(), tso::br_date(deadline)));
+    }
     for e in &task.errors {
         rows.push((format!("error[store={}]", e.store_id), e.error_code.clone()));
         rows.push((

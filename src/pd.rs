@@ -1,0 +1,203 @@
+//! PD's HTTP API (tikv-pd-alerts.md §3, §4): GC safepoints and stores.
+//!
+//! Parsing is pure and separate from the requests. TSOs are decoded as integers, never
+//! through f64 (they exceed 2^53).
+
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+
+/// One service safepoint (`expired_at` in Unix seconds; i64::MAX = never).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ServiceSafepoint {
+    pub service_id: String,
+    #[serde(default)]
+    pub expired_at: i64,
+    #[serde(default)]
+    pub safe_point: u64,
+}
+
+/// `GET /pd/api/v1/gc/safepoint`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GcSafepoints {
+    #[serde(default)]
+    pub service_gc_safe_points: Vec<ServiceSafepoint>,
+    pub gc_safe_point: u64,
+}
+
+/// A TiKV store as PD reports it (TiFlash and tombstones already removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    pub id: u64,
+    pub address: String,
+    pub status_address: String,
+    /// `Up`, `Disconnected`, `Down` or `Offline` (PD's `state_name`; `state` is omitted for Up).
+    pub state_name: String,
+}
+
+#[derive(Deserialize)]
+struct StoresResponse {
+    #[serde(default)]
+    stores: Vec<StoreEntry>,
+}
+
+#[derive(Deserialize)]
+struct StoreEntry {
+    store: StoreMeta,
+}
+
+#[derive(Deserialize)]
+struct StoreMeta {
+    id: u64,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    status_address: String,
+    #[serde(default)]
+    state_name: String,
+    #[serde(default)]
+    labels: Vec<Label>,
+}
+
+#[derive(Deserialize)]
+struct Label {
+    key: String,
+    value: String,
+}
+
+pub fn parse_gc(body: &str) -> Result<GcSafepoints, String> {
+    serde_json::from_str(body).map_err(|e| format!("bad gc/safepoint JSON: {e}"))
+}
+
+/// TiKV stores only: TiFlash (`engine=tiflash|tiflash_compute`, any case) does not run log
+/// backup, and tombstones are gone for good (as the advancer's store list, advancer_env.go).
+pub fn parse_stores(body: &str) -> Result<Vec<Store>, String> {
+    let response: StoresResponse = serde_json::from_str(body).map_err(|e| format!("bad stores JSON: {e}"))?;
+    Ok(response
+        .stores
+        .into_iter()
+        .map(|entry| entry.store)
+        .filter(|s| {
+            !s.labels.iter().any(|l| {
+                l.key.eq_ignore_ascii_case("engine")
+                    && (l.value.eq_ignore_ascii_case("tiflash") || l.value.eq_ignore_ascii_case("tiflash_compute"))
+            })
+        })
+        .filter(|s| !s.state_name.eq_ignore_ascii_case("Tombstone"))
+        .map(|s| Store { id: s.id, address: s.address, status_address: s.status_address, state_name: s.state_name })
+        .collect())
+}
+
+/// Service ids that log backup writes (tikv-pd-alerts.md §4.3).
+pub const COORDINATOR: &str = "log-backup-coordinator";
+
+/// The safepoints that keep a paused task resumable: its own pause safepoint, the TiKV
+/// pause guards, and the (no longer refreshed) advancer coordinator.
+pub fn protects_task(service_id: &str, task: &str) -> bool {
+    service_id == COORDINATOR
+        || service_id == format!("{task}_pause_safepoint")
+        || service_id
+            .strip_prefix(task)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|rest| rest.strip_suffix("-pause-guard"))
+            .is_some_and(|store| !store.is_empty() && store.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Any service safepoint written by log backup.
+pub fn is_log_backup_safepoint(service_id: &str) -> bool {
+    service_id == COORDINATOR
+        || service_id.starts_with("backup-stream-")
+        || service_id.ends_with("-pause-guard")
+        || service_id.ends_with("_pause_safepoint")
+}
+
+/// What PD's HTTP API said, each call on its own (one may fail while the other works).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PdFacts {
+    pub endpoint: String,
+    pub gc: Result<GcSafepoints, String>,
+    pub stores: Result<Vec<Store>, String>,
+}
+
+/// `http://host:2379` + path, with the body (up to 64 MiB) when the status is 200.
+fn get(agent: &ureq::Agent, base: &str, path: &str) -> Result<String, String> {
+    let url = format!("{base}{path}");
+    let mut response = agent.get(&url).call().map_err(|e| e.to_string())?;
+    let status = response.status();
+    if status != 200 {
+        return Err(format!("HTTP {} from {path}", status.as_u16()));
+    }
+    response.body_mut().with_config().limit(64 << 20).read_to_string().map_err(|e| e.to_string())
+}
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into()
+}
+
+/// Asks the endpoints one at a time (each with a share of the time left) until one
+/// answers the stores call; the GC call goes to the same endpoint.
+pub fn fetch(endpoints: &[String], deadline: Instant) -> PdFacts {
+    let mut failures = Vec::new();
+    for (i, endpoint) in endpoints.iter().enumerate() {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break;
+        }
+        let budget = remaining / (endpoints.len() - i) as u32;
+        let agent = agent(budget);
+        match get(&agent, endpoint, "/pd/api/v1/stores").and_then(|body| parse_stores(&body)) {
+            Ok(stores) => {
+                let gc = get(&agent, endpoint, "/pd/api/v1/gc/safepoint").and_then(|body| parse_gc(&body));
+                return PdFacts { endpoint: endpoint.clone(), gc, stores: Ok(stores) };
+            }
+            Err(e) => failures.push(format!("{endpoint}: {e}")),
+        }
+    }
+    let message = if failures.is_empty() { "no time left to ask PD".to_string() } else { failures.join("; ") };
+    PdFacts { endpoint: String::new(), gc: Err(message.clone()), stores: Err(message) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_safepoints_without_losing_tso_precision() {
+        let body = r#"{"service_gc_safe_points":[{"service_id":"gc_worker","expired_at":9223372036854775807,"safe_point":462150000000000001},{"service_id":"log-backup-coordinator","expired_at":1763086400,"safe_point":462159871999999999}],"min_service_gc_safe_point":462150000000000001,"gc_safe_point":462149000000000003}"#;
+        let gc = parse_gc(body).unwrap();
+        assert_eq!(gc.gc_safe_point, 462_149_000_000_000_003);
+        assert_eq!(gc.service_gc_safe_points[0].expired_at, i64::MAX);
+        assert_eq!(gc.service_gc_safe_points[1].safe_point, 462_159_871_999_999_999);
+        // PD before v8.0 has no min_service_gc_safe_point.
+        assert!(parse_gc(r#"{"service_gc_safe_points":[],"gc_safe_point":1}"#).is_ok());
+        assert!(parse_gc("<html>").is_err());
+    }
+
+    #[test]
+    fn keeps_tikv_stores_only() {
+        let body = r#"{"count":4,"stores":[
+            {"store":{"id":1,"address":"a:20160","status_address":"a:20180","state_name":"Up","labels":[{"key":"zone","value":"z1"}]},"status":{}},
+            {"store":{"id":2,"address":"b:20160","status_address":"b:20180","state":1,"state_name":"Disconnected"},"status":{}},
+            {"store":{"id":101,"address":"f:3930","labels":[{"key":"engine","value":"TiFlash"}],"state_name":"Up"},"status":{}},
+            {"store":{"id":102,"address":"g:3930","labels":[{"key":"engine","value":"tiflash_compute"}],"state_name":"Down"},"status":{}},
+            {"store":{"id":3,"address":"c:20160","state":2,"state_name":"Tombstone"},"status":{}}]}"#;
+        let stores = parse_stores(body).unwrap();
+        let ids: Vec<(u64, &str)> = stores.iter().map(|s| (s.id, s.state_name.as_str())).collect();
+        assert_eq!(ids, vec![(1, "Up"), (2, "Disconnected")]);
+        assert_eq!(stores[0].status_address, "a:20180");
+    }
+
+    #[test]
+    fn knows_which_safepoints_protect_a_task() {
+        assert!(protects_task("pitr_pause_safepoint", "pitr"));
+        assert!(protects_task("pitr-4-pause-guard", "pitr"));
+        assert!(protects_task("log-backup-coordinator", "pitr"));
+        assert!(!protects_task("pitr2-4-pause-guard", "pitr"));
+        assert!(!protects_task("pitr-x-pause-guard", "pitr"));
+        assert!(!protects_task("gc_worker", "pitr"));
+        assert!(!protects_task("backup-stream-pitr-4", "pitr"));
+        assert!(is_log_backup_safepoint("backup-stream-pitr-4"));
+        assert!(is_log_backup_safepoint("old_pause_safepoint"));
+        assert!(!is_log_backup_safepoint("gc_worker"));
+        assert!(!is_log_backup_safepoint("ticdc-default"));
+    }
+}
