@@ -50,6 +50,21 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION")]
     pub persist_lag: Option<String>,
 
+    /// Also read every Up TiKV's /metrics: KV events per second (rate against the previous
+    /// run's sample), task status 2 and new fatal errors → CRITICAL
+    #[arg(long)]
+    pub throughput: bool,
+
+    /// Where --throughput keeps the previous sample [default: $XDG_STATE_HOME or
+    /// ~/.local/state/check_tidb_log_backup]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// With --throughput and no previous sample: take a second sample this much later
+    /// (within the deadline) instead of reporting no rate yet
+    #[arg(long, value_name = "DURATION")]
+    pub sample: Option<String>,
+
     /// Only check these tasks (repeatable); '*' means all. A named task that does not exist is CRITICAL
     #[arg(long = "task", value_name = "NAME")]
     pub task: Vec<String>,
@@ -103,12 +118,21 @@ pub struct Cli {
     pub verbose: u8,
 }
 
+/// `--throughput` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Throughput {
+    pub state_dir: PathBuf,
+    pub sample: Option<Duration>,
+}
+
 /// Everything a run needs, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub endpoints: Vec<String>,
     /// PD HTTP endpoints; `None` when `--no-pd-api`.
     pub pd_api: Option<Vec<String>>,
+    /// `None` unless `--throughput`.
+    pub throughput: Option<Throughput>,
     pub selection: Selection,
     pub policy: Policy,
     pub unreachable_state: State,
@@ -270,6 +294,19 @@ impl Cli {
                 Some(endpoints(&api.into_vec())?)
             } else {
                 Some(endpoints(&pd)?)
+            },
+            throughput: if self.throughput || file.throughput == Some(true) {
+                Some(Throughput {
+                    state_dir: self
+                        .state_dir
+                        .or(file.state_dir.clone())
+                        .unwrap_or_else(crate::throughput::default_state_dir),
+                    sample: pick(self.sample, file.sample.clone())
+                        .map(|t| parse_timeout(&t))
+                        .transpose()?,
+                })
+            } else {
+                None
             },
             policy: Policy {
                 defaults: thresholds,

@@ -30,6 +30,9 @@ pub struct FileConfig {
     pub safepoint_warning: Option<String>,
     pub safepoint_critical: Option<String>,
     pub persist_lag: Option<String>,
+    pub throughput: Option<bool>,
+    pub state_dir: Option<std::path::PathBuf>,
+    pub sample: Option<String>,
     /// Task names to check (`*` = all).
     pub task: Option<OneOrMany>,
     pub warning: Option<String>,

@@ -19,6 +19,10 @@
 //!    central_global ahead of the restorable checkpoint by more than `persist_lag` (5m)
 //!    → WARNING (TiKV cannot persist the checkpoint to external storage).
 //!
+//! 8. with `--throughput`: a TiKV reporting `tikv_log_backup_task_status == 2` for the task,
+//!    or new `tikv_log_backup_fatal_errors` since the previous sample → CRITICAL, even
+//!    when etcd says NORMAL (tikv-pd-alerts.md §5.1).
+//!
 //! Run level: a `--task` that does not exist → CRITICAL; no task at all → `no_task_state`;
 //! log-backup safepoints while no task exists → WARNING (they hold GC back); PD's HTTP
 //! API unreadable → WARNING (its checks are skipped, the etcd verdict still stands).
@@ -27,6 +31,7 @@ use crate::model::{CheckpointSource, Cluster, Status, Task};
 use crate::pd::{self, PdFacts};
 use crate::range::Range;
 use crate::state::State;
+use crate::throughput::TikvFacts;
 use crate::tso;
 use std::collections::BTreeMap;
 
@@ -150,6 +155,15 @@ pub struct ClusterFacts {
     /// PD's GC safepoint and store counts, when its HTTP API answered.
     pub gc_safe_point: Option<u64>,
     pub stores: Option<StoreCounts>,
+    /// TiKV `/metrics` results (`--throughput`).
+    pub tikv: Option<TikvFacts>,
+}
+
+/// What was observed besides etcd.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    pub pd: Option<PdFacts>,
+    pub tikv: Option<TikvFacts>,
 }
 
 /// `> 30m0s`, `< 10s`, `outside 10s:1m0s`, `inside @1h0m0s:2h0m0s` — a range as a person reads it.
@@ -226,13 +240,45 @@ fn error_detail(task: &Task) -> String {
 pub struct Context<'a> {
     pub now_ms: u64,
     pub pd: Option<&'a PdFacts>,
+    pub tikv: Option<&'a TikvFacts>,
     pub owner_keys: usize,
     pub policy: &'a Policy,
 }
 
+fn tikv_rules(task: &Task, tikv: &TikvFacts, reasons: &mut Vec<Reason>) {
+    for store in &tikv.stores {
+        if let Ok(sample) = &store.sample {
+            if sample.task_status.get(&task.name) == Some(&2.0) {
+                reasons.push(Reason::new(
+                    State::Critical,
+                    format!(
+                        "TiKV store {} reports the task in error (tikv_log_backup_task_status 2)",
+                        store.store_id
+                    ),
+                ));
+            }
+        }
+        if store.fatal_increase > 0.0 {
+            reasons.push(Reason::new(
+                State::Critical,
+                format!(
+                    "TiKV store {} logged {} new fatal log backup errors since the last check",
+                    store.store_id, store.fatal_increase
+                ),
+            ));
+        }
+    }
+}
+
 /// `checkpoint` here is the resume point (BR's `GetGlobalCheckPointTS`), which BR's own
 /// resume compares with the GC safepoint (pingcap/tidb:br/pkg/utils/safe_point.go).
-fn gc_rules(task: &Task, checkpoint: u64, gc: &pd::GcSafepoints, ctx: &Context, reasons: &mut Vec<Reason>) -> (i64, Option<u64>) {
+fn gc_rules(
+    task: &Task,
+    checkpoint: u64,
+    gc: &pd::GcSafepoints,
+    ctx: &Context,
+    reasons: &mut Vec<Reason>,
+) -> (i64, Option<u64>) {
     let ms = |ts: u64| tso::physical_ms(ts) as i64;
     let margin = (ms(checkpoint) - ms(gc.gc_safe_point)) / 1000;
     if gc.gc_safe_point >= checkpoint {
@@ -249,7 +295,9 @@ fn gc_rules(task: &Task, checkpoint: u64, gc: &pd::GcSafepoints, ctx: &Context, 
         let protecting = gc
             .service_gc_safe_points
             .iter()
-            .filter(|sp| pd::protects_task(&sp.service_id, &task.name) && sp.safe_point <= checkpoint)
+            .filter(|sp| {
+                pd::protects_task(&sp.service_id, &task.name) && sp.safe_point <= checkpoint
+            })
             .max_by_key(|sp| sp.expired_at);
         match protecting {
             None => reasons.push(Reason::new(
@@ -286,20 +334,30 @@ fn gc_rules(task: &Task, checkpoint: u64, gc: &pd::GcSafepoints, ctx: &Context, 
 fn running_rules(task: &Task, checkpoint: u64, ctx: &Context, reasons: &mut Vec<Reason>) {
     if let Some(Ok(stores)) = ctx.pd.map(|p| &p.stores) {
         let ids = |name: &str| -> Vec<String> {
-            stores.iter().filter(|s| s.state_name.eq_ignore_ascii_case(name)).map(|s| s.id.to_string()).collect()
+            stores
+                .iter()
+                .filter(|s| s.state_name.eq_ignore_ascii_case(name))
+                .map(|s| s.id.to_string())
+                .collect()
         };
         let down = ids("Down");
         if !down.is_empty() {
             reasons.push(Reason::new(
                 State::Critical,
-                format!("TiKV store {} Down: the checkpoint cannot advance", down.join(", ")),
+                format!(
+                    "TiKV store {} Down: the checkpoint cannot advance",
+                    down.join(", ")
+                ),
             ));
         }
         let disconnected = ids("Disconnected");
         if !disconnected.is_empty() {
             reasons.push(Reason::new(
                 State::Warning,
-                format!("TiKV store {} Disconnected: the checkpoint cannot advance", disconnected.join(", ")),
+                format!(
+                    "TiKV store {} Disconnected: the checkpoint cannot advance",
+                    disconnected.join(", ")
+                ),
             ));
         }
     }
@@ -319,11 +377,20 @@ fn running_rules(task: &Task, checkpoint: u64, ctx: &Context, reasons: &mut Vec<
                 .iter()
                 .take(3)
                 .map(|s| {
-                    let behind = tso::physical_ms(global).saturating_sub(tso::physical_ms(s.ts)) / 1000;
-                    format!("store {} {} behind", s.store_id, tso::human_duration(behind))
+                    let behind =
+                        tso::physical_ms(global).saturating_sub(tso::physical_ms(s.ts)) / 1000;
+                    format!(
+                        "store {} {} behind",
+                        s.store_id,
+                        tso::human_duration(behind)
+                    )
                 })
                 .collect();
-            let which = if named.is_empty() { "no store has persisted one yet".to_string() } else { named.join(", ") };
+            let which = if named.is_empty() {
+                "no store has persisted one yet".to_string()
+            } else {
+                named.join(", ")
+            };
             reasons.push(Reason::new(
                 State::Warning,
                 format!(
@@ -337,8 +404,20 @@ fn running_rules(task: &Task, checkpoint: u64, ctx: &Context, reasons: &mut Vec<
 
 /// Judges one task with the etcd facts only (no PD HTTP data, an advancer owner assumed).
 pub fn evaluate_task(task: Task, thresholds: &Thresholds, now_ms: u64) -> TaskVerdict {
-    let policy = Policy { defaults: *thresholds, ..Policy::default() };
-    judge_task(task, &Context { now_ms, pd: None, owner_keys: 1, policy: &policy })
+    let policy = Policy {
+        defaults: *thresholds,
+        ..Policy::default()
+    };
+    judge_task(
+        task,
+        &Context {
+            now_ms,
+            pd: None,
+            tikv: None,
+            owner_keys: 1,
+            policy: &policy,
+        },
+    )
 }
 
 /// Judges one task.
@@ -347,7 +426,10 @@ pub fn judge_task(task: Task, ctx: &Context) -> TaskVerdict {
     let now_ms = ctx.now_ms;
     let mut reasons = Vec::new();
     for p in &task.problems {
-        reasons.push(Reason::new(State::Unknown, format!("cannot decode {}: {}", p.key, p.reason)));
+        reasons.push(Reason::new(
+            State::Unknown,
+            format!("cannot decode {}: {}", p.key, p.reason),
+        ));
     }
     let status = task.status();
     let paused = task.paused();
@@ -357,7 +439,10 @@ pub fn judge_task(task: Task, ctx: &Context) -> TaskVerdict {
         (thresholds.warning, thresholds.critical)
     };
     if status == Status::Error {
-        reasons.push(Reason::new(State::Critical, format!("task failed: {}", error_detail(&task))));
+        reasons.push(Reason::new(
+            State::Critical,
+            format!("task failed: {}", error_detail(&task)),
+        ));
     }
     let checkpoint = task.checkpoint();
     let lag_seconds = checkpoint.map(|(ts, _)| tso::lag_seconds(now_ms, tso::physical_ms(ts)));
@@ -367,7 +452,10 @@ pub fn judge_task(task: Task, ctx: &Context) -> TaskVerdict {
     }
     if !paused && task.error_keys > 0 {
         let detail = error_detail(&task);
-        reasons.push(Reason::new(State::Warning, format!("stale last-error while running: {detail}")));
+        reasons.push(Reason::new(
+            State::Warning,
+            format!("stale last-error while running: {detail}"),
+        ));
     }
     let mut gc_margin_seconds = None;
     let mut resume_deadline_ms = None;
@@ -380,6 +468,9 @@ pub fn judge_task(task: Task, ctx: &Context) -> TaskVerdict {
         if !paused {
             running_rules(&task, ts, ctx, &mut reasons);
         }
+    }
+    if let Some(tikv) = ctx.tikv {
+        tikv_rules(&task, tikv, &mut reasons);
     }
     if reasons.is_empty() {
         // Only reachable when K1 is undecodable and produced no problem (never), kept total.
@@ -408,16 +499,63 @@ pub fn evaluate(cluster: Cluster, policy: &Policy, now_ms: u64) -> Verdict {
 }
 
 fn store_counts(stores: &[pd::Store]) -> StoreCounts {
-    let count = |name: &str| stores.iter().filter(|s| s.state_name.eq_ignore_ascii_case(name)).count();
-    StoreCounts { up: count("Up"), disconnected: count("Disconnected"), down: count("Down"), offline: count("Offline") }
+    let count = |name: &str| {
+        stores
+            .iter()
+            .filter(|s| s.state_name.eq_ignore_ascii_case(name))
+            .count()
+    };
+    StoreCounts {
+        up: count("Up"),
+        disconnected: count("Disconnected"),
+        down: count("Down"),
+        offline: count("Offline"),
+    }
 }
 
 /// Judges the whole cluster; `pd` is what PD's HTTP API said (None when not asked).
-pub fn evaluate_with_pd(cluster: Cluster, pd: Option<&PdFacts>, policy: &Policy, now_ms: u64) -> Verdict {
-    let Cluster { tasks, missing, orphans, owner_keys, cluster_id, revision, endpoint, round_trips, total_tasks } = cluster;
+pub fn evaluate_with_pd(
+    cluster: Cluster,
+    pd: Option<&PdFacts>,
+    policy: &Policy,
+    now_ms: u64,
+) -> Verdict {
+    evaluate_observed(
+        cluster,
+        &Observed {
+            pd: pd.cloned(),
+            tikv: None,
+        },
+        policy,
+        now_ms,
+    )
+}
+
+/// Judges the whole cluster with everything observed besides etcd.
+pub fn evaluate_observed(
+    cluster: Cluster,
+    observed: &Observed,
+    policy: &Policy,
+    now_ms: u64,
+) -> Verdict {
+    let pd = observed.pd.as_ref();
+    let Cluster {
+        tasks,
+        missing,
+        orphans,
+        owner_keys,
+        cluster_id,
+        revision,
+        endpoint,
+        round_trips,
+        total_tasks,
+    } = cluster;
     let mut findings = Vec::new();
     for name in &missing {
-        findings.push(Reason::new(State::Critical, format!("task {name} not found")));
+        findings.push(Reason::new(
+            State::Critical,
+            format!("task {name} not found"),
+        ));
     }
     if tasks.is_empty() && missing.is_empty() {
         findings.push(Reason::new(policy.no_task_state, "no log backup task"));
@@ -428,8 +566,14 @@ pub fn evaluate_with_pd(cluster: Cluster, pd: Option<&PdFacts>, policy: &Policy,
                 State::Warning,
                 format!("PD HTTP API unreadable, GC safepoint and store checks skipped: {e}"),
             )),
-            (Err(e), Ok(_)) => findings.push(Reason::new(State::Warning, format!("PD GC safepoints unreadable, GC checks skipped: {e}"))),
-            (Ok(_), Err(e)) => findings.push(Reason::new(State::Warning, format!("PD stores unreadable, store checks skipped: {e}"))),
+            (Err(e), Ok(_)) => findings.push(Reason::new(
+                State::Warning,
+                format!("PD GC safepoints unreadable, GC checks skipped: {e}"),
+            )),
+            (Ok(_), Err(e)) => findings.push(Reason::new(
+                State::Warning,
+                format!("PD stores unreadable, store checks skipped: {e}"),
+            )),
             (Ok(_), Ok(_)) => {}
         }
         if let Ok(gc) = &pd.gc {
@@ -443,15 +587,45 @@ pub fn evaluate_with_pd(cluster: Cluster, pd: Option<&PdFacts>, policy: &Policy,
                 if !orphaned.is_empty() {
                     findings.push(Reason::new(
                         State::Warning,
-                        format!("orphan log-backup safepoints hold GC back while no task exists: {}", orphaned.join(", ")),
+                        format!(
+                            "orphan log-backup safepoints hold GC back while no task exists: {}",
+                            orphaned.join(", ")
+                        ),
                     ));
                 }
             }
         }
     }
-    let ctx = Context { now_ms, pd, owner_keys, policy };
-    let tasks: Vec<TaskVerdict> = tasks.into_iter().map(|task| judge_task(task, &ctx)).collect();
-    let state = tasks.iter().map(|t| t.state).chain(findings.iter().map(|f| f.state)).max().unwrap_or(State::Ok);
+    if let Some(tikv) = &observed.tikv {
+        for store in &tikv.stores {
+            if let Err(e) = &store.sample {
+                findings.push(Reason::new(
+                    State::Ok,
+                    format!("metrics of TiKV store {} unavailable: {e}", store.store_id),
+                ));
+            }
+        }
+        for note in &tikv.notes {
+            findings.push(Reason::new(State::Ok, note.clone()));
+        }
+    }
+    let ctx = Context {
+        now_ms,
+        pd,
+        tikv: observed.tikv.as_ref(),
+        owner_keys,
+        policy,
+    };
+    let tasks: Vec<TaskVerdict> = tasks
+        .into_iter()
+        .map(|task| judge_task(task, &ctx))
+        .collect();
+    let state = tasks
+        .iter()
+        .map(|t| t.state)
+        .chain(findings.iter().map(|f| f.state))
+        .max()
+        .unwrap_or(State::Ok);
     Verdict {
         state,
         tasks,
@@ -463,8 +637,13 @@ pub fn evaluate_with_pd(cluster: Cluster, pd: Option<&PdFacts>, policy: &Policy,
             revision,
             endpoint,
             round_trips,
-            gc_safe_point: pd.and_then(|p| p.gc.as_ref().ok()).map(|gc| gc.gc_safe_point),
-            stores: pd.and_then(|p| p.stores.as_ref().ok()).map(|s| store_counts(s)),
+            gc_safe_point: pd
+                .and_then(|p| p.gc.as_ref().ok())
+                .map(|gc| gc.gc_safe_point),
+            stores: pd
+                .and_then(|p| p.stores.as_ref().ok())
+                .map(|s| store_counts(s)),
+            tikv: observed.tikv.clone(),
         },
         now_ms,
     }
@@ -491,12 +670,20 @@ mod tests {
         let ckpt = NOW - lag_min * MIN;
         Task {
             name: "pitr".into(),
-            info: Some(TaskInfo { start_ts: ts(NOW - 120 * MIN), end_ts: u64::MAX, storage: "s3://b/p".into(), table_filter: vec![] }),
+            info: Some(TaskInfo {
+                start_ts: ts(NOW - 120 * MIN),
+                end_ts: u64::MAX,
+                storage: "s3://b/p".into(),
+                table_filter: vec![],
+            }),
             pause: None,
             central_global: Some(ts(ckpt + 30_000)),
             store_checkpoints: vec![],
             legacy_checkpoints: vec![],
-            storage_checkpoints: vec![StoreTs { store_id: 1, ts: ts(ckpt) }],
+            storage_checkpoints: vec![StoreTs {
+                store_id: 1,
+                ts: ts(ckpt),
+            }],
             region_keys: 0,
             errors: vec![],
             error_keys: 0,
@@ -510,27 +697,51 @@ mod tests {
     }
 
     fn sp(id: &str, expired_at_ms: u64, safe_point: u64) -> ServiceSafepoint {
-        ServiceSafepoint { service_id: id.into(), expired_at: (expired_at_ms / 1000) as i64, safe_point }
+        ServiceSafepoint {
+            service_id: id.into(),
+            expired_at: (expired_at_ms / 1000) as i64,
+            safe_point,
+        }
     }
 
     fn pd(gc_ms: u64, safepoints: Vec<ServiceSafepoint>, stores: &[(u64, &str)]) -> PdFacts {
         PdFacts {
             endpoint: "pd".into(),
-            gc: Ok(GcSafepoints { service_gc_safe_points: safepoints, gc_safe_point: ts(gc_ms) }),
+            gc: Ok(GcSafepoints {
+                service_gc_safe_points: safepoints,
+                gc_safe_point: ts(gc_ms),
+            }),
             stores: Ok(stores
                 .iter()
-                .map(|(id, state)| Store { id: *id, address: String::new(), status_address: String::new(), state_name: state.to_string() })
+                .map(|(id, state)| Store {
+                    id: *id,
+                    address: String::new(),
+                    status_address: String::new(),
+                    state_name: state.to_string(),
+                })
                 .collect()),
         }
     }
 
     fn judge(t: Task, facts: Option<&PdFacts>, owner_keys: usize) -> TaskVerdict {
         let policy = Policy::default();
-        judge_task(t, &Context { now_ms: NOW, pd: facts, owner_keys, policy: &policy })
+        judge_task(
+            t,
+            &Context {
+                now_ms: NOW,
+                pd: facts,
+                tikv: None,
+                owner_keys,
+                policy: &policy,
+            },
+        )
     }
 
     fn texts(v: &TaskVerdict) -> Vec<(State, &str)> {
-        v.reasons.iter().map(|r| (r.state, r.text.as_str())).collect()
+        v.reasons
+            .iter()
+            .map(|r| (r.state, r.text.as_str()))
+            .collect()
     }
 
     #[test]
@@ -548,8 +759,14 @@ mod tests {
             assert_eq!(v.gc_margin_seconds, Some(margin), "gc at {gc_ms}");
             assert_eq!(v.state == State::Critical, critical, "{:?}", texts(&v));
             if critical {
-                assert!(v.reasons[0].text.starts_with("GC safepoint "), "{:?}", texts(&v));
-                assert!(v.reasons[0].text.contains("stop it and start a new one in a new storage path"));
+                assert!(
+                    v.reasons[0].text.starts_with("GC safepoint "),
+                    "{:?}",
+                    texts(&v)
+                );
+                assert!(v.reasons[0]
+                    .text
+                    .contains("stop it and start a new one in a new storage path"));
             }
         }
     }
@@ -560,11 +777,33 @@ mod tests {
         let hour = 60 * MIN;
         let cases: Vec<(Vec<ServiceSafepoint>, State, Option<u64>)> = vec![
             // Own pause safepoint far away: OK, and the latest protecting expiry wins.
-            (vec![sp("pitr_pause_safepoint", NOW + 20 * hour, resume), sp("log-backup-coordinator", NOW + 3 * hour, resume - 1)], State::Ok, Some(NOW + 20 * hour)),
-            (vec![sp("pitr_pause_safepoint", NOW + 5 * hour, resume)], State::Warning, Some(NOW + 5 * hour)),
-            (vec![sp("pitr-4-pause-guard", NOW + 90 * MIN, resume - 1)], State::Critical, Some(NOW + 90 * MIN)),
+            (
+                vec![
+                    sp("pitr_pause_safepoint", NOW + 20 * hour, resume),
+                    sp("log-backup-coordinator", NOW + 3 * hour, resume - 1),
+                ],
+                State::Ok,
+                Some(NOW + 20 * hour),
+            ),
+            (
+                vec![sp("pitr_pause_safepoint", NOW + 5 * hour, resume)],
+                State::Warning,
+                Some(NOW + 5 * hour),
+            ),
+            (
+                vec![sp("pitr-4-pause-guard", NOW + 90 * MIN, resume - 1)],
+                State::Critical,
+                Some(NOW + 90 * MIN),
+            ),
             // A safepoint above the resume point protects nothing; other tasks' ones neither.
-            (vec![sp("pitr_pause_safepoint", NOW + 20 * hour, resume + 1), sp("pitr2_pause_safepoint", NOW + 20 * hour, resume)], State::Critical, None),
+            (
+                vec![
+                    sp("pitr_pause_safepoint", NOW + 20 * hour, resume + 1),
+                    sp("pitr2_pause_safepoint", NOW + 20 * hour, resume),
+                ],
+                State::Critical,
+                None,
+            ),
             (vec![], State::Critical, None),
         ];
         for (safepoints, want, deadline) in cases {
@@ -580,18 +819,32 @@ mod tests {
 
     #[test]
     fn store_health_matters_for_running_tasks_only() {
-        let facts = pd(NOW - 60 * MIN, vec![], &[(1, "Up"), (4, "Down"), (5, "Disconnected"), (6, "Offline")]);
+        let facts = pd(
+            NOW - 60 * MIN,
+            vec![],
+            &[(1, "Up"), (4, "Down"), (5, "Disconnected"), (6, "Offline")],
+        );
         let v = judge(task(5), Some(&facts), 1);
         assert_eq!(
             texts(&v)[..2],
             [
-                (State::Critical, "TiKV store 4 Down: the checkpoint cannot advance"),
-                (State::Warning, "TiKV store 5 Disconnected: the checkpoint cannot advance"),
+                (
+                    State::Critical,
+                    "TiKV store 4 Down: the checkpoint cannot advance"
+                ),
+                (
+                    State::Warning,
+                    "TiKV store 5 Disconnected: the checkpoint cannot advance"
+                ),
             ]
         );
         let facts = pd(NOW - 60 * MIN, vec![], &[(1, "Up"), (5, "Disconnected")]);
         assert_eq!(judge(task(5), Some(&facts), 1).state, State::Warning);
-        let facts = pd(NOW - 60 * MIN, vec![sp("pitr_pause_safepoint", NOW + 20 * 60 * MIN, 0)], &[(4, "Down")]);
+        let facts = pd(
+            NOW - 60 * MIN,
+            vec![sp("pitr_pause_safepoint", NOW + 20 * 60 * MIN, 0)],
+            &[(4, "Down")],
+        );
         assert_eq!(judge(paused(task(5)), Some(&facts), 1).state, State::Ok);
     }
 
@@ -599,20 +852,36 @@ mod tests {
     fn advancer_owner_is_needed_from_v6_2_on() {
         let v = judge(task(5), None, 0);
         assert_eq!(v.state, State::Warning);
-        assert!(v.reasons[0].text.starts_with("no checkpoint advancer owner"));
+        assert!(v.reasons[0]
+            .text
+            .starts_with("no checkpoint advancer owner"));
         let mut legacy = task(5);
         legacy.storage_checkpoints.clear();
         legacy.central_global = None;
-        legacy.legacy_checkpoints = vec![StoreTs { store_id: 1, ts: ts(NOW - 5 * MIN) }];
-        assert_eq!(judge(legacy, None, 0).state, State::Ok, "v6.1 has no owner election");
-        assert_eq!(judge(paused(task(5)), None, 0).state, State::Ok, "a paused task needs no advancer");
+        legacy.legacy_checkpoints = vec![StoreTs {
+            store_id: 1,
+            ts: ts(NOW - 5 * MIN),
+        }];
+        assert_eq!(
+            judge(legacy, None, 0).state,
+            State::Ok,
+            "v6.1 has no owner election"
+        );
+        assert_eq!(
+            judge(paused(task(5)), None, 0).state,
+            State::Ok,
+            "a paused task needs no advancer"
+        );
     }
 
     #[test]
     fn central_global_far_ahead_of_the_storage_checkpoint_warns() {
         let mut t = task(8);
         t.central_global = Some(ts(NOW - 2 * MIN)); // 6 minutes ahead
-        t.storage_checkpoints.push(StoreTs { store_id: 4, ts: ts(NOW - 9 * MIN) });
+        t.storage_checkpoints.push(StoreTs {
+            store_id: 4,
+            ts: ts(NOW - 9 * MIN),
+        });
         let v = judge(t.clone(), None, 1);
         assert_eq!(
             texts(&v)[0],
@@ -638,9 +907,16 @@ mod tests {
 
     #[test]
     fn orphan_safepoints_warn_only_when_no_task_exists() {
-        let safepoints = vec![sp("gc_worker", u64::MAX / 2, 1), sp("pitr-4-pause-guard", NOW + MIN, 1), sp("backup-stream-pitr-1", NOW + MIN, 1)];
+        let safepoints = vec![
+            sp("gc_worker", u64::MAX / 2, 1),
+            sp("pitr-4-pause-guard", NOW + MIN, 1),
+            sp("backup-stream-pitr-1", NOW + MIN, 1),
+        ];
         let facts = pd(NOW - MIN, safepoints, &[]);
-        let policy = Policy { no_task_state: State::Ok, ..Policy::default() };
+        let policy = Policy {
+            no_task_state: State::Ok,
+            ..Policy::default()
+        };
         let v = evaluate_with_pd(cluster(vec![], 0), Some(&facts), &policy, NOW);
         assert_eq!(v.state, State::Warning);
         assert_eq!(v.findings[1].text, "orphan log-backup safepoints hold GC back while no task exists: pitr-4-pause-guard, backup-stream-pitr-1");
@@ -651,10 +927,22 @@ mod tests {
 
     #[test]
     fn an_unreadable_pd_api_is_a_warning_finding_and_skips_its_rules() {
-        let facts = PdFacts { endpoint: String::new(), gc: Err("refused".into()), stores: Err("refused".into()) };
-        let v = evaluate_with_pd(cluster(vec![task(5)], 1), Some(&facts), &Policy::default(), NOW);
+        let facts = PdFacts {
+            endpoint: String::new(),
+            gc: Err("refused".into()),
+            stores: Err("refused".into()),
+        };
+        let v = evaluate_with_pd(
+            cluster(vec![task(5)], 1),
+            Some(&facts),
+            &Policy::default(),
+            NOW,
+        );
         assert_eq!(v.state, State::Warning);
-        assert_eq!(v.findings[0].text, "PD HTTP API unreadable, GC safepoint and store checks skipped: refused");
+        assert_eq!(
+            v.findings[0].text,
+            "PD HTTP API unreadable, GC safepoint and store checks skipped: refused"
+        );
         assert_eq!(v.tasks[0].state, State::Ok);
         assert_eq!(v.tasks[0].gc_margin_seconds, None);
         assert_eq!(v.cluster.stores, None);

@@ -12,13 +12,15 @@ pub mod evaluate;
 pub mod fixture;
 pub mod keys;
 pub mod model;
-pub mod pd;
 pub mod pause;
+pub mod pd;
 pub mod proto;
 pub mod range;
 pub mod render;
 pub mod snapshot;
 pub mod state;
+pub mod throughput;
+pub mod tikv;
 pub mod tso;
 
 use cli::Options;
@@ -33,7 +35,12 @@ pub fn judge(snapshot: &Snapshot, options: &Options, now: SystemTime) -> evaluat
 }
 
 /// Decodes and judges a snapshot together with what PD's HTTP API said.
-pub fn judge_with_pd(snapshot: &Snapshot, pd: Option<&pd::PdFacts>, options: &Options, now: SystemTime) -> evaluate::Verdict {
+pub fn judge_with_pd(
+    snapshot: &Snapshot,
+    pd: Option<&pd::PdFacts>,
+    options: &Options,
+    now: SystemTime,
+) -> evaluate::Verdict {
     let cluster = model::decode(snapshot, &options.selection);
     evaluate::evaluate_with_pd(cluster, pd, &options.policy, tso::unix_ms(now))
 }
@@ -44,11 +51,66 @@ pub fn work_budget(timeout: Duration) -> Duration {
     timeout - (timeout / 10).min(Duration::from_millis(250))
 }
 
+/// Samples every Up TiKV's `/metrics` and compares with the previous run's sample.
+fn observe_tikv(
+    settings: &cli::Throughput,
+    pd: Option<&pd::PdFacts>,
+    cluster: &str,
+    deadline: Instant,
+) -> throughput::TikvFacts {
+    let stores: Vec<pd::Store> = match pd.map(|p| &p.stores) {
+        Some(Ok(stores)) => stores
+            .iter()
+            .filter(|s| s.state_name.eq_ignore_ascii_case("Up"))
+            .cloned()
+            .collect(),
+        _ => {
+            return throughput::TikvFacts {
+                stores: Vec::new(),
+                total_rate: None,
+                notes: vec!["TiKV metrics skipped: PD did not list the stores".to_string()],
+            }
+        }
+    };
+    deadline::set_stage("reading TiKV /metrics");
+    let path = throughput::state_path(&settings.state_dir, cluster);
+    let mut previous = throughput::load(&path, cluster);
+    let mut current = tikv::fetch_all(&stores, deadline);
+    let mut taken_at = tso::unix_ms(SystemTime::now());
+    if previous.is_none() {
+        if let Some(wait) = settings.sample {
+            // Asked for: a second sample now rather than no rate until the next run.
+            if Instant::now() + wait < deadline {
+                let ok: Vec<(u64, tikv::Sample)> = current
+                    .iter()
+                    .filter_map(|(id, s)| s.as_ref().ok().map(|s| (*id, s.clone())))
+                    .collect();
+                previous = Some(throughput::StateFile::new(cluster, taken_at, &ok));
+                std::thread::sleep(wait);
+                current = tikv::fetch_all(&stores, deadline);
+                taken_at = tso::unix_ms(SystemTime::now());
+            }
+        }
+    }
+    let mut facts = throughput::compare(previous.as_ref(), &current, taken_at);
+    let ok: Vec<(u64, tikv::Sample)> = current
+        .iter()
+        .filter_map(|(id, s)| s.as_ref().ok().map(|s| (*id, s.clone())))
+        .collect();
+    if let Err(e) = throughput::save(&path, &throughput::StateFile::new(cluster, taken_at, &ok)) {
+        facts.notes.push(format!("throughput state not saved: {e}"));
+    }
+    facts
+}
+
 /// One whole check: read etcd and (concurrently) PD's HTTP API, decode, judge.
 pub fn run(options: &Options, started: Instant) -> Outcome {
     let now = options.now.unwrap_or_else(SystemTime::now);
     let deadline = started + work_budget(options.timeout);
-    let pd_thread = options.pd_api.clone().map(|endpoints| std::thread::spawn(move || pd::fetch(&endpoints, deadline)));
+    let pd_thread = options
+        .pd_api
+        .clone()
+        .map(|endpoints| std::thread::spawn(move || pd::fetch(&endpoints, deadline)));
     match etcd::read_snapshot(&options.endpoints, deadline) {
         Ok(snapshot) => {
             deadline::set_stage("reading PD's HTTP API");
@@ -60,8 +122,24 @@ pub fn run(options: &Options, started: Instant) -> Outcome {
                     stores: Err("PD HTTP request failed internally".into()),
                 })
             });
+            let tikv = options.throughput.as_ref().map(|settings| {
+                let cluster = snapshot
+                    .cluster_id
+                    .as_deref()
+                    .and_then(tso::decode_u64be)
+                    .map(|id| id.to_string())
+                    .unwrap_or_else(|| options.endpoints.join(","));
+                observe_tikv(settings, pd.as_ref(), &cluster, deadline)
+            });
             deadline::set_stage("evaluating");
-            Outcome::Checked(judge_with_pd(&snapshot, pd.as_ref(), options, now))
+            let cluster = model::decode(&snapshot, &options.selection);
+            let observed = evaluate::Observed { pd, tikv };
+            Outcome::Checked(evaluate::evaluate_observed(
+                cluster,
+                &observed,
+                &options.policy,
+                tso::unix_ms(now),
+            ))
         }
         Err(e) => Outcome::Failed {
             state: if e.timed_out {

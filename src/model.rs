@@ -4,7 +4,7 @@
 //! [`Problem`] naming the key, and every other key and task is still decoded.
 
 use crate::keys::{self, CheckpointKey};
-use crate::pause::{decode_pause, Pause, Payload};
+use crate::pause::{decode_pause, Pause, PauseV2, Payload};
 use crate::proto::{self, StreamBackupError};
 use crate::snapshot::{Kv, Snapshot};
 use crate::tso;
@@ -143,7 +143,12 @@ impl Task {
         let (storage, _) = self.checkpoint()?;
         let start_ts = self.info.as_ref()?.start_ts;
         let scanned = self.central_global.unwrap_or_else(|| {
-            self.store_checkpoints.iter().chain(&self.legacy_checkpoints).map(|s| s.ts).min().unwrap_or(start_ts)
+            self.store_checkpoints
+                .iter()
+                .chain(&self.legacy_checkpoints)
+                .map(|s| s.ts)
+                .min()
+                .unwrap_or(start_ts)
         });
         Some(scanned.max(storage))
     }
@@ -329,12 +334,12 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
     let missing = match selection {
         Selection::All => Vec::new(),
         Selection::Named(names) => {
-            let mut missing: Vec<String> = names
-                .iter()
-                .filter(|n| !known.iter().any(|k| k == n.as_bytes()))
-                .cloned()
-                .collect();
-            missing.dedup();
+            let mut missing: Vec<String> = Vec::new();
+            for name in names {
+                if !known.iter().any(|k| k == name.as_bytes()) && !missing.contains(name) {
+                    missing.push(name.clone());
+                }
+            }
             missing
         }
     };
@@ -374,8 +379,19 @@ fn checkpoint_value(task: &mut Task, kv: &Kv) -> Option<u64> {
 
 fn apply(task: &mut Task, kv: &Kv, kind: Kind, rest: &[u8]) {
     match kind {
+        // BR looks up the exact key; `pause/<task>/…` is not a pause marker.
+        Kind::Pause if !rest.is_empty() => {}
         Kind::Pause => match decode_pause(&kv.value) {
-            Ok(pause) => task.pause = Some(Some(pause)),
+            Ok(pause) => {
+                if let Pause::V2(PauseV2 {
+                    payload: Payload::Invalid(reason),
+                    ..
+                }) = &pause
+                {
+                    task.problem(&kv.key, format!("PauseV2 payload: {reason}"));
+                }
+                task.pause = Some(Some(pause));
+            }
             Err(reason) => {
                 task.pause = Some(None);
                 task.problem(&kv.key, reason);

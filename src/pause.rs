@@ -29,11 +29,15 @@ pub enum Payload {
     None,
     Text(String),
     Error(StreamBackupError),
+    /// The payload cannot be decoded (BR shows `pause-payload[errparse]`); the rest of
+    /// the marker, severity included, still counts.
+    Invalid(String),
 }
 
 impl PauseV2 {
+    /// BR compares the severity with exactly `ERROR`.
     pub fn is_error(&self) -> bool {
-        self.severity.eq_ignore_ascii_case("ERROR")
+        self.severity == "ERROR"
     }
 }
 
@@ -53,7 +57,8 @@ struct RawPauseV2 {
     payload: Option<String>,
 }
 
-/// Decodes a K3 value. Key order is irrelevant (TiKV writes the payload fields in
+/// Decodes a K3 value. Only JSON that is not a PauseV2 object is an error; a bad payload
+/// becomes [`Payload::Invalid`]. Key order is irrelevant (TiKV writes the payload fields in
 /// HashMap order); unknown keys are ignored.
 pub fn decode_pause(value: &[u8]) -> Result<Pause, String> {
     if value.is_empty() {
@@ -62,7 +67,8 @@ pub fn decode_pause(value: &[u8]) -> Result<Pause, String> {
     let raw: RawPauseV2 =
         serde_json::from_slice(value).map_err(|e| format!("invalid PauseV2 JSON: {e}"))?;
     let payload_type = raw.payload_type.unwrap_or_default();
-    let payload = decode_payload(&payload_type, raw.payload.as_deref())?;
+    let payload =
+        decode_payload(&payload_type, raw.payload.as_deref()).unwrap_or_else(Payload::Invalid);
     Ok(Pause::V2(PauseV2 {
         severity: raw.severity.unwrap_or_default(),
         operation_hostname: raw.operation_hostname.unwrap_or_default(),
@@ -201,9 +207,17 @@ mod tests {
             (br#"{"payload_type":"application/x-protobuf;messagetype=brpb.StreamBackupError","payload":"EkBB"}"#, "bad StreamBackupError"),
         ];
         for (value, want) in cases {
-            let err = decode_pause(value).unwrap_err();
-            assert!(err.contains(want), "{err} should mention {want}");
+            let reason = match decode_pause(value) {
+                Err(e) => e,
+                Ok(Pause::V2(PauseV2 {
+                    payload: Payload::Invalid(e),
+                    ..
+                })) => e,
+                other => panic!("{other:?}"),
+            };
+            assert!(reason.contains(want), "{reason} should mention {want}");
         }
+        assert!(decode_pause(b"{not json").is_err());
     }
 
     #[test]

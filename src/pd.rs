@@ -71,7 +71,8 @@ pub fn parse_gc(body: &str) -> Result<GcSafepoints, String> {
 /// TiKV stores only: TiFlash (`engine=tiflash|tiflash_compute`, any case) does not run log
 /// backup, and tombstones are gone for good (as the advancer's store list, advancer_env.go).
 pub fn parse_stores(body: &str) -> Result<Vec<Store>, String> {
-    let response: StoresResponse = serde_json::from_str(body).map_err(|e| format!("bad stores JSON: {e}"))?;
+    let response: StoresResponse =
+        serde_json::from_str(body).map_err(|e| format!("bad stores JSON: {e}"))?;
     Ok(response
         .stores
         .into_iter()
@@ -79,11 +80,17 @@ pub fn parse_stores(body: &str) -> Result<Vec<Store>, String> {
         .filter(|s| {
             !s.labels.iter().any(|l| {
                 l.key.eq_ignore_ascii_case("engine")
-                    && (l.value.eq_ignore_ascii_case("tiflash") || l.value.eq_ignore_ascii_case("tiflash_compute"))
+                    && (l.value.eq_ignore_ascii_case("tiflash")
+                        || l.value.eq_ignore_ascii_case("tiflash_compute"))
             })
         })
         .filter(|s| !s.state_name.eq_ignore_ascii_case("Tombstone"))
-        .map(|s| Store { id: s.id, address: s.address, status_address: s.status_address, state_name: s.state_name })
+        .map(|s| Store {
+            id: s.id,
+            address: s.address,
+            status_address: s.status_address,
+            state_name: s.state_name,
+        })
         .collect())
 }
 
@@ -126,11 +133,20 @@ fn get(agent: &ureq::Agent, base: &str, path: &str) -> Result<String, String> {
     if status != 200 {
         return Err(format!("HTTP {} from {path}", status.as_u16()));
     }
-    response.body_mut().with_config().limit(64 << 20).read_to_string().map_err(|e| e.to_string())
+    response
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_string()
+        .map_err(|e| e.to_string())
 }
 
 fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into()
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into()
 }
 
 /// Asks the endpoints one at a time (each with a share of the time left) until one
@@ -146,14 +162,27 @@ pub fn fetch(endpoints: &[String], deadline: Instant) -> PdFacts {
         let agent = agent(budget);
         match get(&agent, endpoint, "/pd/api/v1/stores").and_then(|body| parse_stores(&body)) {
             Ok(stores) => {
-                let gc = get(&agent, endpoint, "/pd/api/v1/gc/safepoint").and_then(|body| parse_gc(&body));
-                return PdFacts { endpoint: endpoint.clone(), gc, stores: Ok(stores) };
+                let gc = get(&agent, endpoint, "/pd/api/v1/gc/safepoint")
+                    .and_then(|body| parse_gc(&body));
+                return PdFacts {
+                    endpoint: endpoint.clone(),
+                    gc,
+                    stores: Ok(stores),
+                };
             }
             Err(e) => failures.push(format!("{endpoint}: {e}")),
         }
     }
-    let message = if failures.is_empty() { "no time left to ask PD".to_string() } else { failures.join("; ") };
-    PdFacts { endpoint: String::new(), gc: Err(message.clone()), stores: Err(message) }
+    let message = if failures.is_empty() {
+        "no time left to ask PD".to_string()
+    } else {
+        failures.join("; ")
+    };
+    PdFacts {
+        endpoint: String::new(),
+        gc: Err(message.clone()),
+        stores: Err(message),
+    }
 }
 
 #[cfg(test)]
@@ -166,7 +195,10 @@ mod tests {
         let gc = parse_gc(body).unwrap();
         assert_eq!(gc.gc_safe_point, 462_149_000_000_000_003);
         assert_eq!(gc.service_gc_safe_points[0].expired_at, i64::MAX);
-        assert_eq!(gc.service_gc_safe_points[1].safe_point, 462_159_871_999_999_999);
+        assert_eq!(
+            gc.service_gc_safe_points[1].safe_point,
+            462_159_871_999_999_999
+        );
         // PD before v8.0 has no min_service_gc_safe_point.
         assert!(parse_gc(r#"{"service_gc_safe_points":[],"gc_safe_point":1}"#).is_ok());
         assert!(parse_gc("<html>").is_err());
@@ -181,7 +213,10 @@ mod tests {
             {"store":{"id":102,"address":"g:3930","labels":[{"key":"engine","value":"tiflash_compute"}],"state_name":"Down"},"status":{}},
             {"store":{"id":3,"address":"c:20160","state":2,"state_name":"Tombstone"},"status":{}}]}"#;
         let stores = parse_stores(body).unwrap();
-        let ids: Vec<(u64, &str)> = stores.iter().map(|s| (s.id, s.state_name.as_str())).collect();
+        let ids: Vec<(u64, &str)> = stores
+            .iter()
+            .map(|s| (s.id, s.state_name.as_str()))
+            .collect();
         assert_eq!(ids, vec![(1, "Up"), (2, "Disconnected")]);
         assert_eq!(stores[0].status_address, "a:20180");
     }

@@ -190,7 +190,13 @@ fn no_task_and_missing_task() {
     let run = check(&["--pd", &etcd.endpoint, "--no-pd-api"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "TIDB_LOG_BACKUP CRITICAL - no log backup task | tasks=0;;;0\n[CRITICAL] no log backup task\n");
-    let run = check(&["--pd", &etcd.endpoint, "--no-pd-api", "--no-task-state", "ok"]);
+    let run = check(&[
+        "--pd",
+        &etcd.endpoint,
+        "--no-pd-api",
+        "--no-task-state",
+        "ok",
+    ]);
     assert_eq!(run.code, 0);
     assert_eq!(
         run.stdout,
@@ -264,7 +270,12 @@ fn an_unreadable_pd_http_api_warns_and_keeps_the_etcd_verdict() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("\n[OK] pitr: NORMAL, checkpoint lag 5m30s\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("\n[OK] pitr: NORMAL, checkpoint lag 5m30s\n"),
+        "{}",
+        run.stdout
+    );
 
     // A PD that answers the stores but not the GC call: only the GC checks are skipped.
     let api = PdServer::start(vec![(
@@ -272,10 +283,26 @@ fn an_unreadable_pd_http_api_warns_and_keeps_the_etcd_verdict() {
         200,
         std::fs::read_to_string(common::fixture_path("pd/stores.json")).unwrap(),
     )]);
-    let run = check(&["--pd", &etcd.endpoint, "--pd-api", &api.endpoint, "--now", "2024-01-01T01:05:00Z"]);
+    let run = check(&[
+        "--pd",
+        &etcd.endpoint,
+        "--pd-api",
+        &api.endpoint,
+        "--now",
+        "2024-01-01T01:05:00Z",
+    ]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stdout.contains("PD GC safepoints unreadable, GC checks skipped"), "{}", run.stdout);
-    assert!(run.stdout.contains(" stores_down=0;;0;0 "), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("PD GC safepoints unreadable, GC checks skipped"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(" stores_down=0;;0;0 "),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -284,9 +311,27 @@ fn a_pd_http_api_that_never_answers_cannot_break_the_deadline() {
     etcd.load(&["v71-running.toml"]);
     let (frozen, _server) = silent_server();
     let started = Instant::now();
-    let run = check(&["--pd", &etcd.endpoint, "--pd-api", &format!("127.0.0.1:{frozen}"), "-t", "2", "--now", "2024-01-01T01:05:00Z"]);
-    assert!(started.elapsed() < Duration::from_millis(2900), "took {:?}", started.elapsed());
+    let run = check(&[
+        "--pd",
+        &etcd.endpoint,
+        "--pd-api",
+        &format!("127.0.0.1:{frozen}"),
+        "-t",
+        "2",
+        "--now",
+        "2024-01-01T01:05:00Z",
+    ]);
+    assert!(
+        started.elapsed() < Duration::from_millis(2900),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stdout.starts_with("TIDB_LOG_BACKUP WARNING - PD HTTP API unreadable"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("TIDB_LOG_BACKUP WARNING - PD HTTP API unreadable"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("\n[OK] pitr: NORMAL"), "{}", run.stdout);
 }

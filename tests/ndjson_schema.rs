@@ -703,5 +703,8 @@ fn golden_ndjson_with_pd_data_matches_the_schema() {
             seen.2 += usize::from(event["stores"].is_object() && event["kind"] == "summary");
         }
     }
-    assert!(seen.0 > 0 && seen.1 > 0 && seen.2 > 0, "PD fields never exercised: {seen:?}");
+    assert!(
+        seen.0 > 0 && seen.1 > 0 && seen.2 > 0,
+        "PD fields never exercised: {seen:?}"
+    );
 }

@@ -858,7 +858,6 @@ fn missing_named_task_is_critical() {
 }
 
 #[test]
-#[ignore = "bug: a PauseV2 with severity ERROR whose payload cannot be parsed decodes to pause = Some(None), so status is PAUSE and the task is only UNKNOWN, not CRITICAL (BR keeps severity, shows pause-payload[errparse])"]
 fn error_pause_with_an_unparsable_payload_is_critical() {
     let value = r#"{"severity":"ERROR","operation_hostname":"tikv-4","operation_pid":1,"operation_time":"2024-01-01T09:05:00+08:00","payload_type":"application/x-protobuf;messageType=brpb.Other","payload":"AAAA"}"#;
     let mut pairs = running("pitr");

@@ -82,6 +82,11 @@ pub fn clean_text(text: &str) -> String {
         .collect()
 }
 
+/// A rate with at most two decimals, never an exponent: `240`, `12.5`, `0.33`.
+pub fn rate_text(rate: f64) -> String {
+    crate::range::format_number((rate * 100.0).round() / 100.0)
+}
+
 /// `1 key`, `2 keys`.
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {

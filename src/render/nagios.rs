@@ -223,6 +223,7 @@ fn task_lines(t: &TaskVerdict, verbosity: u8, now_ms: u64) -> Vec<String> {
                 Payload::Error(e) => {
                     text.push_str(&format!(": {} {}", e.error_code, e.error_message))
                 }
+                Payload::Invalid(_) => text.push_str(": payload cannot be decoded"),
                 Payload::None => {}
             }
             detail.push(text);
@@ -272,6 +273,32 @@ fn long_lines(verdict: &Verdict, verbosity: u8) -> Vec<(State, String)> {
         // Details never outrank another task's verdict line.
         long.extend(lines.map(|l| (State::Ok, l)));
     }
+    // Informational findings; with no task at all the first one is already the summary.
+    let skip = usize::from(verdict.tasks.is_empty());
+    for f in verdict
+        .findings
+        .iter()
+        .skip(skip)
+        .filter(|f| f.state == State::Ok)
+    {
+        long.push((State::Ok, clean_text(&f.text)));
+    }
+    if verbosity >= 1 {
+        if let Some(tikv) = &verdict.cluster.tikv {
+            for store in &tikv.stores {
+                if let Some(rate) = store.rate {
+                    long.push((
+                        State::Ok,
+                        format!(
+                            "store {} kv events {}/s",
+                            store.store_id,
+                            super::rate_text(rate)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     for o in &verdict.cluster.orphans {
         long.push((
             State::Ok,
@@ -318,6 +345,12 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
         run_item.push_str(&format!(
             " stores_down={};;0;0 stores_disconnected={};0;;0",
             stores.down, stores.disconnected
+        ));
+    }
+    if let Some(rate) = verdict.cluster.tikv.as_ref().and_then(|t| t.total_rate) {
+        run_item.push_str(&format!(
+            " kv_events_per_second={};;;0",
+            super::rate_text(rate)
         ));
     }
     let mut used = head.len() + 3 + run_item.len() + 1;

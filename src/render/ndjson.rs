@@ -88,6 +88,10 @@ struct SummaryEvent<'a> {
     orphans: Vec<OrphanEvent<'a>>,
     gc_safe_point: Option<u64>,
     stores: Option<StoreCountsEvent>,
+    /// `--throughput`: KV events per second over all stores with a previous sample.
+    kv_events_per_second: Option<f64>,
+    /// `--throughput`: one entry per Up TiKV store (null without `--throughput`).
+    store_metrics: Option<Vec<StoreMetricsEvent<'a>>>,
     duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
@@ -99,6 +103,14 @@ struct StoreCountsEvent {
     disconnected: usize,
     down: usize,
     offline: usize,
+}
+
+#[derive(Serialize)]
+struct StoreMetricsEvent<'a> {
+    store_id: u64,
+    kv_events_per_second: Option<f64>,
+    fatal_errors_increase: f64,
+    error: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -243,11 +255,28 @@ fn summary<'a>(
             })
             .unwrap_or_default(),
         gc_safe_point: verdict.and_then(|v| v.cluster.gc_safe_point),
-        stores: verdict.and_then(|v| v.cluster.stores).map(|c| StoreCountsEvent {
-            up: c.up,
-            disconnected: c.disconnected,
-            down: c.down,
-            offline: c.offline,
+        stores: verdict
+            .and_then(|v| v.cluster.stores)
+            .map(|c| StoreCountsEvent {
+                up: c.up,
+                disconnected: c.disconnected,
+                down: c.down,
+                offline: c.offline,
+            }),
+        kv_events_per_second: verdict
+            .and_then(|v| v.cluster.tikv.as_ref())
+            .and_then(|t| t.total_rate)
+            .map(|r| (r * 100.0).round() / 100.0),
+        store_metrics: verdict.and_then(|v| v.cluster.tikv.as_ref()).map(|t| {
+            t.stores
+                .iter()
+                .map(|s| StoreMetricsEvent {
+                    store_id: s.store_id,
+                    kv_events_per_second: s.rate.map(|r| (r * 100.0).round() / 100.0),
+                    fatal_errors_increase: s.fatal_increase,
+                    error: s.sample.as_ref().err().map(String::as_str),
+                })
+                .collect()
         }),
         duration_ms,
         error,

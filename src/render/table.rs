@@ -30,7 +30,7 @@ fn state_colour(state: State) -> &'static str {
     }
 }
 
-fn rows(t: &TaskVerdict, now_ms: u64, color: bool) -> Vec<(String, String)> {
+fn rows(t: &TaskVerdict, now_ms: u64, color: bool, rate: Option<f64>) -> Vec<(String, String)> {
     let task = &t.task;
     let mut rows = vec![("name".to_string(), task.name.clone())];
     let status_colour = match t.status {
@@ -48,6 +48,10 @@ fn rows(t: &TaskVerdict, now_ms: u64, color: bool) -> Vec<(String, String)> {
             rows.push(("end".into(), tso::br_date(tso::physical_ms(info.end_ts))));
         }
         rows.push(("storage".into(), info.storage.clone()));
+    }
+    if let Some(rate) = rate {
+        // BR's row, from our own sampling (never BR's "42 per store" placeholder).
+        rows.push(("speed(est.)".into(), format!("{rate:.2} ops/s")));
     }
     let gap = |ts: u64| {
         let ms = tso::physical_ms(ts);
@@ -107,6 +111,10 @@ fn rows(t: &TaskVerdict, now_ms: u64, color: bool) -> Vec<(String, String)> {
                 rows.push(("pause-payload[errcode]".into(), e.error_code.clone()));
                 rows.push(("pause-payload[errmesg]".into(), e.error_message.clone()));
             }
+            // BR's row for a payload it cannot parse.
+            Payload::Invalid(reason) => {
+                rows.push(("pause-payload[errparse]".into(), reason.clone()))
+            }
             Payload::None => {}
         }
     }
@@ -138,7 +146,8 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
     }
     for (i, t) in verdict.tasks.iter().enumerate() {
         out.push_str(&format!("> #{} <\n", i + 1));
-        let rows = rows(t, verdict.now_ms, options.color);
+        let rate = verdict.cluster.tikv.as_ref().and_then(|t| t.total_rate);
+        let rows = rows(t, verdict.now_ms, options.color, rate);
         let width = rows
             .iter()
             .map(|(k, _)| k.chars().count())

@@ -154,7 +154,11 @@ fn serve_one(mut stream: std::net::TcpStream, routes: &[Route]) {
             Ok(_) => {}
         }
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
     let (status, body) = routes
         .iter()
         .find(|(p, _, _)| *p == path)
@@ -183,16 +187,38 @@ impl PdServer {
                 }
             }
         });
-        PdServer { endpoint: format!("http://127.0.0.1:{port}"), port, stop, thread: Some(thread) }
+        PdServer {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     /// Serves a fixture's `[pd]` responses, or the defaults in `fixtures/pd/`.
     pub fn for_fixture(file: &str) -> PdServer {
         let fixture = Fixture::load(&fixture_path(file)).unwrap_or_else(|e| panic!("{e}"));
-        let default = |name: &str| std::fs::read_to_string(fixture_path(&format!("pd/{name}"))).unwrap();
+        let default =
+            |name: &str| std::fs::read_to_string(fixture_path(&format!("pd/{name}"))).unwrap();
         PdServer::start(vec![
-            ("/pd/api/v1/stores".into(), 200, fixture.pd.stores.clone().unwrap_or_else(|| default("stores.json"))),
-            ("/pd/api/v1/gc/safepoint".into(), 200, fixture.pd.gc_safepoint.clone().unwrap_or_else(|| default("gc_safepoint.json"))),
+            (
+                "/pd/api/v1/stores".into(),
+                200,
+                fixture
+                    .pd
+                    .stores
+                    .clone()
+                    .unwrap_or_else(|| default("stores.json")),
+            ),
+            (
+                "/pd/api/v1/gc/safepoint".into(),
+                200,
+                fixture
+                    .pd
+                    .gc_safepoint
+                    .clone()
+                    .unwrap_or_else(|| default("gc_safepoint.json")),
+            ),
         ])
     }
 }

@@ -1,0 +1,249 @@
+//! Log-backup throughput and TiKV-side failure signals from `/metrics`, with the previous
+//! run's sample kept in a small state file so the check never has to sleep for a rate.
+
+use crate::tikv::Sample;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const STATE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredSample {
+    pub kv_events: f64,
+    pub fatal_errors: f64,
+}
+
+/// The state file: one per cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateFile {
+    pub version: u32,
+    /// Which cluster wrote it (PD cluster id, or the endpoints when unknown).
+    pub cluster: String,
+    pub taken_at_ms: u64,
+    pub stores: BTreeMap<String, StoredSample>,
+}
+
+impl StateFile {
+    pub fn new(cluster: &str, taken_at_ms: u64, samples: &[(u64, Sample)]) -> StateFile {
+        StateFile {
+            version: STATE_VERSION,
+            cluster: cluster.to_string(),
+            taken_at_ms,
+            stores: samples
+                .iter()
+                .map(|(id, s)| {
+                    (
+                        id.to_string(),
+                        StoredSample {
+                            kv_events: s.kv_events,
+                            fatal_errors: s.fatal_errors,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One store's result for the rules and renderers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreMetrics {
+    pub store_id: u64,
+    pub sample: Result<Sample, String>,
+    /// KV events per second since the previous sample.
+    pub rate: Option<f64>,
+    /// New fatal errors since the previous sample.
+    pub fatal_increase: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TikvFacts {
+    pub stores: Vec<StoreMetrics>,
+    /// Sum of the per-store rates (stores without a previous sample are left out).
+    pub total_rate: Option<f64>,
+    /// Why there is no rate, or what went wrong with the state file (informational).
+    pub notes: Vec<String>,
+}
+
+/// Increase of a counter, treating a decrease as a reset to 0 (TiKV restarted).
+fn increase(previous: f64, current: f64) -> f64 {
+    if current >= previous {
+        current - previous
+    } else {
+        current
+    }
+}
+
+/// Rates and fatal-error increases against the previous sample (pure).
+pub fn compare(
+    previous: Option<&StateFile>,
+    current: &[(u64, Result<Sample, String>)],
+    now_ms: u64,
+) -> TikvFacts {
+    let elapsed = previous
+        .map(|p| now_ms.saturating_sub(p.taken_at_ms) as f64 / 1000.0)
+        .filter(|s| *s > 0.0);
+    let mut total: Option<f64> = None;
+    let stores = current
+        .iter()
+        .map(|(id, sample)| {
+            let before = previous.and_then(|p| p.stores.get(&id.to_string()));
+            let (rate, fatal_increase) = match (sample, before, elapsed) {
+                (Ok(s), Some(b), Some(secs)) => {
+                    let rate = increase(b.kv_events, s.kv_events) / secs;
+                    *total.get_or_insert(0.0) += rate;
+                    (Some(rate), increase(b.fatal_errors, s.fatal_errors))
+                }
+                _ => (None, 0.0),
+            };
+            StoreMetrics {
+                store_id: *id,
+                sample: sample.clone(),
+                rate,
+                fatal_increase,
+            }
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if previous.is_none() {
+        notes.push("first throughput sample: no rate yet (or use --sample)".to_string());
+    }
+    TikvFacts {
+        stores,
+        total_rate: total,
+        notes,
+    }
+}
+
+/// `$XDG_STATE_HOME/check_tidb_log_backup`, `~/.local/state/check_tidb_log_backup`,
+/// else `/tmp/check_tidb_log_backup-<user>`: per user, because the engines run the check
+/// as different users (nagios, icinga, telegraf, vector, root from cron).
+pub fn default_state_dir() -> PathBuf {
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = env("XDG_STATE_HOME") {
+        return dir.join("check_tidb_log_backup");
+    }
+    if let Some(home) = env("HOME") {
+        return home.join(".local/state/check_tidb_log_backup");
+    }
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_string());
+    std::env::temp_dir().join(format!("check_tidb_log_backup-{user}"))
+}
+
+/// The file for one cluster: `throughput-<key>.json`, key sanitised to `[A-Za-z0-9_-]`.
+pub fn state_path(dir: &Path, cluster: &str) -> PathBuf {
+    let key: String = cluster
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(format!("throughput-{key}.json"))
+}
+
+/// Reads the previous sample; a missing, corrupt or foreign file counts as none.
+pub fn load(path: &Path, cluster: &str) -> Option<StateFile> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let state: StateFile = serde_json::from_str(&text).ok()?;
+    (state.version == STATE_VERSION && state.cluster == cluster).then_some(state)
+}
+
+/// Writes atomically (temp file + rename) under an exclusive lock, so concurrent checks
+/// of the same cluster never leave a torn file.
+pub fn save(path: &Path, state: &StateFile) -> Result<(), String> {
+    let dir = path.parent().ok_or("state path has no directory")?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let lock_path = path.with_extension("lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let text = serde_json::to_string(state).map_err(|e| e.to_string())?;
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("cannot write {}: {e}", path.display()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(kv: f64, fatal: f64) -> Sample {
+        Sample {
+            kv_events: kv,
+            fatal_errors: fatal,
+            task_status: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn rates_resets_and_missing_stores() {
+        let before = StateFile::new(
+            "7",
+            1_000_000,
+            &[
+                (1, sample(1000.0, 0.0)),
+                (2, sample(5000.0, 1.0)),
+                (3, sample(10.0, 0.0)),
+            ],
+        );
+        let now: Vec<(u64, Result<Sample, String>)> = vec![
+            (1, Ok(sample(3000.0, 0.0))), // +2000 in 10 s
+            (2, Ok(sample(400.0, 3.0))),  // restarted: 400 since the reset; fatal 1 -> 3
+            (3, Err("timed out".into())), // no rate, no made-up value
+            (4, Ok(sample(99.0, 0.0))),   // new store: no previous sample
+        ];
+        let facts = compare(Some(&before), &now, 1_010_000);
+        let rates: Vec<Option<f64>> = facts.stores.iter().map(|s| s.rate).collect();
+        assert_eq!(rates, vec![Some(200.0), Some(40.0), None, None]);
+        assert_eq!(facts.total_rate, Some(240.0));
+        assert_eq!(facts.stores[1].fatal_increase, 2.0);
+        assert!(facts.notes.is_empty());
+    }
+
+    #[test]
+    fn first_run_has_no_rate() {
+        let facts = compare(None, &[(1, Ok(sample(5.0, 0.0)))], 1);
+        assert_eq!(facts.total_rate, None);
+        assert_eq!(
+            facts.notes,
+            vec!["first throughput sample: no rate yet (or use --sample)"]
+        );
+    }
+
+    #[test]
+    fn state_file_round_trip_and_replacement_of_bad_files() {
+        let dir = std::env::temp_dir().join(format!("ctlb-state-{}", std::process::id()));
+        let path = state_path(&dir, "cluster 7/x");
+        assert!(path.ends_with("throughput-cluster_7_x.json"));
+        let state = StateFile::new("cluster 7/x", 42, &[(1, sample(1.5, 0.0))]);
+        save(&path, &state).unwrap();
+        assert_eq!(load(&path, "cluster 7/x"), Some(state.clone()));
+        assert_eq!(load(&path, "another cluster"), None, "foreign file");
+        std::fs::write(&path, "{ torn").unwrap();
+        assert_eq!(load(&path, "cluster 7/x"), None, "corrupt file");
+        save(&path, &state).unwrap();
+        assert_eq!(load(&path, "cluster 7/x"), Some(state));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

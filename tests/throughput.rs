@@ -1,0 +1,204 @@
+//! `--throughput` end to end: real etcd, PD's stores served with status addresses that
+//! point at in-test TiKV `/metrics` servers, and the state file between runs.
+
+mod common;
+use common::{check, Etcd, PdServer, Route};
+
+const NOW: &str = "2024-01-01T01:05:00Z";
+
+/// A TiKV `/metrics` body in the exact text format (histogram, labels, Go exponents).
+fn metrics(kv_events: u64, fatal: u64, status: u8) -> String {
+    format!(
+        "# HELP tikv_log_backup_handle_kv_batch The total kv pair change handle by the stream backup
+# TYPE tikv_log_backup_handle_kv_batch histogram
+tikv_log_backup_handle_kv_batch_bucket{{le=\"1\"}} 48211
+tikv_log_backup_handle_kv_batch_bucket{{le=\"+Inf\"}} 70015
+tikv_log_backup_handle_kv_batch_sum {kv_events}
+tikv_log_backup_handle_kv_batch_count 70015
+# HELP tikv_log_backup_fatal_errors The errors during stream backup.
+# TYPE tikv_log_backup_fatal_errors counter
+tikv_log_backup_fatal_errors{{type=\"KV:LogBackup:Io\"}} {fatal}
+# HELP tikv_log_backup_store_checkpoint_ts The checkpoint ts (next backup ts) of task
+# TYPE tikv_log_backup_store_checkpoint_ts gauge
+tikv_log_backup_store_checkpoint_ts{{task=\"pitr\"}} 4.4671192793088e+17
+# HELP tikv_log_backup_task_status The status of tasks
+# TYPE tikv_log_backup_task_status gauge
+tikv_log_backup_task_status{{task=\"pitr\"}} {status}
+"
+    )
+}
+
+/// TiKV servers for stores 1 and 4 with the given bodies, and a PD listing them (plus a
+/// store 1001 whose status port is closed).
+fn cluster(bodies: [String; 2]) -> (Vec<PdServer>, PdServer) {
+    let tikvs: Vec<PdServer> = bodies
+        .into_iter()
+        .map(|b| PdServer::start(vec![("/metrics".into(), 200, b)]))
+        .collect();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = |s: &PdServer| s.endpoint.trim_start_matches("http://").to_string();
+    let stores = format!(
+        r#"{{"count":3,"stores":[{{"store":{{"id":1,"address":"a:20160","status_address":"{}","state_name":"Up"}},"status":{{}}}},{{"store":{{"id":4,"address":"b:20160","status_address":"{}","state_name":"Up"}},"status":{{}}}},{{"store":{{"id":1001,"address":"c:20160","status_address":"127.0.0.1:{closed}","state_name":"Up"}},"status":{{}}}}]}}"#,
+        addr(&tikvs[0]),
+        addr(&tikvs[1])
+    );
+    let gc = std::fs::read_to_string(common::fixture_path("pd/gc_safepoint.json")).unwrap();
+    let routes: Vec<Route> = vec![
+        ("/pd/api/v1/stores".into(), 200, stores),
+        ("/pd/api/v1/gc/safepoint".into(), 200, gc),
+    ];
+    (tikvs, PdServer::start(routes))
+}
+
+fn run(etcd: &Etcd, pd: &PdServer, state_dir: &str, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "--pd",
+        &etcd.endpoint,
+        "--pd-api",
+        &pd.endpoint,
+        "--now",
+        NOW,
+        "--throughput",
+        "--state-dir",
+        state_dir,
+        "-v",
+    ];
+    args.extend_from_slice(extra);
+    check(&args)
+}
+
+fn perf_value(stdout: &str, label: &str) -> Option<f64> {
+    let perf = stdout.lines().next()?.split_once(" | ")?.1;
+    perf.split(' ')
+        .find_map(|item| item.strip_prefix(&format!("{label}=")))
+        .map(|v| v.split(';').next().unwrap().parse().unwrap())
+}
+
+#[test]
+fn rates_come_from_the_previous_run_and_tikv_failures_are_critical() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let dir = std::env::temp_dir().join(format!("ctlb-tput-{}", std::process::id()));
+    let state_dir = dir.to_str().unwrap();
+
+    // First run: no previous sample, so no rate; store 1001's metrics cannot be read.
+    let (_tikvs, pd) = cluster([metrics(1000, 0, 0), metrics(5000, 0, 0)]);
+    let first = run(&etcd, &pd, state_dir, &[]);
+    assert_eq!(first.code, 0, "{}", first.stdout);
+    assert_eq!(
+        perf_value(&first.stdout, "kv_events_per_second"),
+        None,
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first
+            .stdout
+            .contains("\nfirst throughput sample: no rate yet (or use --sample)\n"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first
+            .stdout
+            .contains("\nmetrics of TiKV store 1001 unavailable: "),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(first.stderr, "");
+
+    // Second run: counters went up (store 4 restarted: its counter is lower) -> a rate.
+    let (_tikvs, pd) = cluster([metrics(3000, 0, 0), metrics(400, 0, 0)]);
+    let second = run(&etcd, &pd, state_dir, &[]);
+    assert_eq!(second.code, 0, "{}", second.stdout);
+    let rate =
+        perf_value(&second.stdout, "kv_events_per_second").expect("a rate on the second run");
+    assert!(rate > 0.0, "{}", second.stdout);
+    assert!(
+        second.stdout.contains("\nstore 1 kv events "),
+        "per-store rate at -v: {}",
+        second.stdout
+    );
+
+    // Third run: a new fatal error on store 1 and task status 2 on store 4, while etcd says NORMAL.
+    let (_tikvs, pd) = cluster([metrics(3500, 1, 0), metrics(600, 0, 2)]);
+    let third = run(&etcd, &pd, state_dir, &["--format", "ndjson"]);
+    assert_eq!(third.code, 2, "{}", third.stdout);
+    let task: serde_json::Value =
+        serde_json::from_str(third.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(task["status"], "NORMAL");
+    assert_eq!(task["state"], "CRITICAL");
+    let reasons: Vec<&str> = task["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"TiKV store 1 logged 1 new fatal log backup errors since the last check"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"TiKV store 4 reports the task in error (tikv_log_backup_task_status 2)"),
+        "{reasons:?}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(third.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["store_metrics"][2]["store_id"], 1001);
+    assert!(summary["store_metrics"][2]["error"].is_string());
+
+    // A corrupt state file is replaced, never fatal.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            std::fs::write(&path, "garbage").unwrap();
+        }
+    }
+    let (_tikvs, pd) = cluster([metrics(3500, 1, 0), metrics(600, 0, 0)]);
+    let fourth = run(&etcd, &pd, state_dir, &[]);
+    assert_eq!(fourth.code, 0, "{}", fourth.stdout);
+    assert!(
+        fourth.stdout.contains("first throughput sample"),
+        "{}",
+        fourth.stdout
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sample_takes_two_samples_on_the_first_run() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let dir = std::env::temp_dir().join(format!("ctlb-tput-sample-{}", std::process::id()));
+    let (_tikvs, pd) = cluster([metrics(1000, 0, 0), metrics(5000, 0, 0)]);
+    let run = run(&etcd, &pd, dir.to_str().unwrap(), &["--sample", "200ms"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // Unchanged counters between the two samples: a real rate of 0, not a placeholder.
+    assert_eq!(
+        perf_value(&run.stdout, "kv_events_per_second"),
+        Some(0.0),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("no rate yet"), "{}", run.stdout);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_unwritable_state_dir_is_a_note_not_a_failure() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let (_tikvs, pd) = cluster([metrics(1000, 0, 0), metrics(5000, 0, 0)]);
+    let run = run(&etcd, &pd, "/proc/ctlb-cannot-write-here", &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("throughput state not saved: "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stderr, "");
+}
