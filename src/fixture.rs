@@ -50,7 +50,7 @@ pub struct FixtureKv {
 
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if clean.len() % 2 != 0 {
+    if !clean.len().is_multiple_of(2) {
         return Err(format!("odd-length hex '{clean}'"));
     }
     (0..clean.len())

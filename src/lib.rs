@@ -134,12 +134,12 @@ pub fn run(options: &Options, started: Instant) -> Outcome {
             deadline::set_stage("evaluating");
             let cluster = model::decode(&snapshot, &options.selection);
             let observed = evaluate::Observed { pd, tikv };
-            Outcome::Checked(evaluate::evaluate_observed(
+            Outcome::Checked(Box::new(evaluate::evaluate_observed(
                 cluster,
                 &observed,
                 &options.policy,
                 tso::unix_ms(now),
-            ))
+            )))
         }
         Err(e) => Outcome::Failed {
             state: if e.timed_out {

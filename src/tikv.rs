@@ -17,9 +17,12 @@ pub struct Sample {
     pub task_status: BTreeMap<String, f64>,
 }
 
+/// Label pairs of one sample line.
+pub type Labels = Vec<(String, String)>;
+
 /// Parses one sample line: `name{a="b",c="d"} value [timestamp]`.
 /// Returns `None` for comments, blank and malformed lines.
-pub fn parse_line(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
+pub fn parse_line(line: &str) -> Option<(&str, Labels, f64)> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return None;
@@ -121,6 +124,9 @@ pub fn metrics_url(status_address: &str) -> String {
     }
 }
 
+/// One store's fetch result.
+pub type Fetched = Result<Sample, String>;
+
 /// How many stores are asked at once: the cost stays bounded on a 1,000-store cluster.
 pub const MAX_PARALLEL: usize = 32;
 
@@ -130,8 +136,7 @@ pub fn fetch_all(stores: &[Store], deadline: Instant) -> Vec<(u64, Result<Sample
     let queue: Arc<Mutex<Vec<(usize, Store)>>> = Arc::new(Mutex::new(
         stores.iter().cloned().enumerate().rev().collect(),
     ));
-    let results: Arc<Mutex<Vec<Option<Result<Sample, String>>>>> =
-        Arc::new(Mutex::new(vec![None; stores.len()]));
+    let results: Arc<Mutex<Vec<Option<Fetched>>>> = Arc::new(Mutex::new(vec![None; stores.len()]));
     let workers: Vec<_> = (0..MAX_PARALLEL.min(stores.len()))
         .map(|_| {
             let queue = Arc::clone(&queue);

@@ -234,7 +234,7 @@ fn render_checked(pairs: Vec<Kv>, extra: &[&str]) -> String {
         duration_ms: 1234,
         ..RenderOptions::default()
     };
-    renderer(Format::Ndjson).render(&Outcome::Checked(verdict), &render)
+    renderer(Format::Ndjson).render(&Outcome::Checked(Box::new(verdict)), &render)
 }
 
 fn render_failed(state: State, message: &str) -> String {

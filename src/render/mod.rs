@@ -10,7 +10,7 @@ use crate::state::State;
 /// What a run produced: a judged cluster, or a failure before judging.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Checked(Verdict),
+    Checked(Box<Verdict>),
     /// Unreachable PD, our own timeout, a bad option or config, an internal error.
     Failed {
         state: State,
