@@ -6,6 +6,7 @@ use crate::model::Selection;
 use crate::range::Range;
 use crate::render::Format;
 use crate::state::State;
+use crate::tls::{Credentials, Secret, Tls};
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -65,6 +66,31 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION")]
     pub sample: Option<String>,
 
+    /// CA certificate (PEM) to verify PD and TiKV; implies https for host:port endpoints
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Client certificate (PEM) for mutual TLS (PD requires one when its CA is set)
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Client private key (PEM: PKCS#8, SEC1 or PKCS#1) for --cert
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Verify server certificates against this name instead of the endpoint's host
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+
+    /// etcd user (when PD's etcd has auth enabled). The password comes from
+    /// $TIDB_LOG_BACKUP_PASSWORD, --password-file or the config file, never the command line
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// File holding the etcd password (first line)
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
     /// Only check these tasks (repeatable); '*' means all. A named task that does not exist is CRITICAL
     #[arg(long = "task", value_name = "NAME")]
     pub task: Vec<String>,
@@ -118,6 +144,21 @@ pub struct Cli {
     pub verbose: u8,
 }
 
+/// Environment variables the options read (passed in, so tests never touch the process).
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// `$TIDB_PD`
+    pub pd: Option<String>,
+    /// `$TIDB_LOG_BACKUP_PASSWORD`
+    pub password: Option<String>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        Env { pd: std::env::var("TIDB_PD").ok(), password: std::env::var("TIDB_LOG_BACKUP_PASSWORD").ok() }
+    }
+}
+
 /// `--throughput` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Throughput {
@@ -133,6 +174,12 @@ pub struct Options {
     pub pd_api: Option<Vec<String>>,
     /// `None` unless `--throughput`.
     pub throughput: Option<Throughput>,
+    /// TLS for all three channels (etcd, PD HTTP, TiKV status).
+    pub tls: Option<Tls>,
+    /// etcd user and password.
+    pub credentials: Option<Credentials>,
+    /// Warnings about the set-up itself (files holding secrets readable by others).
+    pub notices: Vec<String>,
     pub selection: Selection,
     pub policy: Policy,
     pub unreachable_state: State,
@@ -176,36 +223,37 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("invalid timeout '{text}' (want seconds or a duration such as 10s)"))
 }
 
-/// `host:port` → `http://host:port`; checks the scheme.
-pub fn normalize_endpoint(text: &str) -> Result<String, String> {
+/// `host:port` → `http://host:port` (or `https://` when TLS is configured); checks the
+/// scheme. An explicit `http://` with TLS settings is an error: TLS is never silently dropped.
+pub fn normalize_endpoint(text: &str, tls: bool) -> Result<String, String> {
     let t = text.trim().trim_end_matches('/');
     if t.is_empty() {
         return Err("empty --pd endpoint".to_string());
     }
-    if t.starts_with("https://") {
-        return Err(format!(
-            "PD endpoint {t}: TLS (https) is not supported by this build yet"
-        ));
-    }
-    if let Some(rest) = t.strip_prefix("http://") {
-        if rest.is_empty() || rest.contains('/') {
-            return Err(format!("invalid PD endpoint '{t}' (want http://host:port)"));
+    for scheme in ["http://", "https://"] {
+        if let Some(rest) = t.strip_prefix(scheme) {
+            if rest.is_empty() || rest.contains('/') {
+                return Err(format!("invalid endpoint '{t}' (want {scheme}host:port)"));
+            }
+            if scheme == "http://" && tls {
+                return Err(format!(
+                    "endpoint {t} is plain http:// but --cacert/--cert/--key are given: use https:// or host:port"
+                ));
+            }
+            return Ok(t.to_string());
         }
-        return Ok(t.to_string());
     }
     if t.contains("://") || t.contains('/') {
-        return Err(format!(
-            "invalid PD endpoint '{t}' (want http://host:port or host:port)"
-        ));
+        return Err(format!("invalid endpoint '{t}' (want http://host:port, https://host:port or host:port)"));
     }
-    Ok(format!("http://{t}"))
+    Ok(format!("{}://{t}", if tls { "https" } else { "http" }))
 }
 
-fn endpoints(values: &[String]) -> Result<Vec<String>, String> {
+fn endpoints(values: &[String], tls: bool) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for value in values {
         for part in value.split(',').filter(|p| !p.trim().is_empty()) {
-            let endpoint = normalize_endpoint(part)?;
+            let endpoint = normalize_endpoint(part, tls)?;
             if !out.contains(&endpoint) {
                 out.push(endpoint);
             }
@@ -215,6 +263,12 @@ fn endpoints(values: &[String]) -> Result<Vec<String>, String> {
         return Err("no PD endpoint given".to_string());
     }
     Ok(out)
+}
+
+/// Mode bits of a file, for the "readable by others" warning (None where unknown).
+fn world_readable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map(|m| m.permissions().mode() & 0o004 != 0).unwrap_or(false)
 }
 
 fn override_thresholds(
@@ -238,10 +292,50 @@ impl Cli {
     /// Merges flags over the config file over the environment over defaults.
     /// `env_pd` is `$TIDB_PD`, passed in so tests do not touch the process environment.
     pub fn into_options(self, env_pd: Option<String>) -> Result<Options, String> {
+        self.into_options_with(Env { pd: env_pd, password: None })
+    }
+
+    /// Like [`Cli::into_options`], with every environment variable passed in.
+    pub fn into_options_with(self, env: Env) -> Result<Options, String> {
+        let env_pd = env.pd;
         let file = match &self.config {
             Some(path) => FileConfig::load(path)?,
             None => FileConfig::default(),
         };
+        let mut notices = Vec::new();
+        let tls = Tls::load(
+            self.cacert.as_deref().or(file.cacert.as_deref()),
+            self.cert.as_deref().or(file.cert.as_deref()),
+            self.key.as_deref().or(file.key.as_deref()),
+            self.tls_server_name.clone().or(file.tls_server_name.clone()),
+        )?;
+        let password_file = self.password_file.clone().or(file.password_file.clone());
+        let password = match (&password_file, env.password.filter(|p| !p.is_empty()), &file.password) {
+            (Some(path), _, _) => {
+                if world_readable(path) {
+                    notices.push(format!("password file {} is readable by others: chmod 600 it", path.display()));
+                }
+                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read --password-file {}: {e}", path.display()))?;
+                Some(Secret(text.trim_end_matches(['\n', '\r']).to_string()))
+            }
+            (None, Some(env), _) => Some(Secret(env)),
+            (None, None, Some(p)) => {
+                if let Some(config) = self.config.as_deref().filter(|c| world_readable(c)) {
+                    notices.push(format!("config {} holds a password and is readable by others: chmod 640 it", config.display()));
+                }
+                Some(p.clone())
+            }
+            (None, None, None) => None,
+        };
+        let credentials = match (self.user.clone().or(file.user.clone()), password) {
+            (Some(user), Some(password)) => Some(Credentials { user, password }),
+            (Some(_), None) => {
+                return Err("--user needs a password: $TIDB_LOG_BACKUP_PASSWORD, --password-file or the config's password".to_string())
+            }
+            (None, Some(_)) => return Err("a password is set but no --user".to_string()),
+            (None, None) => None,
+        };
+        let tls_on = tls.as_ref().is_some_and(|t| t.ca.is_some() || t.cert.is_some());
         let pick = |flag: Option<String>, file: Option<String>| flag.or(file);
         let pd = if !self.pd.is_empty() {
             self.pd
@@ -284,16 +378,19 @@ impl Cli {
             (None, None) => Format::Nagios,
         };
         Ok(Options {
-            endpoints: endpoints(&pd)?,
+            endpoints: endpoints(&pd, tls_on)?,
+            tls,
+            credentials,
+            notices,
             selection: Selection::from_names(&tasks),
             pd_api: if self.no_pd_api || file.no_pd_api == Some(true) {
                 None
             } else if !self.pd_api.is_empty() {
-                Some(endpoints(&self.pd_api)?)
+                Some(endpoints(&self.pd_api, tls_on)?)
             } else if let Some(api) = file.pd_api.clone() {
-                Some(endpoints(&api.into_vec())?)
+                Some(endpoints(&api.into_vec(), tls_on)?)
             } else {
-                Some(endpoints(&pd)?)
+                Some(endpoints(&pd, tls_on)?)
             },
             throughput: if self.throughput || file.throughput == Some(true) {
                 Some(Throughput {
@@ -409,6 +506,66 @@ mod tests {
         assert!(options(&["--now", "yesterday"])
             .unwrap_err()
             .contains("--now"));
+    }
+
+    #[test]
+    fn pd_api_and_throughput_settings() {
+        let o = options(&["--pd", "a:1"]).unwrap();
+        assert_eq!(
+            o.pd_api,
+            Some(vec!["http://a:1".to_string()]),
+            "defaults to the --pd endpoints"
+        );
+        assert_eq!(o.throughput, None);
+        assert_eq!(
+            (
+                o.policy.safepoint_warning,
+                o.policy.safepoint_critical,
+                o.policy.persist_lag
+            ),
+            (21_600, 7_200, 300)
+        );
+        let o = options(&["--pd", "a:1", "--pd-api", "b:2,c:3"]).unwrap();
+        assert_eq!(
+            o.pd_api,
+            Some(vec!["http://b:2".to_string(), "http://c:3".to_string()])
+        );
+        assert_eq!(
+            options(&["--no-pd-api", "--pd-api", "b:2"]).unwrap().pd_api,
+            None
+        );
+        let o = options(&[
+            "--throughput",
+            "--state-dir",
+            "/tmp/x",
+            "--sample",
+            "1s",
+            "--safepoint-warning",
+            "8h",
+            "--safepoint-critical",
+            "90m",
+            "--persist-lag",
+            "120",
+        ])
+        .unwrap();
+        assert_eq!(
+            o.throughput,
+            Some(Throughput {
+                state_dir: PathBuf::from("/tmp/x"),
+                sample: Some(Duration::from_secs(1))
+            })
+        );
+        assert_eq!(
+            (
+                o.policy.safepoint_warning,
+                o.policy.safepoint_critical,
+                o.policy.persist_lag
+            ),
+            (28_800, 5_400, 120)
+        );
+        assert!(options(&["--persist-lag", "soon"])
+            .unwrap_err()
+            .contains("persist-lag"));
     }
 
     #[test]

@@ -31,6 +31,14 @@ pub struct FileConfig {
     pub safepoint_critical: Option<String>,
     pub persist_lag: Option<String>,
     pub throughput: Option<bool>,
+    pub cacert: Option<std::path::PathBuf>,
+    pub cert: Option<std::path::PathBuf>,
+    pub key: Option<std::path::PathBuf>,
+    pub tls_server_name: Option<String>,
+    pub user: Option<String>,
+    /// The etcd password; keep the file mode 0640 or stricter.
+    pub password: Option<crate::tls::Secret>,
+    pub password_file: Option<std::path::PathBuf>,
     pub state_dir: Option<std::path::PathBuf>,
     pub sample: Option<String>,
     /// Task names to check (`*` = all).

@@ -8,6 +8,7 @@
 use crate::deadline;
 use crate::keys;
 use crate::snapshot::{plan, Kv, OpResult, ReadOp, Snapshot};
+use crate::tls::{self, Credentials, Tls};
 use etcd_client::{Client, ConnectOptions, GetOptions, Txn, TxnOp, TxnOpResponse};
 use std::time::{Duration, Instant};
 
@@ -64,10 +65,23 @@ fn into_kvs(kvs: Vec<etcd_client::KeyValue>) -> Vec<Kv> {
         .collect()
 }
 
-async fn read_one(endpoint: &str, budget: Duration) -> Result<Snapshot, String> {
-    let options = ConnectOptions::new()
+/// How to talk to etcd: TLS and credentials, if any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Access<'a> {
+    pub tls: Option<&'a Tls>,
+    pub credentials: Option<&'a Credentials>,
+}
+
+async fn read_one(endpoint: &str, access: Access<'_>, budget: Duration) -> Result<Snapshot, String> {
+    let mut options = ConnectOptions::new()
         .with_connect_timeout(budget)
         .with_timeout(budget);
+    if let Some(t) = access.tls.filter(|_| endpoint.starts_with("https://")) {
+        options = options.with_tls(t.etcd_options(tls::url_host(endpoint)));
+    }
+    if let Some(c) = access.credentials {
+        options = options.with_user(c.user.clone(), c.password.0.clone());
+    }
     let client = Client::connect([endpoint], Some(options))
         .await
         .map_err(|e| describe(&e))?;
@@ -131,7 +145,7 @@ async fn read_one(endpoint: &str, budget: Duration) -> Result<Snapshot, String> 
     Ok(snapshot)
 }
 
-async fn read_any(endpoints: &[String], deadline: Instant) -> Result<Snapshot, FetchError> {
+async fn read_any(endpoints: &[String], access: Access<'_>, deadline: Instant) -> Result<Snapshot, FetchError> {
     let mut failures = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -140,9 +154,9 @@ async fn read_any(endpoints: &[String], deadline: Instant) -> Result<Snapshot, F
         }
         let budget = remaining / (endpoints.len() - i) as u32;
         deadline::set_stage(format!("reading PD etcd at {endpoint}"));
-        match tokio::time::timeout(budget, read_one(endpoint, budget)).await {
+        match tokio::time::timeout(budget, read_one(endpoint, access, budget)).await {
             Ok(Ok(snapshot)) => return Ok(snapshot),
-            Ok(Err(message)) => failures.push(format!("{endpoint}: {message}")),
+            Ok(Err(message)) => failures.push(format!("{endpoint}: {}", tls::explain(&message))),
             Err(_) => failures.push(format!(
                 "{endpoint}: no answer within {:.1}s",
                 budget.as_secs_f64()
@@ -164,7 +178,7 @@ async fn read_any(endpoints: &[String], deadline: Instant) -> Result<Snapshot, F
 }
 
 /// Reads one consistent snapshot from the first endpoint that answers before `deadline`.
-pub fn read_snapshot(endpoints: &[String], deadline: Instant) -> Result<Snapshot, FetchError> {
+pub fn read_snapshot(endpoints: &[String], access: Access<'_>, deadline: Instant) -> Result<Snapshot, FetchError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -172,5 +186,5 @@ pub fn read_snapshot(endpoints: &[String], deadline: Instant) -> Result<Snapshot
             timed_out: false,
             message: format!("cannot start the I/O runtime: {e}"),
         })?;
-    runtime.block_on(read_any(endpoints, deadline))
+    runtime.block_on(read_any(endpoints, access, deadline))
 }

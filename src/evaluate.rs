@@ -123,6 +123,14 @@ pub struct TaskVerdict {
     pub resume_deadline_ms: Option<u64>,
 }
 
+impl Verdict {
+    /// Adds a run-level finding (e.g. a set-up warning) and raises the state if needed.
+    pub fn push_finding(&mut self, state: State, text: impl Into<String>) {
+        self.findings.push(Reason::new(state, text));
+        self.state = self.state.max(state);
+    }
+}
+
 /// TiKV store counts by PD `state_name`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreCounts {

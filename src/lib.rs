@@ -21,6 +21,7 @@ pub mod snapshot;
 pub mod state;
 pub mod throughput;
 pub mod tikv;
+pub mod tls;
 pub mod tso;
 
 use cli::Options;
@@ -54,6 +55,7 @@ pub fn work_budget(timeout: Duration) -> Duration {
 /// Samples every Up TiKV's `/metrics` and compares with the previous run's sample.
 fn observe_tikv(
     settings: &cli::Throughput,
+    tls: Option<&tls::Tls>,
     pd: Option<&pd::PdFacts>,
     cluster: &str,
     deadline: Instant,
@@ -75,7 +77,7 @@ fn observe_tikv(
     deadline::set_stage("reading TiKV /metrics");
     let path = throughput::state_path(&settings.state_dir, cluster);
     let mut previous = throughput::load(&path, cluster);
-    let mut current = tikv::fetch_all(&stores, deadline);
+    let mut current = tikv::fetch_all(&stores, tls, deadline);
     let mut taken_at = tso::unix_ms(SystemTime::now());
     if previous.is_none() {
         if let Some(wait) = settings.sample {
@@ -87,7 +89,7 @@ fn observe_tikv(
                     .collect();
                 previous = Some(throughput::StateFile::new(cluster, taken_at, &ok));
                 std::thread::sleep(wait);
-                current = tikv::fetch_all(&stores, deadline);
+                current = tikv::fetch_all(&stores, tls, deadline);
                 taken_at = tso::unix_ms(SystemTime::now());
             }
         }
@@ -107,11 +109,13 @@ fn observe_tikv(
 pub fn run(options: &Options, started: Instant) -> Outcome {
     let now = options.now.unwrap_or_else(SystemTime::now);
     let deadline = started + work_budget(options.timeout);
+    let tls = options.tls.clone();
     let pd_thread = options
         .pd_api
         .clone()
-        .map(|endpoints| std::thread::spawn(move || pd::fetch(&endpoints, deadline)));
-    match etcd::read_snapshot(&options.endpoints, deadline) {
+        .map(|endpoints| std::thread::spawn(move || pd::fetch(&endpoints, tls.as_ref(), deadline)));
+    let access = etcd::Access { tls: options.tls.as_ref(), credentials: options.credentials.as_ref() };
+    match etcd::read_snapshot(&options.endpoints, access, deadline) {
         Ok(snapshot) => {
             deadline::set_stage("reading PD's HTTP API");
             // The fetch is bounded by the same deadline, so joining cannot hang past it.
@@ -129,17 +133,17 @@ pub fn run(options: &Options, started: Instant) -> Outcome {
                     .and_then(tso::decode_u64be)
                     .map(|id| id.to_string())
                     .unwrap_or_else(|| options.endpoints.join(","));
-                observe_tikv(settings, pd.as_ref(), &cluster, deadline)
+                observe_tikv(settings, options.tls.as_ref(), pd.as_ref(), &cluster, deadline)
             });
             deadline::set_stage("evaluating");
             let cluster = model::decode(&snapshot, &options.selection);
             let observed = evaluate::Observed { pd, tikv };
-            Outcome::Checked(Box::new(evaluate::evaluate_observed(
-                cluster,
-                &observed,
-                &options.policy,
-                tso::unix_ms(now),
-            )))
+            let mut verdict =
+                evaluate::evaluate_observed(cluster, &observed, &options.policy, tso::unix_ms(now));
+            for notice in &options.notices {
+                verdict.push_finding(State::Warning, notice.clone());
+            }
+            Outcome::Checked(Box::new(verdict))
         }
         Err(e) => Outcome::Failed {
             state: if e.timed_out {

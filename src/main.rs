@@ -97,7 +97,7 @@ fn main() {
     if let Some(format) = cli.format {
         let _ = FORMAT.set(format);
     }
-    let options = match cli.into_options(std::env::var("TIDB_PD").ok()) {
+    let options = match cli.into_options_with(check_tidb_log_backup::cli::Env::from_process()) {
         Ok(options) => options,
         Err(message) => {
             let (text, code) = fail(State::Unknown, message, started);

@@ -3,6 +3,7 @@
 //! Parsing is pure and separate from the requests. TSOs are decoded as integers, never
 //! through f64 (they exceed 2^53).
 
+use crate::tls::Tls;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 
@@ -126,9 +127,9 @@ pub struct PdFacts {
 }
 
 /// `http://host:2379` + path, with the body (up to 64 MiB) when the status is 200.
-fn get(agent: &ureq::Agent, base: &str, path: &str) -> Result<String, String> {
-    let url = format!("{base}{path}");
-    let mut response = agent.get(&url).call().map_err(|e| e.to_string())?;
+fn get(tls: Option<&Tls>, timeout: Duration, base: &str, path: &str) -> Result<String, String> {
+    let (agent, url) = crate::tls::http_agent(tls, timeout, &format!("{base}{path}"))?;
+    let mut response = agent.get(&url).call().map_err(|e| crate::tls::explain(&e.to_string()))?;
     let status = response.status();
     if status != 200 {
         return Err(format!("HTTP {} from {path}", status.as_u16()));
@@ -141,17 +142,11 @@ fn get(agent: &ureq::Agent, base: &str, path: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
+
 
 /// Asks the endpoints one at a time (each with a share of the time left) until one
 /// answers the stores call; the GC call goes to the same endpoint.
-pub fn fetch(endpoints: &[String], deadline: Instant) -> PdFacts {
+pub fn fetch(endpoints: &[String], tls: Option<&Tls>, deadline: Instant) -> PdFacts {
     let mut failures = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -159,10 +154,9 @@ pub fn fetch(endpoints: &[String], deadline: Instant) -> PdFacts {
             break;
         }
         let budget = remaining / (endpoints.len() - i) as u32;
-        let agent = agent(budget);
-        match get(&agent, endpoint, "/pd/api/v1/stores").and_then(|body| parse_stores(&body)) {
+        match get(tls, budget, endpoint, "/pd/api/v1/stores").and_then(|body| parse_stores(&body)) {
             Ok(stores) => {
-                let gc = get(&agent, endpoint, "/pd/api/v1/gc/safepoint")
+                let gc = get(tls, budget, endpoint, "/pd/api/v1/gc/safepoint")
                     .and_then(|body| parse_gc(&body));
                 return PdFacts {
                     endpoint: endpoint.clone(),

@@ -2,6 +2,7 @@
 //! series the check needs, fetched from every Up store concurrently.
 
 use crate::pd::Store;
+use crate::tls::Tls;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -115,12 +116,13 @@ pub fn parse_metrics(body: &str) -> Sample {
     sample
 }
 
-/// `host:20180` → `http://host:20180/metrics`.
-pub fn metrics_url(status_address: &str) -> String {
+/// `host:20180` → `http://host:20180/metrics` (`https://` with cluster TLS: TiKV's status
+/// server then speaks HTTPS too).
+pub fn metrics_url(status_address: &str, tls: bool) -> String {
     if status_address.starts_with("http://") || status_address.starts_with("https://") {
         format!("{}/metrics", status_address.trim_end_matches('/'))
     } else {
-        format!("http://{status_address}/metrics")
+        format!("{}://{status_address}/metrics", if tls { "https" } else { "http" })
     }
 }
 
@@ -132,7 +134,8 @@ pub const MAX_PARALLEL: usize = 32;
 
 /// Fetches `/metrics` of every store, at most [`MAX_PARALLEL`] at once, each request
 /// bounded by the deadline. Results are in the order of `stores`.
-pub fn fetch_all(stores: &[Store], deadline: Instant) -> Vec<(u64, Result<Sample, String>)> {
+pub fn fetch_all(stores: &[Store], tls: Option<&Tls>, deadline: Instant) -> Vec<(u64, Result<Sample, String>)> {
+    let tls = tls.cloned();
     let queue: Arc<Mutex<Vec<(usize, Store)>>> = Arc::new(Mutex::new(
         stores.iter().cloned().enumerate().rev().collect(),
     ));
@@ -141,10 +144,11 @@ pub fn fetch_all(stores: &[Store], deadline: Instant) -> Vec<(u64, Result<Sample
         .map(|_| {
             let queue = Arc::clone(&queue);
             let results = Arc::clone(&results);
+            let tls = tls.clone();
             std::thread::spawn(move || loop {
                 let next = queue.lock().ok().and_then(|mut q| q.pop());
                 let Some((index, store)) = next else { break };
-                let outcome = fetch_one(&store, deadline);
+                let outcome = fetch_one(&store, tls.as_ref(), deadline);
                 if let Ok(mut r) = results.lock() {
                     r[index] = Some(outcome);
                 }
@@ -167,7 +171,7 @@ pub fn fetch_all(stores: &[Store], deadline: Instant) -> Vec<(u64, Result<Sample
         .collect()
 }
 
-fn fetch_one(store: &Store, deadline: Instant) -> Result<Sample, String> {
+fn fetch_one(store: &Store, tls: Option<&Tls>, deadline: Instant) -> Result<Sample, String> {
     let remaining = deadline.saturating_duration_since(Instant::now());
     if remaining < Duration::from_millis(1) {
         return Err("no time left".to_string());
@@ -175,16 +179,9 @@ fn fetch_one(store: &Store, deadline: Instant) -> Result<Sample, String> {
     if store.status_address.is_empty() {
         return Err("PD reports no status address".to_string());
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(remaining))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let (agent, url) = crate::tls::http_agent(tls, remaining, &metrics_url(&store.status_address, tls.is_some()))?;
     // ureq asks for gzip and inflates it (TiKV compresses /metrics when asked).
-    let mut response = agent
-        .get(&metrics_url(&store.status_address))
-        .call()
-        .map_err(|e| e.to_string())?;
+    let mut response = agent.get(&url).call().map_err(|e| crate::tls::explain(&e.to_string()))?;
     if response.status() != 200 {
         return Err(format!("HTTP {}", response.status().as_u16()));
     }
