@@ -155,7 +155,10 @@ pub struct Env {
 
 impl Env {
     pub fn from_process() -> Env {
-        Env { pd: std::env::var("TIDB_PD").ok(), password: std::env::var("TIDB_LOG_BACKUP_PASSWORD").ok() }
+        Env {
+            pd: std::env::var("TIDB_PD").ok(),
+            password: std::env::var("TIDB_LOG_BACKUP_PASSWORD").ok(),
+        }
     }
 }
 
@@ -244,7 +247,9 @@ pub fn normalize_endpoint(text: &str, tls: bool) -> Result<String, String> {
         }
     }
     if t.contains("://") || t.contains('/') {
-        return Err(format!("invalid endpoint '{t}' (want http://host:port, https://host:port or host:port)"));
+        return Err(format!(
+            "invalid endpoint '{t}' (want http://host:port, https://host:port or host:port)"
+        ));
     }
     Ok(format!("{}://{t}", if tls { "https" } else { "http" }))
 }
@@ -268,7 +273,9 @@ fn endpoints(values: &[String], tls: bool) -> Result<Vec<String>, String> {
 /// Mode bits of a file, for the "readable by others" warning (None where unknown).
 fn world_readable(path: &std::path::Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).map(|m| m.permissions().mode() & 0o004 != 0).unwrap_or(false)
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o004 != 0)
+        .unwrap_or(false)
 }
 
 fn override_thresholds(
@@ -292,7 +299,10 @@ impl Cli {
     /// Merges flags over the config file over the environment over defaults.
     /// `env_pd` is `$TIDB_PD`, passed in so tests do not touch the process environment.
     pub fn into_options(self, env_pd: Option<String>) -> Result<Options, String> {
-        self.into_options_with(Env { pd: env_pd, password: None })
+        self.into_options_with(Env {
+            pd: env_pd,
+            password: None,
+        })
     }
 
     /// Like [`Cli::into_options`], with every environment variable passed in.
@@ -307,21 +317,34 @@ impl Cli {
             self.cacert.as_deref().or(file.cacert.as_deref()),
             self.cert.as_deref().or(file.cert.as_deref()),
             self.key.as_deref().or(file.key.as_deref()),
-            self.tls_server_name.clone().or(file.tls_server_name.clone()),
+            self.tls_server_name
+                .clone()
+                .or(file.tls_server_name.clone()),
         )?;
         let password_file = self.password_file.clone().or(file.password_file.clone());
-        let password = match (&password_file, env.password.filter(|p| !p.is_empty()), &file.password) {
+        let password = match (
+            &password_file,
+            env.password.filter(|p| !p.is_empty()),
+            &file.password,
+        ) {
             (Some(path), _, _) => {
                 if world_readable(path) {
-                    notices.push(format!("password file {} is readable by others: chmod 600 it", path.display()));
+                    notices.push(format!(
+                        "password file {} is readable by others: chmod 600 it",
+                        path.display()
+                    ));
                 }
-                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read --password-file {}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read --password-file {}: {e}", path.display()))?;
                 Some(Secret(text.trim_end_matches(['\n', '\r']).to_string()))
             }
             (None, Some(env), _) => Some(Secret(env)),
             (None, None, Some(p)) => {
                 if let Some(config) = self.config.as_deref().filter(|c| world_readable(c)) {
-                    notices.push(format!("config {} holds a password and is readable by others: chmod 640 it", config.display()));
+                    notices.push(format!(
+                        "config {} holds a password and is readable by others: chmod 640 it",
+                        config.display()
+                    ));
                 }
                 Some(p.clone())
             }
@@ -335,7 +358,9 @@ impl Cli {
             (None, Some(_)) => return Err("a password is set but no --user".to_string()),
             (None, None) => None,
         };
-        let tls_on = tls.as_ref().is_some_and(|t| t.ca.is_some() || t.cert.is_some());
+        let tls_on = tls
+            .as_ref()
+            .is_some_and(|t| t.ca.is_some() || t.cert.is_some());
         let pick = |flag: Option<String>, file: Option<String>| flag.or(file);
         let pd = if !self.pd.is_empty() {
             self.pd

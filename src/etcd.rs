@@ -30,7 +30,11 @@ fn describe(err: &etcd_client::Error) -> String {
         }
         other => other.to_string(),
     };
-    let mut source = std::error::Error::source(err);
+    // A gRPC status carries its transport cause itself, not as the error's source.
+    let mut source = match err {
+        etcd_client::Error::GRpcStatus(status) => std::error::Error::source(status),
+        other => std::error::Error::source(other),
+    };
     let mut innermost = None;
     while let Some(s) = source {
         innermost = Some(s.to_string());
@@ -72,7 +76,11 @@ pub struct Access<'a> {
     pub credentials: Option<&'a Credentials>,
 }
 
-async fn read_one(endpoint: &str, access: Access<'_>, budget: Duration) -> Result<Snapshot, String> {
+async fn read_one(
+    endpoint: &str,
+    access: Access<'_>,
+    budget: Duration,
+) -> Result<Snapshot, String> {
     let mut options = ConnectOptions::new()
         .with_connect_timeout(budget)
         .with_timeout(budget);
@@ -145,7 +153,11 @@ async fn read_one(endpoint: &str, access: Access<'_>, budget: Duration) -> Resul
     Ok(snapshot)
 }
 
-async fn read_any(endpoints: &[String], access: Access<'_>, deadline: Instant) -> Result<Snapshot, FetchError> {
+async fn read_any(
+    endpoints: &[String],
+    access: Access<'_>,
+    deadline: Instant,
+) -> Result<Snapshot, FetchError> {
     let mut failures = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -156,7 +168,10 @@ async fn read_any(endpoints: &[String], access: Access<'_>, deadline: Instant) -
         deadline::set_stage(format!("reading PD etcd at {endpoint}"));
         match tokio::time::timeout(budget, read_one(endpoint, access, budget)).await {
             Ok(Ok(snapshot)) => return Ok(snapshot),
-            Ok(Err(message)) => failures.push(format!("{endpoint}: {}", tls::explain(&message))),
+            Ok(Err(message)) => {
+                let tls_on = endpoint.starts_with("https://");
+                failures.push(format!("{endpoint}: {}", tls::explain(&message, tls_on)))
+            }
             Err(_) => failures.push(format!(
                 "{endpoint}: no answer within {:.1}s",
                 budget.as_secs_f64()
@@ -178,7 +193,11 @@ async fn read_any(endpoints: &[String], access: Access<'_>, deadline: Instant) -
 }
 
 /// Reads one consistent snapshot from the first endpoint that answers before `deadline`.
-pub fn read_snapshot(endpoints: &[String], access: Access<'_>, deadline: Instant) -> Result<Snapshot, FetchError> {
+pub fn read_snapshot(
+    endpoints: &[String],
+    access: Access<'_>,
+    deadline: Instant,
+) -> Result<Snapshot, FetchError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -121,13 +121,29 @@ impl Fixture {
 /// Replaces everything under `/tidb/br-stream/` (and PD's cluster id) in a test or demo
 /// etcd with `pairs`, in Txns of at most 128 puts.
 pub fn load_into_etcd(endpoint: &str, pairs: &[Kv]) -> Result<(), String> {
-    use etcd_client::{Client, DeleteOptions, Txn, TxnOp};
+    load_into_etcd_with(endpoint, pairs, crate::etcd::Access::default())
+}
+
+/// [`load_into_etcd`] over TLS and/or with credentials.
+pub fn load_into_etcd_with(
+    endpoint: &str,
+    pairs: &[Kv],
+    access: crate::etcd::Access,
+) -> Result<(), String> {
+    use etcd_client::{Client, ConnectOptions, DeleteOptions, Txn, TxnOp};
+    let mut options = ConnectOptions::new();
+    if let Some(tls) = access.tls {
+        options = options.with_tls(tls.etcd_options(crate::tls::url_host(endpoint)));
+    }
+    if let Some(c) = access.credentials {
+        options = options.with_user(c.user.clone(), c.password.0.clone());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let mut client = Client::connect([endpoint], None)
+        let mut client = Client::connect([endpoint], Some(options))
             .await
             .map_err(|e| e.to_string())?;
         client

@@ -114,7 +114,10 @@ pub fn run(options: &Options, started: Instant) -> Outcome {
         .pd_api
         .clone()
         .map(|endpoints| std::thread::spawn(move || pd::fetch(&endpoints, tls.as_ref(), deadline)));
-    let access = etcd::Access { tls: options.tls.as_ref(), credentials: options.credentials.as_ref() };
+    let access = etcd::Access {
+        tls: options.tls.as_ref(),
+        credentials: options.credentials.as_ref(),
+    };
     match etcd::read_snapshot(&options.endpoints, access, deadline) {
         Ok(snapshot) => {
             deadline::set_stage("reading PD's HTTP API");
@@ -133,7 +136,13 @@ pub fn run(options: &Options, started: Instant) -> Outcome {
                     .and_then(tso::decode_u64be)
                     .map(|id| id.to_string())
                     .unwrap_or_else(|| options.endpoints.join(","));
-                observe_tikv(settings, options.tls.as_ref(), pd.as_ref(), &cluster, deadline)
+                observe_tikv(
+                    settings,
+                    options.tls.as_ref(),
+                    pd.as_ref(),
+                    &cluster,
+                    deadline,
+                )
             });
             deadline::set_stage("evaluating");
             let cluster = model::decode(&snapshot, &options.selection);

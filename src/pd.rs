@@ -129,7 +129,10 @@ pub struct PdFacts {
 /// `http://host:2379` + path, with the body (up to 64 MiB) when the status is 200.
 fn get(tls: Option<&Tls>, timeout: Duration, base: &str, path: &str) -> Result<String, String> {
     let (agent, url) = crate::tls::http_agent(tls, timeout, &format!("{base}{path}"))?;
-    let mut response = agent.get(&url).call().map_err(|e| crate::tls::explain(&e.to_string()))?;
+    let mut response = agent
+        .get(&url)
+        .call()
+        .map_err(|e| crate::tls::explain(&e.to_string(), url.starts_with("https://")))?;
     let status = response.status();
     if status != 200 {
         return Err(format!("HTTP {} from {path}", status.as_u16()));
@@ -141,8 +144,6 @@ fn get(tls: Option<&Tls>, timeout: Duration, base: &str, path: &str) -> Result<S
         .read_to_string()
         .map_err(|e| e.to_string())
 }
-
-
 
 /// Asks the endpoints one at a time (each with a share of the time left) until one
 /// answers the stores call; the GC call goes to the same endpoint.

@@ -122,7 +122,10 @@ pub fn metrics_url(status_address: &str, tls: bool) -> String {
     if status_address.starts_with("http://") || status_address.starts_with("https://") {
         format!("{}/metrics", status_address.trim_end_matches('/'))
     } else {
-        format!("{}://{status_address}/metrics", if tls { "https" } else { "http" })
+        format!(
+            "{}://{status_address}/metrics",
+            if tls { "https" } else { "http" }
+        )
     }
 }
 
@@ -134,7 +137,11 @@ pub const MAX_PARALLEL: usize = 32;
 
 /// Fetches `/metrics` of every store, at most [`MAX_PARALLEL`] at once, each request
 /// bounded by the deadline. Results are in the order of `stores`.
-pub fn fetch_all(stores: &[Store], tls: Option<&Tls>, deadline: Instant) -> Vec<(u64, Result<Sample, String>)> {
+pub fn fetch_all(
+    stores: &[Store],
+    tls: Option<&Tls>,
+    deadline: Instant,
+) -> Vec<(u64, Result<Sample, String>)> {
     let tls = tls.cloned();
     let queue: Arc<Mutex<Vec<(usize, Store)>>> = Arc::new(Mutex::new(
         stores.iter().cloned().enumerate().rev().collect(),
@@ -179,9 +186,16 @@ fn fetch_one(store: &Store, tls: Option<&Tls>, deadline: Instant) -> Result<Samp
     if store.status_address.is_empty() {
         return Err("PD reports no status address".to_string());
     }
-    let (agent, url) = crate::tls::http_agent(tls, remaining, &metrics_url(&store.status_address, tls.is_some()))?;
+    let (agent, url) = crate::tls::http_agent(
+        tls,
+        remaining,
+        &metrics_url(&store.status_address, tls.is_some()),
+    )?;
     // ureq asks for gzip and inflates it (TiKV compresses /metrics when asked).
-    let mut response = agent.get(&url).call().map_err(|e| crate::tls::explain(&e.to_string()))?;
+    let mut response = agent
+        .get(&url)
+        .call()
+        .map_err(|e| crate::tls::explain(&e.to_string(), url.starts_with("https://")))?;
     if response.status() != 200 {
         return Err(format!("HTTP {}", response.status().as_u16()));
     }

@@ -18,7 +18,8 @@ pub struct Tls {
 
 impl fmt::Debug for Tls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = |p: &Option<(PathBuf, Vec<u8>)>| p.as_ref().map(|(path, _)| path.display().to_string());
+        let path =
+            |p: &Option<(PathBuf, Vec<u8>)>| p.as_ref().map(|(path, _)| path.display().to_string());
         f.debug_struct("Tls")
             .field("ca", &path(&self.ca))
             .field("cert", &path(&self.cert))
@@ -48,12 +49,17 @@ pub struct Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials").field("user", &self.user).field("password", &"<redacted>").finish()
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
     }
 }
 
 fn read(path: &Path, what: &str) -> Result<(PathBuf, Vec<u8>), String> {
-    std::fs::read(path).map(|bytes| (path.to_path_buf(), bytes)).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+    std::fs::read(path)
+        .map(|bytes| (path.to_path_buf(), bytes))
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
 impl Tls {
@@ -78,13 +84,16 @@ impl Tls {
         };
         // Parse now, so a bad file is a clear start-up error, not a handshake mystery.
         if let Some((path, pem)) = &tls.ca {
-            ureq::tls::Certificate::from_pem(pem).map_err(|e| format!("--cacert {}: not a PEM certificate: {e}", path.display()))?;
+            ureq::tls::Certificate::from_pem(pem)
+                .map_err(|e| format!("--cacert {}: not a PEM certificate: {e}", path.display()))?;
         }
         if let Some((path, pem)) = &tls.cert {
-            ureq::tls::Certificate::from_pem(pem).map_err(|e| format!("--cert {}: not a PEM certificate: {e}", path.display()))?;
+            ureq::tls::Certificate::from_pem(pem)
+                .map_err(|e| format!("--cert {}: not a PEM certificate: {e}", path.display()))?;
         }
         if let Some((path, pem)) = &tls.key {
-            ureq::tls::PrivateKey::from_pem(pem).map_err(|e| format!("--key {}: not a PEM private key: {e}", path.display()))?;
+            ureq::tls::PrivateKey::from_pem(pem)
+                .map_err(|e| format!("--key {}: not a PEM private key: {e}", path.display()))?;
         }
         Ok(Some(tls))
     }
@@ -99,19 +108,29 @@ impl Tls {
         if let (Some((_, cert)), Some((_, key))) = (&self.cert, &self.key) {
             options = options.identity(etcd_client::Identity::from_pem(cert, key));
         }
-        options.domain_name(self.server_name.clone().unwrap_or_else(|| endpoint_host.to_string()))
+        options.domain_name(
+            self.server_name
+                .clone()
+                .unwrap_or_else(|| endpoint_host.to_string()),
+        )
     }
 
     fn ureq_config(&self) -> Result<ureq::tls::TlsConfig, String> {
         use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
         let mut builder = TlsConfig::builder();
         if let Some((_, pem)) = &self.ca {
-            let ca = Certificate::from_pem(pem).map_err(|e| e.to_string())?.to_owned();
+            let ca = Certificate::from_pem(pem)
+                .map_err(|e| e.to_string())?
+                .to_owned();
             builder = builder.root_certs(RootCerts::new_with_certs(&[ca]));
         }
         if let (Some((_, cert)), Some((_, key))) = (&self.cert, &self.key) {
-            let cert = Certificate::from_pem(cert).map_err(|e| e.to_string())?.to_owned();
-            let key = PrivateKey::from_pem(key).map_err(|e| e.to_string())?.to_owned();
+            let cert = Certificate::from_pem(cert)
+                .map_err(|e| e.to_string())?
+                .to_owned();
+            let key = PrivateKey::from_pem(key)
+                .map_err(|e| e.to_string())?
+                .to_owned();
             builder = builder.client_cert(Some(ClientCert::new_with_certs(&[cert], key)));
         }
         Ok(builder.build())
@@ -131,15 +150,29 @@ pub fn url_host(url: &str) -> &str {
 /// A blocking HTTP agent for PD's API and TiKV's status port. With `--tls-server-name`,
 /// the request URL carries that name (so rustls verifies and sends it) and a resolver
 /// sends the connection to the real host.
-pub fn http_agent(tls: Option<&Tls>, timeout: Duration, url: &str) -> Result<(ureq::Agent, String), String> {
-    let mut config = ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false);
+pub fn http_agent(
+    tls: Option<&Tls>,
+    timeout: Duration,
+    url: &str,
+) -> Result<(ureq::Agent, String), String> {
+    let mut config = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false);
     if let Some(tls) = tls {
         config = config.tls_config(tls.ureq_config()?);
         if let Some(name) = &tls.server_name {
             let real = url_host(url).to_string();
             let renamed = url.replacen(&real, name, 1);
-            let resolver = RenameResolver { name: name.clone(), real, inner: ureq::unversioned::resolver::DefaultResolver::default() };
-            let agent = ureq::Agent::with_parts(config.build(), ureq::unversioned::transport::DefaultConnector::default(), resolver);
+            let resolver = RenameResolver {
+                name: name.clone(),
+                real,
+                inner: ureq::unversioned::resolver::DefaultResolver::default(),
+            };
+            let agent = ureq::Agent::with_parts(
+                config.build(),
+                ureq::unversioned::transport::DefaultConnector::default(),
+                resolver,
+            );
             return Ok((agent, renamed));
         }
     }
@@ -172,17 +205,33 @@ impl ureq::unversioned::resolver::Resolver for RenameResolver {
 
 /// Turns rustls/tonic wording into what an operator checks next; the original reason
 /// is kept in brackets.
-pub fn explain(error: &str) -> String {
+pub fn explain(error: &str, tls_on: bool) -> String {
     let hint = if error.contains("UnknownIssuer") || error.contains("unknown issuer") {
         Some("server certificate is not signed by the --cacert CA (unknown CA)")
-    } else if error.contains("NotValidForName") {
+    } else if error.contains("NotValidForName") || error.contains("not valid for name") {
         Some("server certificate does not name this host (name mismatch; see --tls-server-name)")
     } else if error.contains("Expired") || error.contains("expired") {
         Some("certificate expired")
-    } else if error.contains("BadCertificate") || error.contains("CertificateRequired") || error.contains("UnknownCA") {
+    } else if error.contains("BadCertificate")
+        || error.contains("CertificateRequired")
+        || error.contains("UnknownCA")
+    {
         Some("server rejected our client certificate (missing, or not signed by a CA it trusts)")
     } else if error.contains("InvalidContentType") || error.contains("CorruptMessage") {
         Some("TLS handshake with a plain-text server (use http://)")
+    } else if tls_on
+        && [
+            "connection closed",
+            "connection reset",
+            "broken pipe",
+            "stream closed",
+        ]
+        .iter()
+        .any(|m| error.contains(m))
+    {
+        // TLS 1.3 servers check the client certificate after the client's handshake ends,
+        // so a rejection arrives as a closed connection.
+        Some("server closed the connection after the handshake: it probably rejected our client certificate (missing, or not signed by a CA it trusts)")
     } else {
         None
     };
@@ -199,32 +248,73 @@ mod tests {
     #[test]
     fn url_hosts() {
         assert_eq!(url_host("https://pd-1:2379"), "pd-1");
-        assert_eq!(url_host("https://127.0.0.1:2379/pd/api/v1/stores"), "127.0.0.1");
+        assert_eq!(
+            url_host("https://127.0.0.1:2379/pd/api/v1/stores"),
+            "127.0.0.1"
+        );
         assert_eq!(url_host("https://[::1]:2379"), "::1");
         assert_eq!(url_host("tikv:20180"), "tikv");
     }
 
     #[test]
     fn explains_tls_failures_in_one_line() {
-        assert!(explain("invalid peer certificate: UnknownIssuer").starts_with("TLS: server certificate is not signed by the --cacert CA"));
-        assert!(explain("invalid peer certificate: NotValidForNameContext { .. }").contains("name mismatch"));
-        assert!(explain("received fatal alert: BadCertificate").contains("client certificate"));
-        assert_eq!(explain("connection refused"), "connection refused");
+        assert!(explain("invalid peer certificate: UnknownIssuer", true)
+            .starts_with("TLS: server certificate is not signed by the --cacert CA"));
+        assert!(explain(
+            "invalid peer certificate: NotValidForNameContext { .. }",
+            true
+        )
+        .contains("name mismatch"));
+        assert!(
+            explain("received fatal alert: BadCertificate", true).contains("client certificate")
+        );
+        assert!(
+            explain("Cancelled: operation was canceled: connection closed", true)
+                .contains("rejected our client certificate")
+        );
+        assert_eq!(
+            explain(
+                "Cancelled: operation was canceled: connection closed",
+                false
+            ),
+            "Cancelled: operation was canceled: connection closed"
+        );
+        assert_eq!(explain("connection refused", true), "connection refused");
     }
 
     #[test]
     fn debug_never_shows_keys_or_passwords() {
-        let tls = Tls { ca: None, cert: None, key: Some((PathBuf::from("/k.pem"), b"-----BEGIN PRIVATE KEY-----SECRETKEY".to_vec())), server_name: None };
-        let creds = Credentials { user: "checker".into(), password: Secret("hunter2".into()) };
+        let tls = Tls {
+            ca: None,
+            cert: None,
+            key: Some((
+                PathBuf::from("/k.pem"),
+                b"-----BEGIN PRIVATE KEY-----SECRETKEY".to_vec(),
+            )),
+            server_name: None,
+        };
+        let creds = Credentials {
+            user: "checker".into(),
+            password: Secret("hunter2".into()),
+        };
         let printed = format!("{tls:?} {creds:?}");
-        assert!(!printed.contains("SECRETKEY") && !printed.contains("hunter2"), "{printed}");
+        assert!(
+            !printed.contains("SECRETKEY") && !printed.contains("hunter2"),
+            "{printed}"
+        );
         assert!(printed.contains("checker"));
     }
 
     #[test]
     fn cert_and_key_go_together() {
-        assert!(Tls::load(None, Some(Path::new("/c")), None, None).unwrap_err().contains("together"));
+        assert!(Tls::load(None, Some(Path::new("/c")), None, None)
+            .unwrap_err()
+            .contains("together"));
         assert_eq!(Tls::load(None, None, None, None), Ok(None));
-        assert!(Tls::load(Some(Path::new("/nonexistent/ca.pem")), None, None, None).unwrap_err().contains("cannot read --cacert /nonexistent/ca.pem"));
+        assert!(
+            Tls::load(Some(Path::new("/nonexistent/ca.pem")), None, None, None)
+                .unwrap_err()
+                .contains("cannot read --cacert /nonexistent/ca.pem")
+        );
     }
 }

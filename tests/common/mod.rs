@@ -14,6 +14,7 @@ pub struct Etcd {
     dir: PathBuf,
     pub endpoint: String,
     pub port: u16,
+    certs: Option<PathBuf>,
 }
 
 fn free_port() -> u16 {
@@ -24,17 +25,100 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Test certificates made with openssl at test time (toolchain-notes.md §1.3):
+/// `ca`, a server cert for 127.0.0.1/localhost, a client cert, and a second unrelated CA.
+pub struct Certs {
+    pub dir: PathBuf,
+}
+
+impl Certs {
+    pub fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_str().unwrap().to_string()
+    }
+
+    pub fn make(tag: &str) -> Certs {
+        let dir = std::env::temp_dir().join(format!("ctlb-certs-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = r#"set -e
+newkey() { openssl ecparam -name prime256v1 -genkey -noout -out "$1.tmp" && openssl pkcs8 -topk8 -nocrypt -in "$1.tmp" -out "$1" && rm "$1.tmp"; }
+ca() { newkey $1.key; openssl req -x509 -new -key $1.key -sha256 -days 3650 -subj "/CN=$1" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out $1.crt; }
+leaf() { # name ca cn ext
+  newkey $1.key; openssl req -new -key $1.key -subj "/CN=$3" -out $1.csr
+  printf "$4" > $1.ext
+  openssl x509 -req -in $1.csr -CA $2.crt -CAkey $2.key -CAcreateserial -days 3650 -sha256 -extfile $1.ext -out $1.crt 2>/dev/null; }
+ca ca; ca other-ca
+leaf server ca etcd-server 'basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost
+'
+leaf client ca check-client 'basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth
+'
+leaf stranger other-ca stranger 'basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth
+'
+rm -f *.csr *.ext *.srl
+"#;
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&dir)
+            .output()
+            .expect("run openssl (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "making test certificates failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Certs { dir }
+    }
+}
+
+impl Drop for Certs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl Etcd {
     pub fn start() -> Etcd {
+        Etcd::start_with(None)
+    }
+
+    /// With `certs`: HTTPS client URL requiring client certificates signed by `ca`.
+    pub fn start_with(certs: Option<&Certs>) -> Etcd {
         let (client, peer) = (free_port(), free_port());
+        let scheme = if certs.is_some() { "https" } else { "http" };
         let dir = std::env::temp_dir().join(format!("ctlb-etcd-{}-{client}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let log = std::fs::File::create(dir.join("etcd.log")).unwrap();
-        let child = Command::new("etcd")
+        let mut command = Command::new("etcd");
+        command
             .args(["--name", "test", "--data-dir"])
             .arg(dir.join("data"))
-            .args(["--listen-client-urls", &format!("http://127.0.0.1:{client}")])
-            .args(["--advertise-client-urls", &format!("http://127.0.0.1:{client}")])
+            .args([
+                "--listen-client-urls",
+                &format!("{scheme}://127.0.0.1:{client}"),
+            ])
+            .args([
+                "--advertise-client-urls",
+                &format!("{scheme}://127.0.0.1:{client}"),
+            ]);
+        if let Some(c) = certs {
+            command.args([
+                "--cert-file",
+                &c.path("server.crt"),
+                "--key-file",
+                &c.path("server.key"),
+                "--trusted-ca-file",
+                &c.path("ca.crt"),
+                "--client-cert-auth",
+            ]);
+        }
+        let child = command
             .args(["--listen-peer-urls", &format!("http://127.0.0.1:{peer}")])
             .args(["--initial-advertise-peer-urls", &format!("http://127.0.0.1:{peer}")])
             .args(["--initial-cluster", &format!("test=http://127.0.0.1:{peer}")])
@@ -46,19 +130,67 @@ impl Etcd {
         let etcd = Etcd {
             child,
             dir,
-            endpoint: format!("http://127.0.0.1:{client}"),
+            endpoint: format!("{scheme}://127.0.0.1:{client}"),
             port: client,
+            certs: certs.map(|c| c.dir.clone()),
         };
         etcd.wait_ready();
         etcd
     }
 
+    fn certs_args(&self) -> Vec<String> {
+        match &self.certs {
+            None => Vec::new(),
+            Some(dir) => {
+                let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+                vec![
+                    "--cacert".into(),
+                    p("ca.crt"),
+                    "--cert".into(),
+                    p("client.crt"),
+                    "--key".into(),
+                    p("client.key"),
+                ]
+            }
+        }
+    }
+
+    /// etcdctl against this etcd (with the client certificate when TLS is on).
+    pub fn etcdctl(&self, args: &[&str]) -> Output {
+        let out = Command::new("etcdctl")
+            .env("ETCDCTL_API", "3")
+            .args(["--endpoints", &self.endpoint])
+            .args(self.certs_args())
+            .args(args)
+            .output()
+            .expect("run etcdctl (apt-get install etcd-client)");
+        assert!(
+            out.status.success(),
+            "etcdctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn ready(&self) -> bool {
+        if self.certs.is_some() {
+            return Command::new("etcdctl")
+                .env("ETCDCTL_API", "3")
+                .args(["--endpoints", &self.endpoint])
+                .args(self.certs_args())
+                .args(["endpoint", "health"])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+        }
+        TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            && load_into_etcd(&self.endpoint, &[]).is_ok()
+    }
+
     fn wait_ready(&self) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(20) {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-                && load_into_etcd(&self.endpoint, &[]).is_ok()
-            {
+            if self.ready() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));

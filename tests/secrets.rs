@@ -1,0 +1,111 @@
+//! Redaction is structural: task info carries cloud credentials (S3 keys and session
+//! token, GCS credentials blob, Azure keys and SAS, CloudDynamic attrs, the log-encryption
+//! data key). A known secret sits in every such field of every backend, plus in an
+//! undecodable task info; none may appear in any output, format or verbosity, nor in a
+//! Debug print of anything the check holds.
+
+mod common;
+use check_tidb_log_backup::cli::Cli;
+use check_tidb_log_backup::fixture::Fixture;
+use check_tidb_log_backup::snapshot::Snapshot;
+use clap::Parser;
+use common::{check, Etcd, PdServer};
+use std::time::SystemTime;
+
+const SECRETS: [&str; 16] = [
+    "AKIASECRETACCESSKEY1",
+    "S3SECRETACCESSKEY2",
+    "S3KMSKEYID3",
+    "S3EXTERNALID4",
+    "S3SESSIONTOKEN5",
+    "S3PROFILE6",
+    "GCSCREDENTIALSBLOB7",
+    "AZURESHAREDKEY8",
+    "AZURESASTOKEN9",
+    "AZURECUSTOMERKEY10",
+    "AZUREKEYSHA11",
+    "CLOUDDYNAMICSECRET12",
+    "HDFSPASSWORD13",
+    "PLAINTEXTDATAKEY14",
+    "AKIABROKENSECRET15",
+    "BROKENSECRETKEY16",
+];
+
+fn assert_clean(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{what} shows {secret}:\n{text}");
+    }
+}
+
+#[test]
+fn no_secret_in_any_output() {
+    let etcd = Etcd::start();
+    etcd.load(&["secrets.toml"]);
+    let pd = PdServer::for_fixture("secrets.toml");
+    let mut runs = 0;
+    for format in ["nagios", "ndjson", "table"] {
+        for verbosity in ["", "-v", "-vv", "-vvv"] {
+            for task in ["*", "broken_task"] {
+                let mut args = vec![
+                    "--pd",
+                    &etcd.endpoint,
+                    "--pd-api",
+                    &pd.endpoint,
+                    "--format",
+                    format,
+                    "--task",
+                    task,
+                ];
+                if !verbosity.is_empty() {
+                    args.push(verbosity);
+                }
+                let run = check(&args);
+                assert_clean(&format!("{format} {verbosity} --task {task}"), &run.stdout);
+                assert_eq!(run.stderr, "");
+                runs += 1;
+            }
+        }
+    }
+    // The outputs do show what is not secret, as BR renders it.
+    let run = check(&[
+        "--pd",
+        &etcd.endpoint,
+        "--pd-api",
+        &pd.endpoint,
+        "--format",
+        "table",
+    ]);
+    for url in [
+        "s3://bkt/logs",
+        "gcs://gbkt/glogs",
+        "azure://container/alogs",
+    ] {
+        assert!(run.stdout.contains(url), "{url} in\n{}", run.stdout);
+    }
+    assert!(
+        run.stdout.contains(
+            "cannot decode /tidb/br-stream/info/broken_task: bad StreamBackupTaskInfo protobuf"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(runs, 24);
+}
+
+#[test]
+fn no_secret_in_debug_prints() {
+    let pairs = Fixture::load(&common::fixture_path("secrets.toml"))
+        .unwrap()
+        .pairs(SystemTime::now())
+        .unwrap();
+    let snapshot = Snapshot::from_pairs(pairs);
+    let options = Cli::try_parse_from(["x", "-vvv"])
+        .unwrap()
+        .into_options(None)
+        .unwrap();
+    let verdict = check_tidb_log_backup::judge(&snapshot, &options, SystemTime::now());
+    assert_eq!(verdict.tasks.len(), 6);
+    assert_clean("Debug of the snapshot", &format!("{snapshot:?}"));
+    assert_clean("Debug of the verdict", &format!("{verdict:?}"));
+    assert_clean("Debug of the options", &format!("{options:?}"));
+}

@@ -1,0 +1,473 @@
+//! TLS and etcd auth against a real etcd started with `--client-cert-auth`, and PD's HTTP
+//! API served over HTTPS with client-certificate checking (`openssl s_server -WWW`).
+
+mod common;
+use check_tidb_log_backup::etcd::Access;
+use check_tidb_log_backup::fixture::{load_into_etcd_with, Fixture};
+use check_tidb_log_backup::tls::Tls;
+use common::{check, Certs, Etcd, Run};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::SystemTime;
+
+const NOW: &str = "2024-01-01T01:05:00Z";
+
+fn client_tls(certs: &Certs) -> Tls {
+    let p = |n: &str| certs.dir.join(n);
+    Tls::load(
+        Some(&p("ca.crt")),
+        Some(&p("client.crt")),
+        Some(&p("client.key")),
+        None,
+    )
+    .unwrap()
+    .unwrap()
+}
+
+fn load(etcd: &Etcd, access: Access, fixture: &str) {
+    let pairs = Fixture::load(&common::fixture_path(fixture))
+        .unwrap()
+        .pairs(SystemTime::now())
+        .unwrap();
+    load_into_etcd_with(&etcd.endpoint, &pairs, access).unwrap();
+}
+
+fn assert_unreachable(run: &Run, want: &str) {
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("TIDB_LOG_BACKUP CRITICAL - cannot read PD etcd: "),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(want), "want {want:?} in {}", run.stdout);
+    assert_eq!(run.stdout.lines().count(), 1, "one line: {}", run.stdout);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn mutual_tls_to_etcd() {
+    let certs = Certs::make("etcd");
+    let etcd = Etcd::start_with(Some(&certs));
+    let tls = client_tls(&certs);
+    load(
+        &etcd,
+        Access {
+            tls: Some(&tls),
+            credentials: None,
+        },
+        "v71-running.toml",
+    );
+    let (ca, cert, key) = (
+        certs.path("ca.crt"),
+        certs.path("client.crt"),
+        certs.path("client.key"),
+    );
+    let base = ["--no-pd-api", "--now", NOW, "-t", "5"];
+    let with = |extra: &[&str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        check(&args)
+    };
+
+    // Right certificates: a verdict, with https:// or with bare host:port (TLS implied).
+    let bare = etcd.endpoint.trim_start_matches("https://").to_string();
+    for pd in [etcd.endpoint.as_str(), bare.as_str()] {
+        let run = with(&["--pd", pd, "--cacert", &ca, "--cert", &cert, "--key", &key]);
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        assert!(
+            run.stdout
+                .starts_with("TIDB_LOG_BACKUP OK - pitr NORMAL, checkpoint lag 5m30s |"),
+            "{}",
+            run.stdout
+        );
+    }
+    // The certificate names 127.0.0.1 and localhost; --tls-server-name picks which to verify.
+    let run = with(&[
+        "--pd",
+        &etcd.endpoint,
+        "--cacert",
+        &ca,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--tls-server-name",
+        "localhost",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+
+    let run = with(&["--pd", &etcd.endpoint, "--cacert", &ca]);
+    assert_unreachable(&run, "rejected our client certificate");
+    let (other_ca, stranger, stranger_key) = (
+        certs.path("other-ca.crt"),
+        certs.path("stranger.crt"),
+        certs.path("stranger.key"),
+    );
+    let run = with(&[
+        "--pd",
+        &etcd.endpoint,
+        "--cacert",
+        &other_ca,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+    ]);
+    assert_unreachable(
+        &run,
+        "TLS: server certificate is not signed by the --cacert CA (unknown CA)",
+    );
+    let run = with(&[
+        "--pd",
+        &etcd.endpoint,
+        "--cacert",
+        &ca,
+        "--cert",
+        &stranger,
+        "--key",
+        &stranger_key,
+    ]);
+    assert_unreachable(&run, "rejected our client certificate");
+    let run = with(&[
+        "--pd",
+        &etcd.endpoint,
+        "--cacert",
+        &ca,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--tls-server-name",
+        "pd.example.com",
+    ]);
+    assert_unreachable(&run, "name mismatch");
+
+    // Never a silent downgrade, and bad files are clear start-up errors.
+    let plain = etcd.endpoint.replace("https://", "http://");
+    let run = with(&[
+        "--pd", &plain, "--cacert", &ca, "--cert", &cert, "--key", &key,
+    ]);
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stdout
+            .contains("is plain http:// but --cacert/--cert/--key are given"),
+        "{}",
+        run.stdout
+    );
+    let run = with(&["--pd", &etcd.endpoint, "--cacert", &key]);
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stdout.contains("not a PEM certificate"),
+        "{}",
+        run.stdout
+    );
+    let run = with(&["--pd", &etcd.endpoint, "--cert", &cert]);
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stdout.contains("--cert and --key go together"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// `openssl s_server -WWW` serving PD's API files over HTTPS, requiring a client cert.
+struct HttpsPd {
+    child: Child,
+    dir: std::path::PathBuf,
+    endpoint: String,
+}
+
+impl HttpsPd {
+    /// `client_ca`: the CA whose client certificates it accepts.
+    fn start(certs: &Certs, client_ca: &str) -> HttpsPd {
+        let dir =
+            std::env::temp_dir().join(format!("ctlb-https-pd-{client_ca}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("pd/api/v1/gc")).unwrap();
+        for (src, dst) in [
+            ("pd/stores.json", "pd/api/v1/stores"),
+            ("pd/gc_safepoint.json", "pd/api/v1/gc/safepoint"),
+        ] {
+            std::fs::copy(common::fixture_path(src), dir.join(dst)).unwrap();
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("openssl")
+            .args([
+                "s_server",
+                "-quiet",
+                "-WWW",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args([
+                "-cert",
+                &certs.path("server.crt"),
+                "-key",
+                &certs.path("server.key"),
+            ])
+            .args([
+                "-CAfile",
+                &certs.path(client_ca),
+                "-Verify",
+                "1",
+                "-verify_return_error",
+            ])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl s_server");
+        // Ready when it accepts TCP.
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "openssl s_server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        HttpsPd {
+            child,
+            dir,
+            endpoint: format!("https://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for HttpsPd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn mutual_tls_to_pd_http_api() {
+    let certs = Certs::make("pd");
+    let etcd = Etcd::start_with(Some(&certs));
+    let tls = client_tls(&certs);
+    load(
+        &etcd,
+        Access {
+            tls: Some(&tls),
+            credentials: None,
+        },
+        "v71-running.toml",
+    );
+    let pd = HttpsPd::start(&certs, "ca.crt");
+    let (ca, cert, key) = (
+        certs.path("ca.crt"),
+        certs.path("client.crt"),
+        certs.path("client.key"),
+    );
+    let run = check(&[
+        "--pd",
+        &etcd.endpoint,
+        "--pd-api",
+        &pd.endpoint,
+        "--cacert",
+        &ca,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--now",
+        NOW,
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let summary: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["stores"]["up"], 3, "{}", run.stdout);
+    assert_eq!(
+        summary["gc_safe_point"].as_u64(),
+        Some(446_711_778_508_800_000)
+    );
+
+    // Same certificates, but --tls-server-name over HTTP: verified against "localhost".
+    let run = check(&[
+        "--pd",
+        &etcd.endpoint,
+        "--pd-api",
+        &pd.endpoint,
+        "--cacert",
+        &ca,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--tls-server-name",
+        "localhost",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+
+    // A PD that trusts another CA for clients rejects ours: its checks are skipped, with
+    // the reason, and the etcd verdict stands.
+    let picky = HttpsPd::start(&certs, "other-ca.crt");
+    let run = check(&[
+        "--pd",
+        &etcd.endpoint,
+        "--pd-api",
+        &picky.endpoint,
+        "--cacert",
+        &ca,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("TIDB_LOG_BACKUP WARNING - PD HTTP API unreadable"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("client certificate"), "{}", run.stdout);
+    assert!(run.stdout.contains("\n[OK] pitr: NORMAL"), "{}", run.stdout);
+}
+
+fn enable_auth(etcd: &Etcd) {
+    for args in [
+        vec!["user", "add", "root:rootpw"],
+        vec!["role", "add", "br-reader"],
+        vec![
+            "role",
+            "grant-permission",
+            "br-reader",
+            "--prefix=true",
+            "read",
+            "/tidb/br-stream/",
+        ],
+        vec![
+            "role",
+            "grant-permission",
+            "br-reader",
+            "read",
+            "/pd/cluster_id",
+        ],
+        vec!["user", "add", "checker:checkpw"],
+        vec!["user", "grant-role", "checker", "br-reader"],
+        vec!["auth", "enable"],
+    ] {
+        etcd.etcdctl(&args);
+    }
+}
+
+fn check_env(args: &[&str], password: Option<&str>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_check_tidb_log_backup"));
+    command
+        .args(args)
+        .env_remove("TIDB_PD")
+        .env_remove("TIDB_LOG_BACKUP_PASSWORD");
+    if let Some(p) = password {
+        command.env("TIDB_LOG_BACKUP_PASSWORD", p);
+    }
+    let out = command.output().unwrap();
+    Run {
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+        code: out.status.code().unwrap(),
+    }
+}
+
+#[test]
+fn etcd_user_and_password() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    enable_auth(&etcd);
+    let base = [
+        "--pd",
+        etcd.endpoint.as_str(),
+        "--no-pd-api",
+        "--now",
+        NOW,
+        "--user",
+        "checker",
+    ];
+
+    let run = check_env(&base, Some("checkpw"));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("TIDB_LOG_BACKUP OK - pitr NORMAL"),
+        "{}",
+        run.stdout
+    );
+
+    let run = check_env(&base, Some("wrong"));
+    assert_unreachable(&run, "authentication failed, invalid user ID or password");
+    assert!(
+        !run.stdout.contains("wrong"),
+        "the password never shows: {}",
+        run.stdout
+    );
+
+    let run = check_env(&base, None);
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stdout.contains("--user needs a password"),
+        "{}",
+        run.stdout
+    );
+
+    // A password file readable by others works, with a WARNING to fix its mode.
+    let dir = std::env::temp_dir().join(format!("ctlb-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("password");
+    std::fs::write(&file, "checkpw\n").unwrap();
+    set_mode(&file, 0o644);
+    let mut args = base.to_vec();
+    args.extend(["--password-file", file.to_str().unwrap()]);
+    let run = check_env(&args, None);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("is readable by others: chmod 600 it"),
+        "{}",
+        run.stdout
+    );
+    set_mode(&file, 0o600);
+    assert_eq!(check_env(&args, None).code, 0);
+
+    // The same from a config file; 0644 with a password in it → WARNING.
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "pd = \"{}\"\nuser = \"checker\"\npassword = \"checkpw\"\nno_pd_api = true\n",
+            etcd.endpoint
+        ),
+    )
+    .unwrap();
+    set_mode(&config, 0o644);
+    let run = check_env(&["--config", config.to_str().unwrap(), "--now", NOW], None);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("holds a password and is readable by others: chmod 640 it"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("checkpw"));
+    set_mode(&config, 0o640);
+    assert_eq!(
+        check_env(&["--config", config.to_str().unwrap(), "--now", NOW], None).code,
+        0
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
