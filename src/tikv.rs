@@ -286,9 +286,16 @@ tikv_engine_size_bytes{db=\"kv\"} 12345
 
     #[test]
     fn metrics_urls() {
-        assert_eq!(metrics_url("tikv-1:20180"), "http://tikv-1:20180/metrics");
         assert_eq!(
-            metrics_url("https://tikv-1:20180/"),
+            metrics_url("tikv-1:20180", false),
+            "http://tikv-1:20180/metrics"
+        );
+        assert_eq!(
+            metrics_url("tikv-1:20180", true),
+            "https://tikv-1:20180/metrics"
+        );
+        assert_eq!(
+            metrics_url("https://tikv-1:20180/", false),
             "https://tikv-1:20180/metrics"
         );
     }

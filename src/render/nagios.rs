@@ -154,16 +154,19 @@ fn summary(verdict: &Verdict) -> String {
         }
         text
     };
+    // The counts always survive; the problem text is what gets shortened.
+    let mut counts_text = String::new();
     if n > 1 && !problems.is_empty() {
         let counts: Vec<String> = state_counts(verdict)
             .iter()
             .filter(|(_, c)| *c > 0)
             .map(|(s, c)| format!("{c} {}", s.as_str().to_ascii_lowercase()))
             .collect();
-        text.push_str(&format!(" ({n} tasks: {})", counts.join(", ")));
+        counts_text = format!(" ({n} tasks: {})", counts.join(", "));
     }
     let mut text = clean_text(&text);
-    truncate(&mut text, SUMMARY_MAX);
+    truncate(&mut text, SUMMARY_MAX.saturating_sub(counts_text.len()));
+    text.push_str(&counts_text);
     text
 }
 
@@ -209,7 +212,13 @@ fn task_lines(t: &TaskVerdict, verbosity: u8, now_ms: u64) -> Vec<String> {
             "start {}",
             tso::br_date(tso::physical_ms(info.start_ts))
         ));
-        detail.push(format!("storage {}", info.storage));
+        // BR renders no URL for CloudDynamic and HDFS storage.
+        let storage = if info.storage.is_empty() {
+            "-"
+        } else {
+            info.storage.as_str()
+        };
+        detail.push(format!("storage {storage}"));
     }
     match &t.task.pause {
         Some(Some(Pause::V2(p))) => {
