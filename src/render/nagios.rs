@@ -114,7 +114,7 @@ fn summary(verdict: &Verdict) -> String {
     }
     problems.sort_by_key(|p| std::cmp::Reverse(p.0));
     let n = verdict.tasks.len();
-    let mut text = if problems.is_empty() {
+    let text = if problems.is_empty() {
         match n {
             0 => verdict
                 .findings
