@@ -135,7 +135,14 @@ fn summary(verdict: &Verdict) -> String {
                     .tasks
                     .iter()
                     .filter_map(|t| t.lag_seconds.map(|l| (l, t)))
-                    .max_by_key(|(l, _)| *l);
+                    // The first (etcd key order) of the tasks with the largest lag.
+                    .fold(
+                        None,
+                        |best: Option<(u64, &TaskVerdict)>, (l, t)| match best {
+                            Some((b, _)) if b >= l => best,
+                            _ => Some((l, t)),
+                        },
+                    );
                 match worst {
                     Some((lag, t)) => format!(
                         "{n} tasks ok, max checkpoint lag {} ({})",

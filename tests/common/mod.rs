@@ -15,6 +15,7 @@ pub struct Etcd {
     pub endpoint: String,
     pub port: u16,
     certs: Option<PathBuf>,
+    args: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -83,6 +84,29 @@ impl Drop for Certs {
     }
 }
 
+fn spawn_etcd(args: &[String], dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("etcd.log"))
+        .unwrap();
+    Command::new("etcd")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start etcd ({e}): install it with `apt-get install etcd-server` (see README)"))
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "kill {sig} {pid} failed");
+}
+
 impl Etcd {
     pub fn start() -> Etcd {
         Etcd::start_with(None)
@@ -94,48 +118,81 @@ impl Etcd {
         let scheme = if certs.is_some() { "https" } else { "http" };
         let dir = std::env::temp_dir().join(format!("ctlb-etcd-{}-{client}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let log = std::fs::File::create(dir.join("etcd.log")).unwrap();
-        let mut command = Command::new("etcd");
-        command
-            .args(["--name", "test", "--data-dir"])
-            .arg(dir.join("data"))
-            .args([
-                "--listen-client-urls",
-                &format!("{scheme}://127.0.0.1:{client}"),
-            ])
-            .args([
-                "--advertise-client-urls",
-                &format!("{scheme}://127.0.0.1:{client}"),
-            ]);
+        let mut args: Vec<String> = vec![
+            "--name".into(),
+            "test".into(),
+            "--data-dir".into(),
+            dir.join("data").to_str().unwrap().into(),
+        ];
+        let mut add = |items: &[&str]| args.extend(items.iter().map(|s| s.to_string()));
+        add(&[
+            "--listen-client-urls",
+            &format!("{scheme}://127.0.0.1:{client}"),
+        ]);
+        add(&[
+            "--advertise-client-urls",
+            &format!("{scheme}://127.0.0.1:{client}"),
+        ]);
+        add(&["--listen-peer-urls", &format!("http://127.0.0.1:{peer}")]);
+        add(&[
+            "--initial-advertise-peer-urls",
+            &format!("http://127.0.0.1:{peer}"),
+        ]);
+        add(&[
+            "--initial-cluster",
+            &format!("test=http://127.0.0.1:{peer}"),
+        ]);
+        add(&[
+            "--heartbeat-interval",
+            "10",
+            "--election-timeout",
+            "50",
+            "--log-level",
+            "error",
+            "--logger",
+            "zap",
+        ]);
         if let Some(c) = certs {
-            command.args([
+            add(&[
                 "--cert-file",
                 &c.path("server.crt"),
                 "--key-file",
                 &c.path("server.key"),
-                "--trusted-ca-file",
-                &c.path("ca.crt"),
-                "--client-cert-auth",
             ]);
+            add(&["--trusted-ca-file", &c.path("ca.crt"), "--client-cert-auth"]);
         }
-        let child = command
-            .args(["--listen-peer-urls", &format!("http://127.0.0.1:{peer}")])
-            .args(["--initial-advertise-peer-urls", &format!("http://127.0.0.1:{peer}")])
-            .args(["--initial-cluster", &format!("test=http://127.0.0.1:{peer}")])
-            .args(["--heartbeat-interval", "10", "--election-timeout", "50", "--log-level", "error", "--logger", "zap"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start etcd ({e}): install it with `apt-get install etcd-server` (see README)"));
+        let child = spawn_etcd(&args, &dir);
         let etcd = Etcd {
             child,
             dir,
             endpoint: format!("{scheme}://127.0.0.1:{client}"),
             port: client,
             certs: certs.map(|c| c.dir.clone()),
+            args,
         };
         etcd.wait_ready();
         etcd
+    }
+
+    /// Kills etcd (as a crash would); `restart` brings it back on the same port and data.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn_etcd(&self.args, &self.dir);
+        self.wait_ready();
+    }
+
+    /// SIGSTOP / SIGCONT: a frozen member that accepts TCP (the kernel does) but never answers.
+    pub fn freeze(&self) {
+        signal(self.child.id(), "-STOP");
+    }
+
+    pub fn thaw(&self) {
+        signal(self.child.id(), "-CONT");
     }
 
     fn certs_args(&self) -> Vec<String> {
@@ -172,19 +229,17 @@ impl Etcd {
         out
     }
 
+    /// Healthy = etcdctl's health check passes (it reads, never writes: a restart keeps data).
     fn ready(&self) -> bool {
-        if self.certs.is_some() {
-            return Command::new("etcdctl")
+        TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            && Command::new("etcdctl")
                 .env("ETCDCTL_API", "3")
-                .args(["--endpoints", &self.endpoint])
+                .args(["--endpoints", &self.endpoint, "--command-timeout", "2s"])
                 .args(self.certs_args())
                 .args(["endpoint", "health"])
                 .output()
                 .map(|o| o.status.success())
-                .unwrap_or(false);
-        }
-        TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-            && load_into_etcd(&self.endpoint, &[]).is_ok()
+                .unwrap_or(false)
     }
 
     fn wait_ready(&self) {
@@ -225,6 +280,10 @@ impl Etcd {
 
 impl Drop for Etcd {
     fn drop(&mut self) {
+        // A frozen etcd must be woken to die cleanly.
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
