@@ -397,7 +397,9 @@ impl Cli {
             (Some(f), _) => f,
             (None, Some(text)) => {
                 <Format as clap::ValueEnum>::from_str(text, true).map_err(|_| {
-                    format!("invalid format '{text}' in config (want nagios, ndjson or table)")
+                    format!(
+                        "invalid format '{text}' in config (want nagios, ndjson, table or br-json)"
+                    )
                 })?
             }
             (None, None) => Format::Nagios,

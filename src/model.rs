@@ -136,6 +136,18 @@ impl Task {
         Some((info.start_ts, CheckpointSource::StartTs))
     }
 
+    /// BR v6.2+'s `GetStorageCheckpoint`: max(start_ts, storage-checkpoint keys), what
+    /// `br log status` shows as `checkpoint[global]` (for a v6.1 layout: start_ts).
+    pub fn storage_checkpoint(&self) -> Option<u64> {
+        let start_ts = self.info.as_ref()?.start_ts;
+        Some(
+            self.storage_checkpoints
+                .iter()
+                .map(|s| s.ts)
+                .fold(start_ts, u64::max),
+        )
+    }
+
     /// BR's `GetGlobalCheckPointTS`, the point a resume needs (tidb-logbackup-meta.md §3.5):
     /// central_global if present, else the minimum store-type checkpoint (start_ts if none),
     /// then at least the storage checkpoint. GC must not pass it.

@@ -42,7 +42,12 @@ fn every_fixture_in_every_format_matches_its_golden_file() {
         etcd.load(&[fixture]);
         let pd = PdServer::for_fixture(fixture);
         let stem = fixture.trim_end_matches(".toml");
-        for (format, extra) in [("nagios", "-v"), ("ndjson", "-v"), ("table", "-v")] {
+        for (format, extra) in [
+            ("nagios", "-v"),
+            ("ndjson", "-v"),
+            ("table", "-v"),
+            ("br-json", "-v"),
+        ] {
             let run = check(&[
                 "--pd",
                 &etcd.endpoint,

@@ -43,7 +43,7 @@ fn no_secret_in_any_output() {
     etcd.load(&["secrets.toml"]);
     let pd = PdServer::for_fixture("secrets.toml");
     let mut runs = 0;
-    for format in ["nagios", "ndjson", "table"] {
+    for format in ["nagios", "ndjson", "table", "br-json"] {
         for verbosity in ["", "-v", "-vv", "-vvv"] {
             for task in ["*", "broken_task"] {
                 let mut args = vec![
@@ -82,14 +82,15 @@ fn no_secret_in_any_output() {
     ] {
         assert!(run.stdout.contains(url), "{url} in\n{}", run.stdout);
     }
+    let nagios = check(&["--pd", &etcd.endpoint, "--pd-api", &pd.endpoint]);
     assert!(
-        run.stdout.contains(
+        nagios.stdout.contains(
             "cannot decode /tidb/br-stream/info/broken_task: bad StreamBackupTaskInfo protobuf"
         ),
         "{}",
         run.stdout
     );
-    assert_eq!(runs, 24);
+    assert_eq!(runs, 32);
 }
 
 #[test]

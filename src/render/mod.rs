@@ -1,5 +1,6 @@
 //! Output formats, one file each, behind one small trait.
 
+pub mod brjson;
 pub mod nagios;
 pub mod ndjson;
 pub mod table;
@@ -56,6 +57,9 @@ pub enum Format {
     Nagios,
     Ndjson,
     Table,
+    /// `br log status --json`'s document.
+    #[serde(rename = "br-json")]
+    BrJson,
 }
 
 pub trait Render {
@@ -67,6 +71,7 @@ pub fn renderer(format: Format) -> &'static dyn Render {
         Format::Nagios => &nagios::Nagios,
         Format::Ndjson => &ndjson::Ndjson,
         Format::Table => &table::Table,
+        Format::BrJson => &brjson::BrJson,
     }
 }
 
