@@ -139,6 +139,14 @@ pub struct Cli {
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
 
+    /// Fleet mode: only check this `[[clusters]]` entry of the config (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Vec<String>,
+
+    /// Fleet mode: clusters checked at once [default: 8]
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<usize>,
+
     /// More detail: -v per-store lines, -vv the endpoint and revision read
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -191,6 +199,12 @@ pub struct Options {
     pub max_output: usize,
     pub verbosity: u8,
     pub now: Option<SystemTime>,
+    /// The configured name of this cluster (fleet mode).
+    pub cluster: Option<String>,
+    /// Fleet mode: one entry per selected `[[clusters]]` entry; empty for one cluster.
+    pub fleet: Vec<Options>,
+    /// Fleet mode: how many clusters are checked at once.
+    pub parallel: usize,
 }
 
 fn range(text: &str, what: &str) -> Result<Range, String> {
@@ -305,13 +319,75 @@ impl Cli {
         })
     }
 
-    /// Like [`Cli::into_options`], with every environment variable passed in.
+    /// Like [`Cli::into_options`], with every environment variable passed in. A config
+    /// with `[[clusters]]` gives one [`Options`] per selected cluster in `fleet`.
     pub fn into_options_with(self, env: Env) -> Result<Options, String> {
-        let env_pd = env.pd;
         let file = match &self.config {
             Some(path) => FileConfig::load(path)?,
             None => FileConfig::default(),
         };
+        let mut top = file.clone();
+        top.clusters.clear();
+        if file.clusters.is_empty() {
+            if !self.cluster.is_empty() {
+                return Err("--cluster needs a config file with [[clusters]]".to_string());
+            }
+            return self.build(&top, &env);
+        }
+        if !self.pd.is_empty() {
+            return Err("--pd cannot be combined with [[clusters]] in the config: pick clusters with --cluster".to_string());
+        }
+        let mut fleet = Vec::new();
+        let mut seen = Vec::new();
+        for entry in &file.clusters {
+            let name = entry
+                .name
+                .clone()
+                .ok_or("every [[clusters]] entry needs a name")?;
+            if seen.contains(&name) {
+                return Err(format!("cluster {name} is defined twice"));
+            }
+            seen.push(name.clone());
+            if !entry.clusters.is_empty()
+                || entry.timeout.is_some()
+                || entry.format.is_some()
+                || entry.max_output.is_some()
+                || entry.parallel.is_some()
+            {
+                return Err(format!("cluster {name}: clusters, timeout, format, max_output and parallel are run-wide settings"));
+            }
+            if entry.pd.is_none() {
+                return Err(format!("cluster {name} has no pd endpoints"));
+            }
+            if !self.cluster.is_empty() && !self.cluster.contains(&name) {
+                continue;
+            }
+            let merged = top.merged_with(entry);
+            let mut options = self
+                .build(&merged, &env)
+                .map_err(|e| format!("cluster {name}: {e}"))?;
+            options.cluster = Some(name);
+            fleet.push(options);
+        }
+        if let Some(unknown) = self.cluster.iter().find(|c| !seen.contains(c)) {
+            return Err(format!(
+                "--cluster {unknown}: no such [[clusters]] entry in the config"
+            ));
+        }
+        let mut options = self.build(&top, &env)?;
+        if options.format == Format::BrJson && fleet.len() != 1 {
+            return Err(
+                "--format br-json shows one cluster, as br log status does: pick it with --cluster"
+                    .to_string(),
+            );
+        }
+        options.fleet = fleet;
+        Ok(options)
+    }
+
+    /// One cluster's options from the flags over `file` (already merged) over the environment.
+    fn build(&self, file: &FileConfig, env: &Env) -> Result<Options, String> {
+        let env_pd = env.pd.clone();
         let mut notices = Vec::new();
         let tls = Tls::load(
             self.cacert.as_deref().or(file.cacert.as_deref()),
@@ -324,7 +400,7 @@ impl Cli {
         let password_file = self.password_file.clone().or(file.password_file.clone());
         let password = match (
             &password_file,
-            env.password.filter(|p| !p.is_empty()),
+            env.password.clone().filter(|p| !p.is_empty()),
             &file.password,
         ) {
             (Some(path), _, _) => {
@@ -363,7 +439,7 @@ impl Cli {
             .is_some_and(|t| t.ca.is_some() || t.cert.is_some());
         let pick = |flag: Option<String>, file: Option<String>| flag.or(file);
         let pd = if !self.pd.is_empty() {
-            self.pd
+            self.pd.clone()
         } else if let Some(pd) = file.pd.clone() {
             pd.into_vec()
         } else if let Some(env) = env_pd.filter(|e| !e.trim().is_empty()) {
@@ -372,19 +448,19 @@ impl Cli {
             vec![DEFAULT_PD.to_string()]
         };
         let tasks = if !self.task.is_empty() {
-            self.task
+            self.task.clone()
         } else {
             file.task.clone().map(|t| t.into_vec()).unwrap_or_default()
         };
         let defaults = Thresholds::default();
         let thresholds = Thresholds {
-            warning: pick(self.warning, file.warning.clone())
+            warning: pick(self.warning.clone(), file.warning.clone())
                 .map_or(Ok(defaults.warning), |t| range(&t, "warning"))?,
-            critical: pick(self.critical, file.critical.clone())
+            critical: pick(self.critical.clone(), file.critical.clone())
                 .map_or(Ok(defaults.critical), |t| range(&t, "critical"))?,
-            paused_warning: pick(self.paused_warning, file.paused_warning.clone())
+            paused_warning: pick(self.paused_warning.clone(), file.paused_warning.clone())
                 .map_or(Ok(defaults.paused_warning), |t| range(&t, "paused-warning"))?,
-            paused_critical: pick(self.paused_critical, file.paused_critical.clone())
+            paused_critical: pick(self.paused_critical.clone(), file.paused_critical.clone())
                 .map_or(Ok(defaults.paused_critical), |t| {
                     range(&t, "paused-critical")
                 })?,
@@ -423,9 +499,10 @@ impl Cli {
                 Some(Throughput {
                     state_dir: self
                         .state_dir
+                        .clone()
                         .or(file.state_dir.clone())
                         .unwrap_or_else(crate::throughput::default_state_dir),
-                    sample: pick(self.sample, file.sample.clone())
+                    sample: pick(self.sample.clone(), file.sample.clone())
                         .map(|t| parse_timeout(&t))
                         .transpose()?,
                 })
@@ -435,23 +512,35 @@ impl Cli {
             policy: Policy {
                 defaults: thresholds,
                 per_task,
-                no_task_state: pick(self.no_task_state, file.no_task_state.clone())
+                no_task_state: pick(self.no_task_state.clone(), file.no_task_state.clone())
                     .map_or(Ok(State::Critical), |t| state(&t, "no-task-state"))?,
-                safepoint_warning: pick(self.safepoint_warning, file.safepoint_warning.clone())
-                    .map_or(Ok(6 * 3600), |t| parse_seconds(&t, "safepoint-warning"))?,
-                safepoint_critical: pick(self.safepoint_critical, file.safepoint_critical.clone())
-                    .map_or(Ok(2 * 3600), |t| parse_seconds(&t, "safepoint-critical"))?,
-                persist_lag: pick(self.persist_lag, file.persist_lag.clone())
+                safepoint_warning: pick(
+                    self.safepoint_warning.clone(),
+                    file.safepoint_warning.clone(),
+                )
+                .map_or(Ok(6 * 3600), |t| parse_seconds(&t, "safepoint-warning"))?,
+                safepoint_critical: pick(
+                    self.safepoint_critical.clone(),
+                    file.safepoint_critical.clone(),
+                )
+                .map_or(Ok(2 * 3600), |t| parse_seconds(&t, "safepoint-critical"))?,
+                persist_lag: pick(self.persist_lag.clone(), file.persist_lag.clone())
                     .map_or(Ok(300), |t| parse_seconds(&t, "persist-lag"))?,
             },
-            unreachable_state: pick(self.unreachable_state, file.unreachable_state.clone())
-                .map_or(Ok(State::Critical), |t| state(&t, "unreachable-state"))?,
-            timeout: pick(self.timeout, file.timeout.clone())
+            unreachable_state: pick(
+                self.unreachable_state.clone(),
+                file.unreachable_state.clone(),
+            )
+            .map_or(Ok(State::Critical), |t| state(&t, "unreachable-state"))?,
+            timeout: pick(self.timeout.clone(), file.timeout.clone())
                 .map_or(Ok(Duration::from_secs(10)), |t| parse_timeout(&t))?,
             format,
             max_output: self.max_output.or(file.max_output).unwrap_or(8192).max(256),
             verbosity: self.verbose.min(3),
             now: self.now.as_deref().map(crate::tso::parse_now).transpose()?,
+            cluster: None,
+            fleet: Vec::new(),
+            parallel: self.parallel.or(file.parallel).unwrap_or(8).max(1),
         })
     }
 }

@@ -24,6 +24,12 @@ impl OneOrMany {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
+    /// A `[[clusters]]` entry's name (fleet mode).
+    pub name: Option<String>,
+    /// Fleet mode: one entry per cluster, each inheriting the top-level settings.
+    #[serde(default)]
+    pub clusters: Vec<FileConfig>,
+    pub parallel: Option<usize>,
     pub pd: Option<OneOrMany>,
     pub pd_api: Option<OneOrMany>,
     pub no_pd_api: Option<bool>,
@@ -67,6 +73,48 @@ pub struct TaskOverride {
 }
 
 impl FileConfig {
+    /// A `[[clusters]]` entry over the top-level settings: the entry's keys win, and its
+    /// `[tasks.<name>]` overrides replace the top-level ones for the same task.
+    pub fn merged_with(&self, entry: &FileConfig) -> FileConfig {
+        macro_rules! pick {
+            ($($field:ident),*) => { FileConfig { $($field: entry.$field.clone().or_else(|| self.$field.clone()),)* clusters: Vec::new(), tasks: {
+                let mut tasks = self.tasks.clone();
+                tasks.extend(entry.tasks.clone());
+                tasks
+            } } };
+        }
+        pick!(
+            name,
+            parallel,
+            pd,
+            pd_api,
+            no_pd_api,
+            safepoint_warning,
+            safepoint_critical,
+            persist_lag,
+            throughput,
+            cacert,
+            cert,
+            key,
+            tls_server_name,
+            user,
+            password,
+            password_file,
+            state_dir,
+            sample,
+            task,
+            warning,
+            critical,
+            paused_warning,
+            paused_critical,
+            no_task_state,
+            unreachable_state,
+            timeout,
+            format,
+            max_output
+        )
+    }
+
     pub fn parse(text: &str) -> Result<FileConfig, String> {
         // toml's message spans several lines (with a source excerpt); keep the first.
         toml::from_str(text).map_err(|e| {

@@ -107,8 +107,55 @@ fn observe_tikv(
 
 /// One whole check: read etcd and (concurrently) PD's HTTP API, decode, judge.
 pub fn run(options: &Options, started: Instant) -> Outcome {
-    let now = options.now.unwrap_or_else(SystemTime::now);
+    if !options.fleet.is_empty() {
+        return run_fleet(options, started);
+    }
+    run_until(options, started + work_budget(options.timeout))
+}
+
+/// Fleet mode: every selected cluster, at most `parallel` at once. Each cluster gets an
+/// equal share of the run's budget per round of workers, so a dead or frozen cluster is
+/// reported as such and cannot starve the clusters queued behind it.
+pub fn run_fleet(options: &Options, started: Instant) -> Outcome {
     let deadline = started + work_budget(options.timeout);
+    let clusters = &options.fleet;
+    let workers = options.parallel.clamp(1, clusters.len().max(1));
+    let rounds = clusters.len().div_ceil(workers).max(1) as u32;
+    let share = work_budget(options.timeout) / rounds;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<render::ClusterResult>>> =
+        std::sync::Mutex::new(vec![None; clusters.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(cluster) = clusters.get(i) else {
+                    break;
+                };
+                let own_deadline = deadline.min(Instant::now() + share);
+                let outcome = run_until(cluster, own_deadline);
+                let cluster_id = match &outcome {
+                    Outcome::Checked(v) => v.cluster.cluster_id,
+                    _ => None,
+                };
+                let result = render::ClusterResult {
+                    name: cluster.cluster.clone().unwrap_or_default(),
+                    cluster_id,
+                    outcome,
+                };
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(result);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_default();
+    Outcome::Fleet(results.into_iter().flatten().collect())
+}
+
+/// One cluster, all I/O bounded by `deadline`.
+pub fn run_until(options: &Options, deadline: Instant) -> Outcome {
+    let now = options.now.unwrap_or_else(SystemTime::now);
     let tls = options.tls.clone();
     let pd_thread = options
         .pd_api

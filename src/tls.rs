@@ -210,7 +210,7 @@ pub fn explain(error: &str, tls_on: bool) -> String {
         Some("server certificate is not signed by the --cacert CA (unknown CA)")
     } else if error.contains("NotValidForName") || error.contains("not valid for name") {
         Some("server certificate does not name this host (name mismatch; see --tls-server-name)")
-    } else if error.contains("Expired") || error.contains("expired") {
+    } else if error.contains("Expired") || error.contains("certificate expired") {
         Some("certificate expired")
     } else if error.contains("BadCertificate")
         || error.contains("CertificateRequired")
@@ -280,6 +280,11 @@ mod tests {
             "Cancelled: operation was canceled: connection closed"
         );
         assert_eq!(explain("connection refused", true), "connection refused");
+        assert_eq!(
+            explain("Cancelled: Timeout expired", true),
+            "Cancelled: Timeout expired"
+        );
+        assert!(explain("invalid peer certificate: Expired", true).contains("certificate expired"));
     }
 
     #[test]

@@ -708,3 +708,51 @@ fn golden_ndjson_with_pd_data_matches_the_schema() {
         "PD fields never exercised: {seen:?}"
     );
 }
+
+/// Fleet mode: every cluster's events carry the cluster tag, then one `fleet` event.
+#[test]
+fn fleet_events_match_the_schema() {
+    let validator = Validator::load();
+    let (_, pairs) = fixtures()
+        .into_iter()
+        .find(|(name, _)| name == "v71-running.toml")
+        .unwrap();
+    let options = Cli::try_parse_from(["x", "--now", NOW])
+        .unwrap()
+        .into_options(None)
+        .unwrap();
+    let verdict =
+        check_tidb_log_backup::judge(&Snapshot::from_pairs(pairs), &options, options.now.unwrap());
+    let now_ms = tso::unix_ms(tso::parse_now(NOW).unwrap());
+    let fleet = Outcome::Fleet(vec![
+        check_tidb_log_backup::render::ClusterResult {
+            name: "prod-a".into(),
+            cluster_id: Some(7),
+            outcome: Outcome::Checked(Box::new(verdict)),
+        },
+        check_tidb_log_backup::render::ClusterResult {
+            name: "prod-b".into(),
+            cluster_id: None,
+            outcome: Outcome::Failed {
+                state: State::Critical,
+                message: "cannot read PD etcd".into(),
+                now_ms,
+            },
+        },
+    ]);
+    let out = renderer(Format::Ndjson).render(&fleet, &RenderOptions::default());
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    for (i, event) in lines.iter().enumerate() {
+        if let Err(e) = validator.validate(event) {
+            panic!("fleet line {i} violates the schema: {e}\n{event}");
+        }
+    }
+    assert_eq!(lines[0]["cluster"], "prod-a");
+    assert_eq!(lines[2]["cluster"], "prod-b");
+    assert_eq!(lines[3]["kind"], "fleet");
+    assert_eq!(lines[3]["state"], "CRITICAL");
+}

@@ -1,3 +1,8 @@
+//! `cargo fuzz run prometheus`: see fuzz/README.md and `checks::prometheus` for what it asserts.
 #![no_main]
+
 use libfuzzer_sys::fuzz_target;
-fuzz_target!(|data: &[u8]| { let _ = data; });
+
+fuzz_target!(|data: &[u8]| {
+    check_tidb_log_backup_fuzz::checks::prometheus(data);
+});

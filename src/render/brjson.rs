@@ -8,7 +8,8 @@
 //! omitted when empty and its errors in proto-JSON snake_case with zero fields omitted,
 //! floats without a trailing `.0`, and `<`, `>`, `&` escaped as Go does. `estimate_qps` is
 //! our sampled rate with `--throughput`, else 0 — never BR's "42 per store" placeholder.
-//! Last errors come in store-key order (BR iterates a Go map).
+//! Last errors come in store-key order (BR iterates a Go map). When the cluster cannot be
+//! read the output is `{"error": "...", "state": "..."}` instead of an array.
 
 use super::{Outcome, Render, RenderOptions};
 use crate::evaluate::Verdict;
@@ -124,9 +125,20 @@ impl Render for BrJson {
     fn render(&self, outcome: &Outcome, _options: &RenderOptions) -> String {
         match outcome {
             Outcome::Checked(verdict) => document(verdict),
-            // BR prints an error and no JSON; an empty document keeps `jq` pipelines alive,
-            // and the exit code carries the failure.
-            Outcome::Failed { .. } => "[]\n".to_string(),
+            // BR prints its error on stderr and no JSON; we have only stdout: one object
+            // (not an array, so `jq '.[]'` fails loudly) with the reason.
+            Outcome::Failed { state, message, .. } => {
+                format!(
+                    "{{\"error\":{},\"state\":\"{state}\"}}\n",
+                    go_string(message)
+                )
+            }
+            // One document per cluster, one per line (options allow br-json for one cluster
+            // only, so this is BR's single document).
+            Outcome::Fleet(clusters) => clusters
+                .iter()
+                .map(|c| self.render(&c.outcome, _options))
+                .collect(),
         }
     }
 }

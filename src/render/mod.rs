@@ -18,6 +18,18 @@ pub enum Outcome {
         message: String,
         now_ms: u64,
     },
+    /// Fleet mode: one result per configured cluster, in config order.
+    Fleet(Vec<ClusterResult>),
+}
+
+/// One cluster's result in fleet mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterResult {
+    /// The configured name.
+    pub name: String,
+    /// PD's cluster id, when the cluster could be read.
+    pub cluster_id: Option<u64>,
+    pub outcome: Outcome,
 }
 
 impl Outcome {
@@ -25,6 +37,11 @@ impl Outcome {
         match self {
             Outcome::Checked(v) => v.state,
             Outcome::Failed { state, .. } => *state,
+            Outcome::Fleet(clusters) => clusters
+                .iter()
+                .map(|c| c.outcome.state())
+                .max()
+                .unwrap_or(State::Ok),
         }
     }
 }

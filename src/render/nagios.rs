@@ -1,7 +1,7 @@
 //! Nagios plugin output: `TIDB_LOG_BACKUP <STATE> - <summary> | <perfdata>`, then one
 //! long-output line per task, worst first (plugin-conventions.md §0).
 
-use super::{clean_text, state_counts, worst_first, Outcome, Render, RenderOptions};
+use super::{clean_text, state_counts, worst_first, ClusterResult, Outcome, Render, RenderOptions};
 use crate::evaluate::{TaskVerdict, Verdict};
 use crate::model::CheckpointSource;
 use crate::pause::{Pause, Payload};
@@ -26,6 +26,7 @@ impl Render for Nagios {
                 line
             }
             Outcome::Checked(verdict) => render_verdict(verdict, options),
+            Outcome::Fleet(clusters) => render_fleet(outcome, clusters, options),
         }
     }
 }
@@ -351,27 +352,55 @@ const MORE_NOTE: usize = 32;
 /// Fits the output into the byte budget. Priority: the summary line; the verdict lines
 /// of non-OK tasks (at most half of what is left); perfdata, worst tasks first; then
 /// the remaining long-output lines in order.
-fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
-    let budget = options.max_bytes;
+/// One cluster's contribution before the byte budget: run-level perfdata, per-task
+/// perfdata groups (with the task's state), and long-output lines (with their rank).
+struct Parts {
+    run_items: Vec<String>,
+    groups: Vec<(State, Vec<String>)>,
+    long: Vec<(State, String)>,
+}
+
+fn parts(verdict: &Verdict, verbosity: u8, prefix: &str) -> Parts {
     let names: Vec<&str> = verdict.tasks.iter().map(|t| t.task.name.as_str()).collect();
     let labels = perf_labels(&names);
-    let head = format!("{PREFIX} {} - {}", verdict.state, summary(verdict));
-    let mut run_item = format!("tasks={};;;0", verdict.tasks.len());
+    let mut run_items = vec![format!("{prefix}tasks={};;;0", verdict.tasks.len())];
     if let Some(stores) = verdict.cluster.stores {
-        run_item.push_str(&format!(
-            " stores_down={};;0;0 stores_disconnected={};0;;0",
-            stores.down, stores.disconnected
+        run_items.push(format!("{prefix}stores_down={};;0;0", stores.down));
+        run_items.push(format!(
+            "{prefix}stores_disconnected={};0;;0",
+            stores.disconnected
         ));
     }
     if let Some(rate) = verdict.cluster.tikv.as_ref().and_then(|t| t.total_rate) {
-        run_item.push_str(&format!(
-            " kv_events_per_second={};;;0",
+        run_items.push(format!(
+            "{prefix}kv_events_per_second={};;;0",
             super::rate_text(rate)
         ));
     }
-    let mut used = head.len() + 3 + run_item.len() + 1;
+    let groups = verdict
+        .tasks
+        .iter()
+        .zip(&labels)
+        .map(|(t, l)| (t.state, task_perfdata(&format!("{prefix}{l}"), t)))
+        .collect();
+    Parts {
+        run_items,
+        groups,
+        long: long_lines(verdict, verbosity),
+    }
+}
 
-    let long = long_lines(verdict, options.verbosity);
+/// Fits everything into the byte budget. Priority: the summary line; the verdict lines
+/// of non-OK items (at most half of what is left); perfdata, worst tasks first; then the
+/// remaining long-output lines in order.
+fn assemble(head: String, parts: Parts, budget: usize) -> String {
+    let Parts {
+        run_items,
+        groups,
+        long,
+    } = parts;
+    let run_item = run_items.join(" ");
+    let mut used = head.len() + 3 + run_item.len() + 1;
     let mut shown = vec![false; long.len()];
     let problem_room = budget.saturating_sub(used + MORE_NOTE) / 2;
     let mut problem_used = 0;
@@ -384,29 +413,18 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
     used += problem_used;
 
     // Perfdata stays in etcd key order (stable); when space is short the worst tasks keep theirs.
-    let per_task: Vec<Vec<String>> = verdict
-        .tasks
-        .iter()
-        .zip(&labels)
-        .map(|(t, l)| task_perfdata(l, t))
-        .collect();
-    let mut keep = vec![false; per_task.len()];
-    let mut by_worst: Vec<usize> = (0..verdict.tasks.len()).collect();
-    by_worst.sort_by(|&a, &b| {
-        verdict.tasks[b]
-            .state
-            .cmp(&verdict.tasks[a].state)
-            .then(a.cmp(&b))
-    });
+    let mut keep = vec![false; groups.len()];
+    let mut by_worst: Vec<usize> = (0..groups.len()).collect();
+    by_worst.sort_by(|&a, &b| groups[b].0.cmp(&groups[a].0).then(a.cmp(&b)));
     for i in by_worst {
-        let len: usize = per_task[i].iter().map(|item| item.len() + 1).sum();
+        let len: usize = groups[i].1.iter().map(|item| item.len() + 1).sum();
         if used + len + MORE_NOTE <= budget {
             keep[i] = true;
             used += len;
         }
     }
     let mut perf = vec![run_item];
-    for (items, k) in per_task.iter().zip(&keep) {
+    for ((_, items), k) in groups.iter().zip(&keep) {
         if *k {
             perf.extend(items.iter().cloned());
         }
@@ -439,6 +457,112 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
         }
     }
     out
+}
+
+fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
+    let head = format!("{PREFIX} {} - {}", verdict.state, summary(verdict));
+    assemble(
+        head,
+        parts(verdict, options.verbosity, ""),
+        options.max_bytes,
+    )
+}
+
+/// A cluster's one-line summary inside the fleet view.
+fn cluster_summary(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Checked(v) => summary(v),
+        Outcome::Failed { message, .. } => clean_text(message),
+        Outcome::Fleet(_) => String::new(),
+    }
+}
+
+/// Fleet mode: the first line summarises the clusters (worst first), perfdata labels get
+/// the cluster as prefix, each cluster's lines follow its own verdict line.
+fn render_fleet(outcome: &Outcome, clusters: &[ClusterResult], options: &RenderOptions) -> String {
+    let state = outcome.state();
+    let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+    let labels = perf_labels(&names);
+    let mut order: Vec<usize> = (0..clusters.len()).collect();
+    order.sort_by(|&a, &b| {
+        clusters[b]
+            .outcome
+            .state()
+            .cmp(&clusters[a].outcome.state())
+            .then(a.cmp(&b))
+    });
+
+    let problems: Vec<String> = order
+        .iter()
+        .filter(|&&i| clusters[i].outcome.state() != State::Ok)
+        .map(|&i| {
+            // Each cluster's part is kept short so that a second one still shows.
+            let mut part = clean_text(&format!(
+                "{}: {}",
+                clusters[i].name,
+                cluster_summary(&clusters[i].outcome)
+            ));
+            truncate(&mut part, 90);
+            part
+        })
+        .collect();
+    let n = clusters.len();
+    let count = |s: State| clusters.iter().filter(|c| c.outcome.state() == s).count();
+    let counts: Vec<String> = [State::Critical, State::Unknown, State::Warning, State::Ok]
+        .iter()
+        .filter(|s| count(**s) > 0)
+        .map(|s| format!("{} {}", count(*s), s.as_str().to_ascii_lowercase()))
+        .collect();
+    let counts_text = format!("{n} clusters: {}", counts.join(", "));
+    let text = if problems.is_empty() {
+        format!("{n} clusters ok")
+    } else {
+        let mut text = problems
+            .iter()
+            .take(2)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
+        if problems.len() > 2 {
+            text.push_str(&format!("; +{} more", problems.len() - 2));
+        }
+        let mut text = clean_text(&text);
+        truncate(&mut text, SUMMARY_MAX.saturating_sub(counts_text.len() + 3));
+        format!("{text} ({counts_text})")
+    };
+    let head = format!("{PREFIX} {state} - {text}");
+
+    let mut all = Parts {
+        run_items: vec![format!("clusters={n};;;0")],
+        groups: Vec::new(),
+        long: Vec::new(),
+    };
+    for &i in &order {
+        let c = &clusters[i];
+        let cstate = c.outcome.state();
+        let mut header = format!("[{cstate}] cluster {}", c.name);
+        if let Some(id) = c.cluster_id {
+            header.push_str(&format!(" (PD cluster id {id})"));
+        }
+        all.long.push((
+            cstate,
+            clean_text(&format!("{header}: {}", cluster_summary(&c.outcome))),
+        ));
+        if let Outcome::Checked(v) = &c.outcome {
+            let p = parts(v, options.verbosity, &format!("{}_", labels[i]));
+            all.long
+                .extend(p.long.into_iter().map(|(s, l)| (s, format!("  {l}"))));
+        }
+    }
+    // Perfdata in config order, whatever the states.
+    for (i, c) in clusters.iter().enumerate() {
+        if let Outcome::Checked(v) = &c.outcome {
+            let p = parts(v, options.verbosity, &format!("{}_", labels[i]));
+            all.run_items.extend(p.run_items);
+            all.groups.extend(p.groups);
+        }
+    }
+    assemble(head, all, options.max_bytes)
 }
 
 #[cfg(test)]

@@ -283,34 +283,125 @@ fn summary<'a>(
     }
 }
 
-impl Render for Ndjson {
-    fn render(&self, outcome: &Outcome, options: &RenderOptions) -> String {
-        match outcome {
-            Outcome::Failed {
-                state,
-                message,
-                now_ms,
-            } => line(&summary(
+/// Which cluster the events belong to: `cluster` is the configured name (fleet mode,
+/// null otherwise), `cluster_id` PD's id from `/pd/cluster_id` when it could be read.
+#[derive(Clone, Copy)]
+struct ClusterTag<'a> {
+    name: Option<&'a str>,
+    id: Option<u64>,
+}
+
+/// Adds the cluster tag right after `"kind":"…"`, which every event starts with.
+fn tagged(line: String, tag: ClusterTag) -> String {
+    let name = tag.name.map_or("null".to_string(), |n| {
+        serde_json::to_string(n).unwrap_or_default()
+    });
+    let id = tag.id.map_or("null".to_string(), |i| i.to_string());
+    match line.find("\",\"time\":") {
+        Some(at) => format!(
+            "{},\"cluster\":{name},\"cluster_id\":{id}{}",
+            &line[..at + 1],
+            &line[at + 1..]
+        ),
+        None => line,
+    }
+}
+
+fn render_one(outcome: &Outcome, options: &RenderOptions, name: Option<&str>) -> String {
+    match outcome {
+        Outcome::Failed {
+            state,
+            message,
+            now_ms,
+        } => tagged(
+            line(&summary(
                 None,
                 *state,
                 *now_ms,
                 Some(message),
                 options.duration_ms,
             )),
-            Outcome::Checked(verdict) => {
-                let mut out = String::new();
-                for t in &verdict.tasks {
-                    out.push_str(&line(&task_event(t, verdict.now_ms)));
-                }
-                out.push_str(&line(&summary(
+            ClusterTag { name, id: None },
+        ),
+        Outcome::Checked(verdict) => {
+            let tag = ClusterTag {
+                name,
+                id: verdict.cluster.cluster_id,
+            };
+            let mut out = String::new();
+            for t in &verdict.tasks {
+                out.push_str(&tagged(line(&task_event(t, verdict.now_ms)), tag));
+            }
+            out.push_str(&tagged(
+                line(&summary(
                     Some(verdict),
                     verdict.state,
                     verdict.now_ms,
                     None,
                     options.duration_ms,
-                )));
-                out
-            }
+                )),
+                tag,
+            ));
+            out
         }
+        Outcome::Fleet(clusters) => {
+            let mut out = String::new();
+            for c in clusters {
+                out.push_str(&render_one(&c.outcome, options, Some(&c.name)));
+            }
+            let count = |s: State| clusters.iter().filter(|c| c.outcome.state() == s).count();
+            let state = outcome.state();
+            let fleet = FleetEvent {
+                schema: SCHEMA_VERSION,
+                kind: "fleet",
+                time: tso::rfc3339_ms(
+                    clusters
+                        .iter()
+                        .find_map(|c| now_of(&c.outcome))
+                        .unwrap_or(0),
+                ),
+                state,
+                state_code: state.exit_code(),
+                clusters: clusters.len(),
+                ok: count(State::Ok),
+                warning: count(State::Warning),
+                critical: count(State::Critical),
+                unknown: count(State::Unknown),
+                duration_ms: options.duration_ms,
+            };
+            out.push_str(&line(&fleet));
+            out
+        }
+    }
+}
+
+/// The evaluation time of a result (the `--now` of the run).
+fn now_of(outcome: &Outcome) -> Option<u64> {
+    match outcome {
+        Outcome::Checked(v) => Some(v.now_ms),
+        Outcome::Failed { now_ms, .. } => Some(*now_ms),
+        Outcome::Fleet(clusters) => clusters.iter().find_map(|c| now_of(&c.outcome)),
+    }
+}
+
+/// Fleet mode: the last event, over all clusters.
+#[derive(Serialize)]
+struct FleetEvent {
+    schema: u32,
+    kind: &'static str,
+    time: String,
+    state: State,
+    state_code: i32,
+    clusters: usize,
+    ok: usize,
+    warning: usize,
+    critical: usize,
+    unknown: usize,
+    duration_ms: u64,
+}
+
+impl Render for Ndjson {
+    fn render(&self, outcome: &Outcome, options: &RenderOptions) -> String {
+        render_one(outcome, options, None)
     }
 }

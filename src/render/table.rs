@@ -312,6 +312,31 @@ impl Render for Table {
         match outcome {
             Outcome::Checked(verdict) => render_verdict(verdict, options),
             Outcome::Failed { state, message, .. } => format!("{state}: {}\n", clean_text(message)),
+            Outcome::Fleet(clusters) => {
+                let mut out = String::new();
+                for c in clusters {
+                    let id = c
+                        .cluster_id
+                        .map(|id| format!(" (PD cluster id {id})"))
+                        .unwrap_or_default();
+                    out.push_str(&clean_text(&format!(
+                        "=== cluster {}{id}: {} ===",
+                        c.name,
+                        c.outcome.state()
+                    )));
+                    out.push('\n');
+                    out.push_str(&self.render(&c.outcome, options));
+                }
+                out.push_str(&format!(
+                    "fleet: {}\n",
+                    paint(
+                        outcome.state().as_str(),
+                        state_colour(outcome.state()),
+                        options.color
+                    )
+                ));
+                out
+            }
         }
     }
 }

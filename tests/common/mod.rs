@@ -114,6 +114,19 @@ impl Etcd {
 
     /// With `certs`: HTTPS client URL requiring client certificates signed by `ca`.
     pub fn start_with(certs: Option<&Certs>) -> Etcd {
+        // A freed port can be taken again before etcd binds it: then etcd exits at once,
+        // and we try other ports.
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Etcd::try_start(certs) {
+                Ok(etcd) => return etcd,
+                Err(log) => last = log,
+            }
+        }
+        panic!("etcd did not start; last log:\n{last}");
+    }
+
+    fn try_start(certs: Option<&Certs>) -> Result<Etcd, String> {
         let (client, peer) = (free_port(), free_port());
         let scheme = if certs.is_some() { "https" } else { "http" };
         let dir = std::env::temp_dir().join(format!("ctlb-etcd-{}-{client}", std::process::id()));
@@ -162,7 +175,7 @@ impl Etcd {
             add(&["--trusted-ca-file", &c.path("ca.crt"), "--client-cert-auth"]);
         }
         let child = spawn_etcd(&args, &dir);
-        let etcd = Etcd {
+        let mut etcd = Etcd {
             child,
             dir,
             endpoint: format!("{scheme}://127.0.0.1:{client}"),
@@ -170,8 +183,8 @@ impl Etcd {
             certs: certs.map(|c| c.dir.clone()),
             args,
         };
-        etcd.wait_ready();
-        etcd
+        etcd.wait_ready()?;
+        Ok(etcd)
     }
 
     /// Kills etcd (as a crash would); `restart` brings it back on the same port and data.
@@ -183,7 +196,8 @@ impl Etcd {
     pub fn restart(&mut self) {
         self.kill();
         self.child = spawn_etcd(&self.args, &self.dir);
-        self.wait_ready();
+        self.wait_ready()
+            .unwrap_or_else(|log| panic!("etcd did not restart; log:\n{log}"));
     }
 
     /// SIGSTOP / SIGCONT: a frozen member that accepts TCP (the kernel does) but never answers.
@@ -242,16 +256,23 @@ impl Etcd {
                 .unwrap_or(false)
     }
 
-    fn wait_ready(&self) {
+    /// Waits (bounded) until etcd answers; `Err(log)` when it exited or never answered.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(20) {
+        let log = |dir: &Path| std::fs::read_to_string(dir.join("etcd.log")).unwrap_or_default();
+        while started.elapsed() < Duration::from_secs(30) {
             if self.ready() {
-                return;
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("etcd exited with {status}:\n{}", log(&self.dir)));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let log = std::fs::read_to_string(self.dir.join("etcd.log")).unwrap_or_default();
-        panic!("etcd did not become ready within 20s; log:\n{log}");
+        Err(format!(
+            "etcd did not answer within 30s:\n{}",
+            log(&self.dir)
+        ))
     }
 
     pub fn pid(&self) -> u32 {
