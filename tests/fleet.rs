@@ -32,7 +32,7 @@ impl Drop for Fleet {
     }
 }
 
-fn fleet() -> Fleet {
+fn fleet(tag: &str) -> Fleet {
     let healthy = Etcd::start();
     with_cluster_id(&healthy, "v71-running.toml", 7001);
     let lagging = Etcd::start();
@@ -40,7 +40,7 @@ fn fleet() -> Fleet {
     let frozen = Etcd::start();
     with_cluster_id(&frozen, "v71-running.toml", 7003);
     frozen.freeze();
-    let dir = std::env::temp_dir().join(format!("ctlb-fleet-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("ctlb-fleet-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("fleet.toml");
     std::fs::write(
@@ -75,7 +75,7 @@ pd = ["{}"]
 
 #[test]
 fn three_clusters_one_frozen_all_reported_in_time() {
-    let fleet = fleet();
+    let fleet = fleet("ndjson");
     let started = Instant::now();
     let run = check(&[
         "--config",
@@ -147,7 +147,7 @@ fn three_clusters_one_frozen_all_reported_in_time() {
 
 #[test]
 fn nagios_summarises_the_fleet_worst_first() {
-    let fleet = fleet();
+    let fleet = fleet("nagios");
     let run = check(&["--config", &fleet.config, "--now", NOW, "-t", "3"]);
     assert_eq!(run.code, 3, "{}", run.stdout);
     let first = run.stdout.lines().next().unwrap();

@@ -95,6 +95,30 @@ tikv_log_backup_task_status{{task=\"pitr\"}} 0
     body
 }
 
+/// Waits `delay`; false as soon as the peer has closed the connection.
+fn wait_unless_closed(stream: &TcpStream, delay: Duration) -> bool {
+    let until = Instant::now() + delay;
+    if stream.set_nonblocking(true).is_err() {
+        std::thread::sleep(delay);
+        return true;
+    }
+    let mut byte = [0u8; 1];
+    let open = loop {
+        match stream.peek(&mut byte) {
+            Ok(0) => break false,
+            Err(e) if e.kind() != std::io::ErrorKind::WouldBlock => break false,
+            _ => {}
+        }
+        let now = Instant::now();
+        if now >= until {
+            break true;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(5)));
+    };
+    let _ = stream.set_nonblocking(false);
+    open
+}
+
 fn serve(stream: TcpStream, config: &Config, stats: &Stats) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(match stream.try_clone() {
@@ -121,7 +145,12 @@ fn serve(stream: TcpStream, config: &Config, stats: &Stats) {
             stats.requests.fetch_add(1, Ordering::SeqCst);
             let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
-            std::thread::sleep(config.delay);
+            // Sleep, but notice a client that gave up (the check's deadline): it no longer
+            // counts as in flight, so `max_in_flight` is the client's real concurrency.
+            if !wait_unless_closed(&stream, config.delay) {
+                stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
             let body = metrics_body(config);
             ("200 OK", body)
         }
