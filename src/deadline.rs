@@ -3,11 +3,19 @@
 
 use std::io::Write;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 static STAGE: Mutex<String> = Mutex::new(String::new());
 /// Held by whoever writes the result; it is never released because the writer exits.
 static OUTPUT: Mutex<()> = Mutex::new(());
+
+/// When endpoints are tried one at a time: the time the next one may take, an equal share
+/// of what is left, so a frozen endpoint cannot use up the time of the ones after it.
+/// `None` when no time is left.
+pub fn share(deadline: Instant, endpoints_left: usize) -> Option<Duration> {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    (!remaining.is_zero()).then(|| remaining / endpoints_left.max(1) as u32)
+}
 
 /// Records what the run is doing, for the timeout message.
 pub fn set_stage(stage: impl Into<String>) {

@@ -160,11 +160,9 @@ async fn read_any(
 ) -> Result<Snapshot, FetchError> {
     let mut failures = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
+        let Some(budget) = deadline::share(deadline, endpoints.len() - i) else {
             break;
-        }
-        let budget = remaining / (endpoints.len() - i) as u32;
+        };
         deadline::set_stage(format!("reading PD etcd at {endpoint}"));
         match tokio::time::timeout(budget, read_one(endpoint, access, budget)).await {
             Ok(Ok(snapshot)) => return Ok(snapshot),

@@ -348,25 +348,17 @@ fn running_rules(task: &Task, checkpoint: u64, ctx: &Context, reasons: &mut Vec<
                 .map(|s| s.id.to_string())
                 .collect()
         };
-        let down = ids("Down");
-        if !down.is_empty() {
-            reasons.push(Reason::new(
-                State::Critical,
-                format!(
-                    "TiKV store {} Down: the checkpoint cannot advance",
-                    down.join(", ")
-                ),
-            ));
-        }
-        let disconnected = ids("Disconnected");
-        if !disconnected.is_empty() {
-            reasons.push(Reason::new(
-                State::Warning,
-                format!(
-                    "TiKV store {} Disconnected: the checkpoint cannot advance",
-                    disconnected.join(", ")
-                ),
-            ));
+        for (name, state) in [("Down", State::Critical), ("Disconnected", State::Warning)] {
+            let affected = ids(name);
+            if !affected.is_empty() {
+                reasons.push(Reason::new(
+                    state,
+                    format!(
+                        "TiKV store {} {name}: the checkpoint cannot advance",
+                        affected.join(", ")
+                    ),
+                ));
+            }
         }
     }
     // The owner election exists from v6.2 on; a v6.1 layout (legacy keys) has none.

@@ -150,11 +150,9 @@ fn get(tls: Option<&Tls>, timeout: Duration, base: &str, path: &str) -> Result<S
 pub fn fetch(endpoints: &[String], tls: Option<&Tls>, deadline: Instant) -> PdFacts {
     let mut failures = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
+        let Some(budget) = crate::deadline::share(deadline, endpoints.len() - i) else {
             break;
-        }
-        let budget = remaining / (endpoints.len() - i) as u32;
+        };
         match get(tls, budget, endpoint, "/pd/api/v1/stores").and_then(|body| parse_stores(&body)) {
             Ok(stores) => {
                 let gc = get(tls, budget, endpoint, "/pd/api/v1/gc/safepoint")
