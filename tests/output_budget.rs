@@ -63,7 +63,17 @@ fn assert_engine_safe(out: &str, max: usize) {
     let first = out.lines().next().unwrap();
     let (_, perf) = first.split_once(" | ").expect("perfdata on line 1");
     for item in perf.split(' ') {
-        let (label, value) = item.split_once('=').expect("label=value");
+        let (label, value) = item
+            .split_once('=')
+            .unwrap_or_else(|| panic!("label=value: {item:?} in {out}"));
+        let fields: Vec<&str> = value.split(';').collect();
+        assert!(
+            fields[0]
+                .trim_end_matches(['s', 'c', '%', 'B'])
+                .parse::<f64>()
+                .is_ok(),
+            "value of {item}"
+        );
         assert!(
             label
                 .chars()
@@ -106,8 +116,12 @@ fn many_tasks_fit_in_8_kib_and_keep_the_worst() {
             "OK tasks keep perfdata while room is left"
         );
     }
-    let small = render(pairs, 1024, 0);
+    let small = render(pairs.clone(), 1024, 0);
     assert_engine_safe(&small, 1024);
+    // The smallest budget allowed: perfdata is dropped whole, never cut mid-item.
+    let tiny = render(pairs, 256, 0);
+    assert_engine_safe(&tiny, 256);
+    assert!(tiny.starts_with("TIDB_LOG_BACKUP CRITICAL - "), "{tiny}");
 }
 
 #[test]

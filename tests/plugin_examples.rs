@@ -68,11 +68,15 @@ fn icinga_check_command_maps_every_option_with_itl_names() {
     assert!(conf.contains("object CheckCommand \"tidb_log_backup\""));
     assert!(conf.contains("command = [ PluginContribDir + \"/check_tidb_log_backup\" ]"));
     let arguments = icinga_arguments(&conf);
-    let mapped: BTreeSet<String> = arguments
+    let mut mapped: BTreeSet<String> = arguments
         .iter()
         .filter_map(|(k, _)| k.strip_prefix("--"))
         .map(str::to_string)
         .collect();
+    // --verbose is a counter: mapped as -v/-vv/-vvv on tidb_log_backup_verbose (ITL style).
+    if arguments.iter().any(|(k, _)| k == "-v") {
+        mapped.insert("verbose".to_string());
+    }
     let expected = long_options();
     assert_eq!(
         mapped, expected,
@@ -129,15 +133,31 @@ fn example_command_lines() -> Vec<(String, Vec<String>)> {
             .filter(|w| !w.is_empty())
             .collect()
     };
-    // Nagios: command_line $USER1$/check_tidb_log_backup ...
+    // Nagios: command_name + command_line $USER1$/check_tidb_log_backup ...
+    let mut name = String::new();
     for line in read("nagios/command.cfg").lines() {
-        if let Some(rest) = line.trim().strip_prefix("command_line") {
-            let rest = rest
-                .trim()
-                .replace("$ARG1$", "http://127.0.0.1:2379")
-                .replace("$ARG2$", "10m")
-                .replace("$ARG3$", "30m")
-                .replace("$ARG4$", "--task pitr --no-pd-api");
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("command_name") {
+            name = rest.trim().to_string();
+        }
+        if let Some(rest) = line.strip_prefix("command_line") {
+            let args: &[&str] = match name.as_str() {
+                "check_tidb_log_backup" => &[
+                    "http://127.0.0.1:2379",
+                    "10m",
+                    "30m",
+                    "--task pitr --no-pd-api",
+                ],
+                "check_tidb_log_backup_config" => {
+                    &["/etc/check_tidb_log_backup/config.toml", "--task pitr"]
+                }
+                other => panic!("unexpected Nagios command {other}"),
+            };
+            let mut rest = rest.trim().to_string();
+            for (i, value) in args.iter().enumerate() {
+                rest = rest.replace(&format!("$ARG{}$", i + 1), value);
+            }
+            assert!(!rest.contains("$ARG"), "{name}: unresolved macro in {rest}");
             let argv = split(&rest);
             assert_eq!(argv[0], "$USER1$/check_tidb_log_backup");
             out.push(("nagios/command.cfg".to_string(), argv[1..].to_vec()));
@@ -225,7 +245,7 @@ fn example_config_is_valid_with_every_commented_key_enabled() {
         .lines()
         .map(|line| match line.strip_prefix("# ") {
             Some(rest)
-                if rest.starts_with("[tasks.")
+                if (rest.starts_with('[') && rest.ends_with(']') && !rest.contains(' '))
                     || rest.split_once(" = ").is_some_and(|(k, _)| {
                         k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
                     }) =>

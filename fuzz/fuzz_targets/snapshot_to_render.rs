@@ -14,7 +14,8 @@ use std::sync::OnceLock;
 
 fn write_raw_to() -> Option<&'static str> {
     static PATH: OnceLock<Option<String>> = OnceLock::new();
-    PATH.get_or_init(|| std::env::var("FUZZ_WRITE_RAW").ok()).as_deref()
+    PATH.get_or_init(|| std::env::var("FUZZ_WRITE_RAW").ok())
+        .as_deref()
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -54,11 +54,14 @@ pub fn check(target: &str, data: &[u8]) {
 
 /// Standard base64 with padding (what Go and TiKV write), the oracle for `base64_decode`.
 pub fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -81,29 +84,43 @@ pub fn pause_v2(data: &[u8]) {
         Ok(Pause::V2(p)) => {
             assert!(!data.is_empty(), "empty value decoded as PauseV2");
             assert_eq!(p.is_error(), p.severity == "ERROR");
-            if let Payload::Error(e) = &p.payload {
+            if let Payload::Error(_) = &p.payload {
                 assert!(
                     p.payload_type.to_ascii_lowercase().contains("x-protobuf"),
                     "error payload from payload_type {:?}",
                     p.payload_type
                 );
-                let _ = e;
             }
         }
-        Err(e) => assert!(e.starts_with("invalid PauseV2 JSON"), "unexpected error text {e}"),
+        Err(e) => assert!(
+            e.starts_with("invalid PauseV2 JSON"),
+            "unexpected error text {e}"
+        ),
     }
     if let Ok(text) = std::str::from_utf8(data) {
         if let Some(decoded) = pause::base64_decode(text) {
             let digits = text.trim_end_matches('=').len();
-            assert_eq!(decoded.len(), digits * 6 / 8, "base64_decode length for {text:?}");
+            assert_eq!(
+                decoded.len(),
+                digits * 6 / 8,
+                "base64_decode length for {text:?}"
+            );
         }
     }
 
     // 2. base64 round trip, padded and unpadded.
     let b64 = base64_encode(data);
-    assert_eq!(pause::base64_decode(&b64).as_deref(), Some(data), "padded base64");
+    assert_eq!(
+        pause::base64_decode(&b64).as_deref(),
+        Some(data),
+        "padded base64"
+    );
     let unpadded = b64.trim_end_matches('=');
-    assert_eq!(pause::base64_decode(unpadded).as_deref(), Some(data), "unpadded base64");
+    assert_eq!(
+        pause::base64_decode(unpadded).as_deref(),
+        Some(data),
+        "unpadded base64"
+    );
 
     // 3. The bytes as a text payload (BR `log pause --message`).
     let value = serde_json::json!({
@@ -117,7 +134,10 @@ pub fn pause_v2(data: &[u8]) {
     let Ok(Pause::V2(p)) = pause::decode_pause(value.to_string().as_bytes()) else {
         panic!("text PauseV2 not decoded")
     };
-    assert_eq!(p.payload, Payload::Text(String::from_utf8_lossy(data).into_owned()));
+    assert_eq!(
+        p.payload,
+        Payload::Text(String::from_utf8_lossy(data).into_owned())
+    );
     assert!(!p.is_error());
 
     // 4. The bytes as a protobuf payload (TiKV's fatal error), both parameter spellings.
@@ -183,7 +203,10 @@ fn undisplay_key(text: &str) -> Vec<u8> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\\' {
-            assert!(i + 4 <= b.len() && b[i + 1] == b'x', "bad escape in {text:?}");
+            assert!(
+                i + 4 <= b.len() && b[i + 1] == b'x',
+                "bad escape in {text:?}"
+            );
             let hex = std::str::from_utf8(&b[i + 2..i + 4]).unwrap();
             out.push(u8::from_str_radix(hex, 16).expect("hex escape"));
             i += 4;
@@ -207,7 +230,9 @@ fn is_decimal_u64(text: &[u8]) -> Option<u64> {
 pub fn checkpoint_key(data: &[u8]) {
     let shown = keys::display_key(data);
     assert!(
-        shown.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'|'),
+        shown
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'|'),
         "display_key {shown:?}"
     );
     assert_eq!(undisplay_key(&shown), data, "display_key is not reversible");
@@ -232,7 +257,9 @@ pub fn checkpoint_key(data: &[u8]) {
             && is_decimal_u64(segments[2]).is_some())
         .then_some(CheckpointKey::Region)
     } else if data.len() == 8 {
-        Some(CheckpointKey::Legacy(u64::from_be_bytes(data.try_into().unwrap())))
+        Some(CheckpointKey::Legacy(u64::from_be_bytes(
+            data.try_into().unwrap(),
+        )))
     } else {
         None
     };
@@ -287,9 +314,15 @@ pub fn range(data: &[u8]) {
     assert_eq!(text.parse::<Range>(), parsed, "FromStr differs from parse");
     match parsed {
         Ok(r) => {
-            assert!(!r.start.is_nan() && !r.end.is_nan(), "NaN bound from {text:?}");
+            assert!(
+                !r.start.is_nan() && !r.end.is_nan(),
+                "NaN bound from {text:?}"
+            );
             assert!(r.start <= r.end, "start > end from {text:?}");
-            assert!(r.end != f64::NEG_INFINITY && r.start != f64::INFINITY, "{text:?}");
+            assert!(
+                r.end != f64::NEG_INFINITY && r.start != f64::INFINITY,
+                "{text:?}"
+            );
             let shown = r.to_string();
             assert!(
                 !shown.contains(['e', 'E', 'i', 'n', 'N', ' ']),
@@ -314,7 +347,10 @@ pub fn range(data: &[u8]) {
         }
         Err(e) => {
             let msg = e.to_string();
-            assert!(msg.contains(&format!("{text:?}")), "{msg:?} does not name {text:?}");
+            assert!(
+                msg.contains(&format!("{text:?}")),
+                "{msg:?} does not name {text:?}"
+            );
             assert!(!msg.contains('\n'), "multi-line error {msg:?}");
         }
     }
@@ -348,12 +384,15 @@ pub fn prometheus(data: &[u8]) {
     }
     let sample = |body: &str| {
         let s = tikv::parse_metrics(body);
-        assert!(!s.kv_events.is_nan() && !s.fatal_errors.is_nan(), "NaN sum in {s:?}");
+        assert!(
+            !s.kv_events.is_nan() && !s.fatal_errors.is_nan(),
+            "NaN sum in {s:?}"
+        );
         assert!(s.task_status.values().all(|v| v.is_finite()), "{s:?}");
         s
     };
     let cur = sample(current);
-    let prev = previous.map(|p| sample(p));
+    let prev = previous.map(sample);
     let state = prev.map(|p| {
         let file = StateFile::new("fuzz", 1_000, &[(1, p)]);
         let json = serde_json::to_string(&file).expect("state file serialises");
@@ -367,9 +406,15 @@ pub fn prometheus(data: &[u8]) {
     );
     for s in &facts.stores {
         assert!(s.rate.is_none_or(|r| !r.is_nan()), "NaN rate {s:?}");
-        assert!(!s.fatal_increase.is_nan() && s.fatal_increase >= 0.0, "{s:?}");
+        assert!(
+            !s.fatal_increase.is_nan() && s.fatal_increase >= 0.0,
+            "{s:?}"
+        );
     }
-    assert!(facts.total_rate.is_none_or(|r| !r.is_nan()), "NaN total rate");
+    assert!(
+        facts.total_rate.is_none_or(|r| !r.is_nan()),
+        "NaN total rate"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -383,15 +428,31 @@ pub const OPTION_ARGS: &[&[&str]] = &[
     &[],
     &["--task", "pitr", "--task", "missing-task"],
     &[
-        "-w", "1m", "-c", "@5m:10m", "--paused-warning", "~:1h", "--paused-critical", "10:",
-        "--no-task-state", "ok",
+        "-w",
+        "1m",
+        "-c",
+        "@5m:10m",
+        "--paused-warning",
+        "~:1h",
+        "--paused-critical",
+        "10:",
+        "--no-task-state",
+        "ok",
     ],
     &[
-        "--persist-lag", "0", "--safepoint-warning", "0", "--safepoint-critical", "0",
-        "--no-task-state", "unknown",
+        "--persist-lag",
+        "0",
+        "--safepoint-warning",
+        "0",
+        "--safepoint-critical",
+        "0",
+        "--no-task-state",
+        "unknown",
     ],
     &["--task", "*", "-w", "@0", "-c", "~:", "--persist-lag", "1h"],
-    &["--task", "a", "--task", "a-b", "--task", "pitr", "-w", "-10:10", "-c", "0:1"],
+    &[
+        "--task", "a", "--task", "a-b", "--task", "pitr", "-w", "-10:10", "-c", "0:1",
+    ],
 ];
 
 pub fn options() -> &'static [Options] {
@@ -481,7 +542,9 @@ impl Reader<'_> {
 }
 
 fn put_blob<const N: usize>(out: &mut Vec<u8>, bytes: &[u8]) {
-    let len = bytes.len().min(if N == 2 { 0xffff } else { u32::MAX as usize });
+    let len = bytes
+        .len()
+        .min(if N == 2 { 0xffff } else { u32::MAX as usize });
     out.extend_from_slice(&(len as u64).to_le_bytes()[..N]);
     out.extend_from_slice(&bytes[..len]);
 }
@@ -618,7 +681,15 @@ impl Case {
             let current: Vec<(u64, tikv::Fetched)> = t
                 .stores
                 .iter()
-                .map(|s| (s.id, s.current.as_deref().map(tikv::parse_metrics).map_err(Into::into)))
+                .map(|s| {
+                    (
+                        s.id,
+                        s.current
+                            .as_deref()
+                            .map(tikv::parse_metrics)
+                            .map_err(Into::into),
+                    )
+                })
                 .collect();
             throughput::compare(state.as_ref(), &current, now_ms)
         });
@@ -644,8 +715,31 @@ impl Case {
     }
 }
 
+/// Known, reported, not yet fixed violations to step over while fuzzing for new ones:
+/// `FUZZ_IGNORE=name,name` (see README.md). Replays run without it, so they stay red.
+pub fn ignored(name: &str) -> bool {
+    static IGNORED: OnceLock<Vec<String>> = OnceLock::new();
+    IGNORED
+        .get_or_init(|| {
+            std::env::var("FUZZ_IGNORE")
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .iter()
+        .any(|n| n == name)
+}
+
 fn assert_no_control(format: &str, out: &str) {
-    if let Some(c) = out.chars().find(|&c| c.is_control() && c != '\n') {
+    // `ndjson-c1`: C1 controls and DEL, which JSON need not escape (serde_json does not),
+    // but which line-splitting readers (U+0085 NEL) and terminals act on.
+    let skip_c1 = format == "ndjson" && ignored("ndjson-c1");
+    if let Some(c) = out
+        .chars()
+        .find(|&c| c.is_control() && c != '\n' && !(skip_c1 && c >= '\u{7f}'))
+    {
         panic!("{format} output holds control character {c:?}:\n{out}");
     }
 }
@@ -667,15 +761,26 @@ pub fn check_rendered(outcome: &Outcome, render: &RenderOptions) {
     );
     let first = out.lines().next().unwrap_or("");
     let prefix = format!("TIDB_LOG_BACKUP {} ", state.as_str());
-    assert!(first.starts_with(&prefix), "first line {first:?} does not start with {prefix:?}");
+    assert!(
+        first.starts_with(&prefix),
+        "first line {first:?} does not start with {prefix:?}"
+    );
     if checked {
-        assert_eq!(out.matches('|').count(), 1, "exactly one '|' wanted:\n{out}");
+        assert_eq!(
+            out.matches('|').count(),
+            1,
+            "exactly one '|' wanted:\n{out}"
+        );
         let (_, perf) = first
             .split_once('|')
             .unwrap_or_else(|| panic!("the '|' is not on line 1:\n{out}"));
         let perf = perf.trim();
         assert!(!perf.is_empty(), "empty perfdata:\n{out}");
         for item in perf.split(' ') {
+            // `nagios-cut-perfdata`: the line cut to max_bytes inside the perfdata.
+            if item.ends_with("...") && ignored("nagios-cut-perfdata") {
+                continue;
+            }
             let (label, value) = item
                 .split_once('=')
                 .unwrap_or_else(|| panic!("perfdata item {item:?} is not label=value"));
@@ -703,7 +808,10 @@ pub fn check_rendered(outcome: &Outcome, render: &RenderOptions) {
         last = Some(value);
     }
     let last = last.expect("ndjson output has no line");
-    assert_eq!(last["kind"], "summary", "last ndjson line is not the summary");
+    assert_eq!(
+        last["kind"], "summary",
+        "last ndjson line is not the summary"
+    );
     assert_eq!(last["state_code"], state.exit_code(), "summary state_code");
 
     // Table (colour off): plain text.

@@ -102,9 +102,7 @@ impl Key {
                 let rest = match rest {
                     CheckpointRest::Global => b"central_global".to_vec(),
                     CheckpointRest::Store(id) => join(b"store/", &[&id.text()]),
-                    CheckpointRest::Region(id, ver) => {
-                        join(b"region/", &[&id.text(), &ver.text()])
-                    }
+                    CheckpointRest::Region(id, ver) => join(b"region/", &[&id.text(), &ver.text()]),
                     CheckpointRest::Legacy(id) => id.to_be_bytes().to_vec(),
                     CheckpointRest::Raw(b) => b.clone(),
                 };
@@ -540,7 +538,9 @@ impl Metrics {
             ));
         }
         for (task, status) in &self.status {
-            let task = String::from_utf8_lossy(&task.bytes()).replace('\\', "\\\\").replace('"', "\\\"");
+            let task = String::from_utf8_lossy(&task.bytes())
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"");
             out.push_str(&format!(
                 "tikv_log_backup_task_status{{task=\"{task}\"}} {}\n",
                 status % 4

@@ -15,6 +15,8 @@ pub struct Nagios;
 const PREFIX: &str = "TIDB_LOG_BACKUP";
 /// The first line's text stays short: notifications and NDO keep only ~255 bytes.
 const SUMMARY_MAX: usize = 200;
+/// Room kept for the state and a few words of the summary under a tiny byte budget.
+const SUMMARY_FLOOR: usize = 60;
 
 impl Render for Nagios {
     fn render(&self, outcome: &Outcome, options: &RenderOptions) -> String {
@@ -393,14 +395,23 @@ fn parts(verdict: &Verdict, verbosity: u8, prefix: &str) -> Parts {
 /// Fits everything into the byte budget. Priority: the summary line; the verdict lines
 /// of non-OK items (at most half of what is left); perfdata, worst tasks first; then the
 /// remaining long-output lines in order.
-fn assemble(head: String, parts: Parts, budget: usize) -> String {
+fn assemble(mut head: String, parts: Parts, budget: usize) -> String {
     let Parts {
-        run_items,
+        mut run_items,
         groups,
         long,
     } = parts;
+    // Perfdata is never cut mid-item: drop whole run items, then shorten the text.
+    while !run_items.is_empty() && run_items.join(" ").len() + 4 + SUMMARY_FLOOR > budget {
+        run_items.pop();
+    }
     let run_item = run_items.join(" ");
-    let mut used = head.len() + 3 + run_item.len() + 1;
+    let separator = if run_item.is_empty() { 0 } else { 3 };
+    truncate(
+        &mut head,
+        budget.saturating_sub(1 + separator + run_item.len()),
+    );
+    let mut used = head.len() + separator + run_item.len() + 1;
     let mut shown = vec![false; long.len()];
     let problem_room = budget.saturating_sub(used + MORE_NOTE) / 2;
     let mut problem_used = 0;
@@ -423,7 +434,11 @@ fn assemble(head: String, parts: Parts, budget: usize) -> String {
             used += len;
         }
     }
-    let mut perf = vec![run_item];
+    let mut perf: Vec<String> = if run_item.is_empty() {
+        Vec::new()
+    } else {
+        vec![run_item]
+    };
     for ((_, items), k) in groups.iter().zip(&keep) {
         if *k {
             perf.extend(items.iter().cloned());
@@ -436,9 +451,11 @@ fn assemble(head: String, parts: Parts, budget: usize) -> String {
             used += line.len() + 1;
         }
     }
-    let mut first = format!("{head} | {}", perf.join(" "));
-    truncate(&mut first, budget.saturating_sub(1));
-    let mut out = first;
+    let mut out = if perf.is_empty() {
+        head
+    } else {
+        format!("{head} | {}", perf.join(" "))
+    };
     out.push('\n');
     let mut dropped = 0;
     for (i, (_, line)) in long.iter().enumerate() {

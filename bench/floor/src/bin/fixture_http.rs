@@ -152,6 +152,9 @@ fn serve(stream: TcpStream, config: &Config, stats: &Stats) {
                 return;
             }
             let body = metrics_body(config);
+            // Done before the reply is written: the client cannot send its next request
+            // before it has the reply, so the count never includes a worker twice.
+            stats.in_flight.fetch_sub(1, Ordering::SeqCst);
             ("200 OK", body)
         }
         "/stats" => (
@@ -177,17 +180,15 @@ fn serve(stream: TcpStream, config: &Config, stats: &Stats) {
     );
     let _ = stream.write_all(body.as_bytes());
     let _ = stream.flush();
-    if path == "/metrics" {
-        stats.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let get = |name: &str| -> Option<u64> {
-        args.windows(2)
-            .find(|w| w[0] == name)
-            .map(|w| w[1].parse().unwrap_or_else(|_| panic!("{name} needs a number")))
+        args.windows(2).find(|w| w[0] == name).map(|w| {
+            w[1].parse()
+                .unwrap_or_else(|_| panic!("{name} needs a number"))
+        })
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let port = listener.local_addr().unwrap().port();

@@ -67,9 +67,10 @@ fn tso(unix_ms: u64) -> [u8; 8] {
 }
 
 fn arg(args: &[String], name: &str) -> Option<u64> {
-    args.windows(2)
-        .find(|w| w[0] == name)
-        .map(|w| w[1].parse().unwrap_or_else(|_| panic!("{name} needs a number")))
+    args.windows(2).find(|w| w[0] == name).map(|w| {
+        w[1].parse()
+            .unwrap_or_else(|_| panic!("{name} needs a number"))
+    })
 }
 
 fn main() {
@@ -182,7 +183,10 @@ fn main() {
         let mut set = tokio::task::JoinSet::new();
         for chunk in pairs.chunks(MAX_TXN_OPS) {
             if set.len() >= IN_FLIGHT {
-                set.join_next().await.expect("a txn in flight").expect("txn task")?;
+                set.join_next()
+                    .await
+                    .expect("a txn in flight")
+                    .expect("txn task")?;
             }
             let ops: Vec<TxnOp> = chunk
                 .iter()

@@ -64,11 +64,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let get = |name: &str| {
-        args.windows(2)
-            .find(|w| w[0] == name)
-            .map(|w| w[1].clone())
-    };
+    let get = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone());
     let spec_path = get("--spec").expect("--spec FILE");
     let rounds: usize = get("--rounds").map_or(20, |s| s.parse().expect("--rounds N"));
     let warmup: usize = get("--warmup").map_or(2, |s| s.parse().expect("--warmup N"));
@@ -128,7 +124,9 @@ fn main() {
         std::fs::write(&path, raw).expect("write raw samples");
     }
 
-    println!("name\tn\tmedian_ms\tp25_ms\tp75_ms\tmin_ms\tmax_ms\trss_median_kb\trss_max_kb\texit_codes");
+    println!(
+        "name\tn\tmedian_ms\tp25_ms\tp75_ms\tmin_ms\tmax_ms\trss_median_kb\trss_max_kb\texit_codes"
+    );
     for (i, spec) in specs.iter().enumerate() {
         let list = samples.get(&i).map(Vec::as_slice).unwrap_or(&[]);
         let mut wall: Vec<f64> = list.iter().map(|s| s.wall_ms).collect();
