@@ -157,7 +157,11 @@ pub fn http_agent(
 ) -> Result<(ureq::Agent, String), String> {
     let mut config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
-        .http_status_as_error(false);
+        .http_status_as_error(false)
+        // Small buffers: 32 fetches in flight with ureq's 128 KiB defaults cost ~8 MiB of RSS
+        // (measured in BENCHMARKS.md); a /metrics body is streamed through them anyway.
+        .input_buffer_size(16 * 1024)
+        .output_buffer_size(4 * 1024);
     if let Some(tls) = tls {
         config = config.tls_config(tls.ureq_config()?);
         if let Some(name) = &tls.server_name {

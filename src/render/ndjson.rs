@@ -210,11 +210,11 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
 fn line<T: Serialize>(value: &T) -> String {
     // Serializing plain structs of strings and numbers cannot fail.
     let text = serde_json::to_string(value).unwrap_or_default();
-    // C1 control characters are valid raw in JSON strings, but some log pipelines choke
+    // DEL and C1 control characters are valid raw in JSON strings, but some log pipelines choke
     // on them: escape them like the C0 ones (they can only occur inside strings).
     let mut out = String::with_capacity(text.len() + 1);
     for c in text.chars() {
-        if ('\u{80}'..='\u{9f}').contains(&c) {
+        if ('\u{7f}'..='\u{9f}').contains(&c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
