@@ -8,6 +8,9 @@ use check_tidb_log_backup::model::{
 };
 use check_tidb_log_backup::pause::{Pause, Payload};
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
+use common::encode::*;
+
+mod common;
 
 // ---------------------------------------------------------------------------------------
 // Helpers: keys, values, a tiny protobuf encoder.
@@ -35,52 +38,9 @@ const PAUSE_V2_ERROR: &str = r#"{"severity":"ERROR","operation_hostname":"tikv-4
 /// §8.2 V-e PauseV2 (BR manual, text message) value.
 const PAUSE_V2_MANUAL: &str = r#"{"severity":"MANUAL","operation_hostname":"br-host","operation_pid":12345,"operation_time":"2024-01-01T09:05:00+08:00","payload_type":"text/plain;charset=UTF-8","payload":"bWFpbnRlbmFuY2U="}"#;
 
-fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len().is_multiple_of(2), "odd hex length");
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-/// TSO with logical 0 for a Unix-ms instant.
-fn tso(unix_ms: u64) -> u64 {
-    unix_ms << 18
-}
-
 /// TSO `secs` seconds after 2024-01-01 00:00:00.
 fn tso_at(secs: u64) -> u64 {
     tso(T0_MS + secs * 1000)
-}
-
-fn be(ts: u64) -> Vec<u8> {
-    ts.to_be_bytes().to_vec()
-}
-
-fn kv(key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Kv {
-    Kv {
-        key: key.as_ref().to_vec(),
-        value: value.as_ref().to_vec(),
-    }
-}
-
-fn varint(mut v: u64, out: &mut Vec<u8>) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn field_varint(tag: u32, v: u64, out: &mut Vec<u8>) {
-    varint(u64::from(tag) << 3, out);
-    varint(v, out);
-}
-
-fn field_bytes(tag: u32, bytes: &[u8], out: &mut Vec<u8>) {
-    varint((u64::from(tag) << 3) | 2, out);
-    varint(bytes.len() as u64, out);
-    out.extend_from_slice(bytes);
 }
 
 /// A `StreamBackupTaskInfo` like BR writes it: S3 `backup`/`pitr-log` with

@@ -188,11 +188,7 @@ fn a_trickling_tikv_is_named_and_the_deadline_holds() {
     let stores = format!(
         r#"{{"count":1,"stores":[{{"store":{{"id":1,"address":"a:20160","status_address":"127.0.0.1:{port}","state_name":"Up"}},"status":{{}}}}]}}"#
     );
-    let gc = std::fs::read_to_string(common::fixture_path("pd/gc_safepoint.json")).unwrap();
-    let pd = PdServer::start(vec![
-        ("/pd/api/v1/stores".into(), 200, stores),
-        ("/pd/api/v1/gc/safepoint".into(), 200, gc),
-    ]);
+    let pd = PdServer::with_stores(stores);
     let state = std::env::temp_dir().join(format!("ctlb-trickle-{}", std::process::id()));
     let (run, elapsed) = timed(&[
         "--pd",

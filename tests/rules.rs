@@ -8,6 +8,9 @@ use check_tidb_log_backup::model::{decode, CheckpointSource, Selection, Status};
 use check_tidb_log_backup::range::Range;
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
 use check_tidb_log_backup::state::State;
+use common::encode::*;
+
+mod common;
 
 // ---------------------------------------------------------------------------------------
 // Helpers.
@@ -29,47 +32,6 @@ const PAUSE_V2_ERROR_BARE: &str = r#"{"severity":"ERROR","operation_hostname":"a
 
 /// The text every store-4 error renders as.
 const STORE_4_ERROR: &str = "KV:LogBackup:Io on store 4: [store = 4] I/O error: permission denied";
-
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn tso(unix_ms: u64) -> u64 {
-    unix_ms << 18
-}
-
-fn be(ts: u64) -> Vec<u8> {
-    ts.to_be_bytes().to_vec()
-}
-
-fn kv(key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Kv {
-    Kv {
-        key: key.as_ref().to_vec(),
-        value: value.as_ref().to_vec(),
-    }
-}
-
-fn varint(mut v: u64, out: &mut Vec<u8>) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn field_varint(tag: u32, v: u64, out: &mut Vec<u8>) {
-    varint(u64::from(tag) << 3, out);
-    varint(v, out);
-}
-
-fn field_bytes(tag: u32, bytes: &[u8], out: &mut Vec<u8>) {
-    varint((u64::from(tag) << 3) | 2, out);
-    varint(bytes.len() as u64, out);
-    out.extend_from_slice(bytes);
-}
 
 /// `StreamBackupTaskInfo` for `name`: S3 backup/pitr-log, BR's default end_ts, `*.*`, ZSTD.
 fn task_info(name: &str, start_ts: u64) -> Vec<u8> {

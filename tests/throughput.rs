@@ -2,7 +2,7 @@
 //! point at in-test TiKV `/metrics` servers, and the state file between runs.
 
 mod common;
-use common::{check, Etcd, PdServer, Route};
+use common::{check, Etcd, PdServer};
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 
@@ -46,12 +46,7 @@ fn cluster(bodies: [String; 2]) -> (Vec<PdServer>, PdServer) {
         addr(&tikvs[0]),
         addr(&tikvs[1])
     );
-    let gc = std::fs::read_to_string(common::fixture_path("pd/gc_safepoint.json")).unwrap();
-    let routes: Vec<Route> = vec![
-        ("/pd/api/v1/stores".into(), 200, stores),
-        ("/pd/api/v1/gc/safepoint".into(), 200, gc),
-    ];
-    (tikvs, PdServer::start(routes))
+    (tikvs, PdServer::with_stores(stores))
 }
 
 fn run(etcd: &Etcd, pd: &PdServer, state_dir: &str, extra: &[&str]) -> common::Run {

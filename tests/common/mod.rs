@@ -2,6 +2,8 @@
 //! built binary. A missing etcd fails the test loudly; it never skips.
 #![allow(dead_code)]
 
+pub mod encode;
+
 use check_tidb_log_backup::fixture::{load_into_etcd, Fixture};
 use check_tidb_log_backup::snapshot::Kv;
 use std::net::{TcpListener, TcpStream};
@@ -405,6 +407,15 @@ impl PdServer {
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// Serves `stores` (a `/pd/api/v1/stores` body) with the default GC safepoints.
+    pub fn with_stores(stores: String) -> PdServer {
+        let gc = std::fs::read_to_string(fixture_path("pd/gc_safepoint.json")).unwrap();
+        PdServer::start(vec![
+            ("/pd/api/v1/stores".into(), 200, stores),
+            ("/pd/api/v1/gc/safepoint".into(), 200, gc),
+        ])
     }
 
     /// Serves a fixture's `[pd]` responses, or the defaults in `fixtures/pd/`.
