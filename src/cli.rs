@@ -249,7 +249,7 @@ pub fn normalize_endpoint(text: &str, tls: bool) -> Result<String, String> {
     }
     for scheme in ["http://", "https://"] {
         if let Some(rest) = t.strip_prefix(scheme) {
-            if rest.is_empty() || rest.contains('/') {
+            if !is_host_port(rest) {
                 return Err(format!("invalid endpoint '{t}' (want {scheme}host:port)"));
             }
             if scheme == "http://" && tls {
@@ -260,12 +260,38 @@ pub fn normalize_endpoint(text: &str, tls: bool) -> Result<String, String> {
             return Ok(t.to_string());
         }
     }
-    if t.contains("://") || t.contains('/') {
+    if !is_host_port(t) {
         return Err(format!(
             "invalid endpoint '{t}' (want http://host:port, https://host:port or host:port)"
         ));
     }
     Ok(format!("{}://{t}", if tls { "https" } else { "http" }))
+}
+
+/// `host:port` with a DNS name, an IPv4 address or a bracketed IPv6 address and a port
+/// 1-65535: anything else is a typo better reported as a usage error than as an
+/// unreachable cluster.
+fn is_host_port(text: &str) -> bool {
+    let (host, port) = if let Some(v6) = text.strip_prefix('[') {
+        match v6.split_once("]:") {
+            Some((addr, port)) => (addr, port),
+            None => return false,
+        }
+    } else {
+        match text.rsplit_once(':') {
+            Some((host, port)) => (host, port),
+            None => return false,
+        }
+    };
+    let host_ok = if text.starts_with('[') {
+        host.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    };
+    host_ok && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
 fn endpoints(values: &[String], tls: bool) -> Result<Vec<String>, String> {
@@ -575,6 +601,27 @@ mod tests {
         assert_eq!(o.endpoints, vec!["http://a:1", "http://b:2", "http://c:3"]);
         assert!(options(&["--pd", "ftp://x:1"]).is_err());
         assert!(options(&["--pd", ","]).is_err());
+        assert_eq!(
+            options(&["--pd", "[::1]:2379"]).unwrap().endpoints,
+            vec!["http://[::1]:2379"]
+        );
+        for bad in [
+            "bogus url",
+            "host",
+            "host:",
+            "host:0",
+            "host:99999",
+            "http://host",
+            "http://a b:1",
+            "[::1]",
+            "[zz]:1",
+            "http://h:1/path",
+        ] {
+            let e = options(&["--pd", bad]).unwrap_err();
+            assert!(e.contains(&format!("'{}'", bad.trim())), "{bad}: {e}");
+        }
+        let e = options(&["--pd-api", "bogus url"]).unwrap_err();
+        assert!(e.contains("'bogus url'"), "{e}");
     }
 
     #[test]

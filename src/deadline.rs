@@ -28,28 +28,56 @@ pub fn stage() -> String {
     STAGE.lock().map(|s| s.clone()).unwrap_or_default()
 }
 
+/// What the process prints and how it exits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emission {
+    pub stdout: String,
+    /// Empty in every mode but `--format br-json`'s failures (BR's contract).
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl Emission {
+    pub fn stdout(text: String, code: i32) -> Emission {
+        Emission {
+            stdout: text,
+            stderr: String::new(),
+            code,
+        }
+    }
+}
+
 /// Writes the whole result to stdout, flushes and exits. The first caller wins; a
 /// second one (the watchdog racing the main thread) blocks until the process is gone.
 pub fn emit_and_exit(text: &str, code: i32) -> ! {
+    emit(&Emission::stdout(text.to_string(), code))
+}
+
+/// [`emit_and_exit`] for an [`Emission`] that may also write stderr.
+pub fn emit(emission: &Emission) -> ! {
     let _guard = OUTPUT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut out = std::io::stdout().lock();
     // A closed stdout cannot be reported anywhere; the exit code still is.
-    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(emission.stdout.as_bytes());
     let _ = out.flush();
-    std::process::exit(code)
+    if !emission.stderr.is_empty() {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(emission.stderr.as_bytes());
+        let _ = err.flush();
+    }
+    std::process::exit(emission.code)
 }
 
 /// Starts a thread that, after `after`, renders a timeout result with `render(stage)`
 /// and exits. It is the backstop for work that ignores its own deadline.
 pub fn start_watchdog<F>(after: Duration, render: F)
 where
-    F: Fn(&str) -> (String, i32) + Send + 'static,
+    F: Fn(&str) -> Emission + Send + 'static,
 {
     std::thread::spawn(move || {
         std::thread::sleep(after);
-        let (text, code) = render(&stage());
-        emit_and_exit(&text, code);
+        emit(&render(&stage()));
     });
 }

@@ -147,6 +147,8 @@ pub struct Verdict {
     pub tasks: Vec<TaskVerdict>,
     /// Run-level findings: missing tasks, no task at all.
     pub findings: Vec<Reason>,
+    /// Names asked for with `--task` that have no task info.
+    pub missing: Vec<String>,
     pub cluster: ClusterFacts,
     pub now_ms: u64,
 }
@@ -219,7 +221,7 @@ fn lag_reason(lag: u64, warning: &Range, critical: &Range, what: &str) -> Reason
 }
 
 fn error_detail(task: &Task) -> String {
-    if let Some(first) = task.errors.first() {
+    if let Some((store_id, first)) = task.last_errors().next() {
         let more = task.errors.len() - 1;
         let suffix = if more > 0 {
             format!(" (+{more} more stores)")
@@ -227,8 +229,8 @@ fn error_detail(task: &Task) -> String {
             String::new()
         };
         return format!(
-            "{} on store {}: {}{suffix}",
-            first.error_code, first.store_id, first.error_message
+            "{} on store {store_id}: {}{suffix}",
+            first.error_code, first.error_message
         );
     }
     if let Some(e) = task.pause_error() {
@@ -426,10 +428,12 @@ pub fn judge_task(task: Task, ctx: &Context) -> TaskVerdict {
     let now_ms = ctx.now_ms;
     let mut reasons = Vec::new();
     for p in &task.problems {
-        reasons.push(Reason::new(
-            State::Unknown,
-            format!("cannot decode {}: {}", p.key, p.reason),
-        ));
+        let text = if p.undecodable {
+            format!("cannot decode {}: {}", p.key, p.reason)
+        } else {
+            format!("{}: {}", p.key, p.reason)
+        };
+        reasons.push(Reason::new(State::Unknown, text));
     }
     let status = task.status();
     let paused = task.paused();
@@ -630,6 +634,7 @@ pub fn evaluate_observed(
         state,
         tasks,
         findings,
+        missing,
         cluster: ClusterFacts {
             orphans,
             owner_keys,
@@ -671,6 +676,7 @@ mod tests {
         Task {
             name: "pitr".into(),
             info: Some(TaskInfo {
+                name: "pitr".into(),
                 start_ts: ts(NOW - 120 * MIN),
                 end_ts: u64::MAX,
                 storage: "s3://b/p".into(),
@@ -686,7 +692,9 @@ mod tests {
             }],
             region_keys: 0,
             errors: vec![],
+            error_store_ids: vec![],
             error_keys: 0,
+            checkpoint_undecodable: false,
             problems: vec![],
         }
     }

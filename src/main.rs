@@ -1,6 +1,6 @@
 use check_tidb_log_backup::cli::Cli;
-use check_tidb_log_backup::deadline;
-use check_tidb_log_backup::render::{renderer, Format, Outcome, RenderOptions};
+use check_tidb_log_backup::deadline::{self, Emission};
+use check_tidb_log_backup::render::{self, brjson, renderer, Format, Outcome, RenderOptions};
 use check_tidb_log_backup::state::State;
 use check_tidb_log_backup::tso;
 use clap::Parser;
@@ -11,7 +11,7 @@ use std::time::{Instant, SystemTime};
 /// The chosen format, for results produced outside the normal path (panic, usage error).
 static FORMAT: OnceLock<Format> = OnceLock::new();
 
-fn fail(state: State, message: String, started: Instant) -> (String, i32) {
+fn fail(state: State, message: String, started: Instant) -> Emission {
     let format = FORMAT.get().copied().unwrap_or(Format::Nagios);
     let outcome = Outcome::Failed {
         state,
@@ -22,24 +22,52 @@ fn fail(state: State, message: String, started: Instant) -> (String, i32) {
         duration_ms: started.elapsed().as_millis() as u64,
         ..RenderOptions::default()
     };
-    (
-        renderer(format).render(&outcome, &options),
-        state.exit_code(),
+    emission(format, &outcome, &options)
+}
+
+/// The output of a run in `format`: the plugin contract (stdout, exit 0-3), except for
+/// br-json, which keeps BR's (the document and 0, or one stderr line and 1).
+fn emission(format: Format, outcome: &Outcome, options: &RenderOptions) -> Emission {
+    if format == Format::BrJson {
+        return match brjson::result(outcome) {
+            Ok(document) => Emission::stdout(document, 0),
+            Err(reason) => Emission {
+                stdout: String::new(),
+                stderr: format!("Error: {}\n", render::clean_text(&reason)),
+                code: brjson::FAILURE_EXIT,
+            },
+        };
+    }
+    Emission::stdout(
+        renderer(format).render(outcome, options),
+        outcome.state().exit_code(),
     )
 }
 
-/// Before flags are parsed: was ndjson asked for? (so a usage error is still one JSON line)
+/// Before flags are parsed: was ndjson or br-json asked for? (so a usage error is still
+/// one JSON line, or BR's stderr line)
 fn format_from_args() -> Format {
     let args: Vec<String> = std::env::args().collect();
-    let asked = args
-        .windows(2)
-        .any(|w| w[0] == "--format" && w[1] == "ndjson")
-        || args.iter().any(|a| a == "--format=ndjson");
-    if asked {
+    let asked = |name: &str| {
+        args.windows(2).any(|w| w[0] == "--format" && w[1] == name)
+            || args.iter().any(|a| *a == format!("--format={name}"))
+    };
+    if asked("br-json") {
+        Format::BrJson
+    } else if asked("ndjson") {
         Format::Ndjson
     } else {
         Format::Nagios
     }
+}
+
+/// Terminal columns as BR finds them (stdin's terminal), else stdout's, else 80.
+fn terminal_width() -> usize {
+    terminal_size::terminal_size_of(std::io::stdin())
+        .or_else(|| terminal_size::terminal_size_of(std::io::stdout()))
+        .map(|(w, _)| usize::from(w.0))
+        .filter(|w| *w > 0)
+        .unwrap_or(render::table::DEFAULT_WIDTH)
 }
 
 fn main() {
@@ -57,12 +85,11 @@ fn main() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        let (text, code) = fail(
+        deadline::emit(&fail(
             State::Unknown,
             format!("internal error: {message}{location}"),
             started,
-        );
-        deadline::emit_and_exit(&text, code);
+        ));
     }));
 
     // Debug builds only: lets the tests prove that a panic still ends in one UNKNOWN line.
@@ -86,12 +113,11 @@ fn main() {
                 .unwrap_or("")
                 .trim_start_matches("error: ")
                 .to_string();
-            let (text, code) = fail(
+            deadline::emit(&fail(
                 State::Unknown,
                 format!("usage: {first} (see --help)"),
                 started,
-            );
-            deadline::emit_and_exit(&text, code);
+            ));
         }
     };
     if let Some(format) = cli.format {
@@ -99,10 +125,7 @@ fn main() {
     }
     let options = match cli.into_options_with(check_tidb_log_backup::cli::Env::from_process()) {
         Ok(options) => options,
-        Err(message) => {
-            let (text, code) = fail(State::Unknown, message, started);
-            deadline::emit_and_exit(&text, code);
-        }
+        Err(message) => deadline::emit(&fail(State::Unknown, message, started)),
     };
     let _ = FORMAT.set(options.format);
 
@@ -121,12 +144,28 @@ fn main() {
 
     let outcome = check_tidb_log_backup::run(&options, started);
     deadline::set_stage("rendering");
+    let table = options.format == Format::Table;
     let render_options = RenderOptions {
         verbosity: options.verbosity,
         max_bytes: options.max_output,
-        color: options.format == Format::Table && std::io::stdout().is_terminal(),
+        color: table
+            && render::table::colour_wanted(
+                std::io::stdout().is_terminal(),
+                std::env::var("NO_COLOR").ok().as_deref(),
+                std::env::var("TERM").ok().as_deref(),
+            ),
         duration_ms: started.elapsed().as_millis() as u64,
+        // BR prints its dates in the local zone ($TZ, else /etc/localtime).
+        time_zone: if table {
+            jiff::tz::TimeZone::system()
+        } else {
+            jiff::tz::TimeZone::UTC
+        },
+        width: if table {
+            terminal_width()
+        } else {
+            render::table::DEFAULT_WIDTH
+        },
     };
-    let text = renderer(options.format).render(&outcome, &render_options);
-    deadline::emit_and_exit(&text, outcome.state().exit_code());
+    deadline::emit(&emission(options.format, &outcome, &render_options));
 }

@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 pub struct Problem {
     pub key: String,
     pub reason: String,
+    /// The value or key cannot be decoded at all (BR aborts on these); `false` for keys
+    /// that decode but disagree (a task info naming another task).
+    pub undecodable: bool,
 }
 
 /// A per-store checkpoint TSO.
@@ -27,6 +30,8 @@ pub struct StoreTs {
 /// The decoded task definition (K1), without any credential.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskInfo {
+    /// `Info.name` from the value (BR prints this one, not the key suffix).
+    pub name: String,
     pub start_ts: u64,
     pub end_ts: u64,
     /// As BR renders it (`s3://bucket/prefix`).
@@ -80,10 +85,16 @@ pub struct Task {
     pub storage_checkpoints: Vec<StoreTs>,
     /// K6 count.
     pub region_keys: u64,
-    /// K9, in etcd key order.
+    /// K9 values that decoded, in etcd key order.
     pub errors: Vec<StreamBackupError>,
+    /// The store id of each entry of `errors` as its key names it
+    /// (`last-error/<task>/<store>`); BR keys its error map by this one.
+    pub error_store_ids: Vec<u64>,
     /// Number of K9 keys (including undecodable ones).
     pub error_keys: usize,
+    /// A checkpoint or storage-checkpoint key did not decode: any checkpoint derived
+    /// from the remaining keys could be too old (max rule) or too new (min rule).
+    pub checkpoint_undecodable: bool,
     pub problems: Vec<Problem>,
 }
 
@@ -99,7 +110,9 @@ impl Task {
             storage_checkpoints: Vec::new(),
             region_keys: 0,
             errors: Vec::new(),
+            error_store_ids: Vec::new(),
             error_keys: 0,
+            checkpoint_undecodable: false,
             problems: Vec::new(),
         }
     }
@@ -124,8 +137,12 @@ impl Task {
         }
     }
 
-    /// The restorable checkpoint as BR v6.2+ shows it, and where it came from.
+    /// The restorable checkpoint as BR v6.2+ shows it, and where it came from; `None`
+    /// when the task info or any checkpoint key cannot be decoded.
     pub fn checkpoint(&self) -> Option<(u64, CheckpointSource)> {
+        if self.checkpoint_undecodable {
+            return None;
+        }
         let info = self.info.as_ref()?;
         if let Some(max) = self.storage_checkpoints.iter().map(|s| s.ts).max() {
             return Some((max.max(info.start_ts), CheckpointSource::StorageCheckpoint));
@@ -139,6 +156,9 @@ impl Task {
     /// BR v6.2+'s `GetStorageCheckpoint`: max(start_ts, storage-checkpoint keys), what
     /// `br log status` shows as `checkpoint[global]` (for a v6.1 layout: start_ts).
     pub fn storage_checkpoint(&self) -> Option<u64> {
+        if self.checkpoint_undecodable {
+            return None;
+        }
         let start_ts = self.info.as_ref()?.start_ts;
         Some(
             self.storage_checkpoints
@@ -176,6 +196,11 @@ impl Task {
         }
     }
 
+    /// Each decoded last error with the store id its key names, in key order.
+    pub fn last_errors(&self) -> impl Iterator<Item = (u64, &StreamBackupError)> {
+        self.error_store_ids.iter().copied().zip(&self.errors)
+    }
+
     /// The error carried by a PauseV2 protobuf payload, if any.
     pub fn pause_error(&self) -> Option<&StreamBackupError> {
         match &self.pause {
@@ -191,6 +216,15 @@ impl Task {
         self.problems.push(Problem {
             key: keys::display_key(key),
             reason: reason.into(),
+            undecodable: true,
+        });
+    }
+
+    fn inconsistency(&mut self, key: &[u8], reason: impl Into<String>) {
+        self.problems.push(Problem {
+            key: keys::display_key(key),
+            reason: reason.into(),
+            undecodable: false,
         });
     }
 }
@@ -262,7 +296,7 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
         }
         let mut task = Task::new(name_of(name));
         if name.contains(&b'/') {
-            task.problem(
+            task.inconsistency(
                 &kv.key,
                 "task name contains '/', its other keys cannot be matched",
             );
@@ -271,9 +305,13 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
             Ok(info) => {
                 if info.name.as_bytes() != name {
                     // BR writes the same name in both; a mismatch is worth knowing, not fatal.
-                    task.problem(&kv.key, format!("task info names the task '{}'", info.name));
+                    task.inconsistency(
+                        &kv.key,
+                        format!("task info names the task '{}'", info.name),
+                    );
                 }
                 task.info = Some(TaskInfo {
+                    name: info.name.clone(),
                     start_ts: info.start_ts,
                     end_ts: info.end_ts,
                     storage: proto::storage_url(info.storage.as_ref()),
@@ -381,6 +419,7 @@ enum Kind {
 fn checkpoint_value(task: &mut Task, kv: &Kv) -> Option<u64> {
     let value = tso::decode_u64be(&kv.value);
     if value.is_none() {
+        task.checkpoint_undecodable = true;
         task.problem(
             &kv.key,
             format!("checkpoint value is {} bytes, want 8", kv.value.len()),
@@ -422,7 +461,10 @@ fn apply(task: &mut Task, kv: &Kv, kind: Kind, rest: &[u8]) {
                     task.legacy_checkpoints.push(StoreTs { store_id, ts });
                 }
             }
-            Err(reason) => task.problem(&kv.key, reason),
+            Err(reason) => {
+                task.checkpoint_undecodable = true;
+                task.problem(&kv.key, reason)
+            }
         },
         Kind::StorageCheckpoint => match keys::parse_store_id(rest) {
             Ok(store_id) => {
@@ -430,15 +472,27 @@ fn apply(task: &mut Task, kv: &Kv, kind: Kind, rest: &[u8]) {
                     task.storage_checkpoints.push(StoreTs { store_id, ts });
                 }
             }
-            Err(reason) => task.problem(&kv.key, reason),
+            Err(reason) => {
+                task.checkpoint_undecodable = true;
+                task.problem(&kv.key, reason)
+            }
         },
         Kind::LastError => {
             task.error_keys += 1;
-            if let Err(reason) = keys::parse_store_id(rest) {
-                task.problem(&kv.key, reason);
-            }
+            let key_store = match keys::parse_store_id(rest) {
+                Ok(id) => Some(id),
+                Err(reason) => {
+                    task.problem(&kv.key, reason);
+                    None
+                }
+            };
             match proto::decode_backup_error(&kv.value) {
-                Ok(error) => task.errors.push(error),
+                Ok(error) => {
+                    // An unparsable key suffix is already a problem; the value's own id stands in.
+                    task.error_store_ids
+                        .push(key_store.unwrap_or(error.store_id));
+                    task.errors.push(error);
+                }
                 Err(reason) => task.problem(&kv.key, reason),
             }
         }

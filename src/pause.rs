@@ -57,8 +57,9 @@ struct RawPauseV2 {
     payload: Option<String>,
 }
 
-/// Decodes a K3 value. Only JSON that is not a PauseV2 object is an error; a bad payload
-/// becomes [`Payload::Invalid`]. Key order is irrelevant (TiKV writes the payload fields in
+/// Decodes a K3 value. JSON that is not a PauseV2 object, a payload that is not base64
+/// and a severity other than `MANUAL`/`ERROR` are errors (a manual pause cannot be told
+/// from a failure); a payload that does not decode becomes [`Payload::Invalid`]. Key order is irrelevant (TiKV writes the payload fields in
 /// HashMap order); unknown keys are ignored.
 pub fn decode_pause(value: &[u8]) -> Result<Pause, String> {
     if value.is_empty() {
@@ -66,11 +67,27 @@ pub fn decode_pause(value: &[u8]) -> Result<Pause, String> {
     }
     let raw: RawPauseV2 =
         serde_json::from_slice(value).map_err(|e| format!("invalid PauseV2 JSON: {e}"))?;
+    // Go decodes the payload's base64 as part of the JSON document: a bad one makes the
+    // whole marker unreadable to BR, severity included.
+    let bytes = match raw.payload.as_deref() {
+        None => Vec::new(),
+        Some(text) => {
+            base64_decode(text).ok_or_else(|| "PauseV2 payload is not valid base64".to_string())?
+        }
+    };
+    let severity = raw.severity.unwrap_or_default();
+    // ERROR, or an operator's pause: `MANUAL` (the constant's value) or
+    // `REGULAR_OPERATION` (the constant's name, written by an early PauseV2 revision).
+    // Anything else cannot be told apart.
+    if !matches!(severity.as_str(), "ERROR" | "MANUAL" | "REGULAR_OPERATION") {
+        return Err(format!(
+            "PauseV2 severity '{severity}' is neither MANUAL nor ERROR"
+        ));
+    }
     let payload_type = raw.payload_type.unwrap_or_default();
-    let payload =
-        decode_payload(&payload_type, raw.payload.as_deref()).unwrap_or_else(Payload::Invalid);
+    let payload = decode_payload(&payload_type, &bytes).unwrap_or_else(Payload::Invalid);
     Ok(Pause::V2(PauseV2 {
-        severity: raw.severity.unwrap_or_default(),
+        severity,
         operation_hostname: raw.operation_hostname.unwrap_or_default(),
         operation_pid: raw.operation_pid,
         operation_time: raw.operation_time.unwrap_or_default(),
@@ -81,13 +98,7 @@ pub fn decode_pause(value: &[u8]) -> Result<Pause, String> {
 
 /// Go's `GetPayload`: the media type decides; parameter names compare case-insensitively
 /// (BR writes `messagetype=`, TiKV `messageType=`).
-fn decode_payload(payload_type: &str, payload: Option<&str>) -> Result<Payload, String> {
-    let bytes = match payload {
-        None => Vec::new(),
-        Some(text) => {
-            base64_decode(text).ok_or_else(|| "PauseV2 payload is not valid base64".to_string())?
-        }
-    };
+fn decode_payload(payload_type: &str, bytes: &[u8]) -> Result<Payload, String> {
     if payload_type.trim().is_empty() {
         if bytes.is_empty() {
             return Ok(Payload::None);
@@ -105,9 +116,9 @@ fn decode_payload(payload_type: &str, payload: Option<&str>) -> Result<Payload, 
         }
     }
     match main.as_str() {
-        "text/plain" => Ok(Payload::Text(String::from_utf8_lossy(&bytes).into_owned())),
+        "text/plain" => Ok(Payload::Text(String::from_utf8_lossy(bytes).into_owned())),
         "application/x-protobuf" => match message_type.as_deref() {
-            Some("brpb.StreamBackupError") => decode_backup_error(&bytes).map(Payload::Error),
+            Some("brpb.StreamBackupError") => decode_backup_error(bytes).map(Payload::Error),
             other => Err(format!(
                 "PauseV2 protobuf payload has unsupported messagetype '{}'",
                 other.unwrap_or("")
@@ -199,12 +210,14 @@ mod tests {
 
     #[test]
     fn bad_pause_values_are_errors_with_a_reason() {
-        let cases: [(&[u8], &str); 5] = [
+        let cases: [(&[u8], &str); 7] = [
             (b"{not json", "invalid PauseV2 JSON"),
             (br#"{"payload_type":"text/plain","payload":"***"}"#, "not valid base64"),
-            (br#"{"payload_type":"image/png","payload":"AAAA"}"#, "not supported"),
-            (br#"{"payload_type":"application/x-protobuf;messagetype=other","payload":"AAAA"}"#, "unsupported messagetype"),
-            (br#"{"payload_type":"application/x-protobuf;messagetype=brpb.StreamBackupError","payload":"EkBB"}"#, "bad StreamBackupError"),
+            (br#"{"severity":"MANUAL","payload_type":"image/png","payload":"AAAA"}"#, "not supported"),
+            (br#"{"severity":"ERROR","payload_type":"application/x-protobuf;messagetype=other","payload":"AAAA"}"#, "unsupported messagetype"),
+            (br#"{"severity":"ERROR","payload_type":"application/x-protobuf;messagetype=brpb.StreamBackupError","payload":"EkBB"}"#, "bad StreamBackupError"),
+            (br#"{"severity":"FATAL","payload_type":"","payload":null}"#, "severity 'FATAL' is neither MANUAL nor ERROR"),
+            (br#"{"payload_type":"","payload":null}"#, "severity '' is neither"),
         ];
         for (value, want) in cases {
             let reason = match decode_pause(value) {
@@ -218,6 +231,8 @@ mod tests {
             assert!(reason.contains(want), "{reason} should mention {want}");
         }
         assert!(decode_pause(b"{not json").is_err());
+        // Go decodes base64 with the document: a bad payload hides the severity too.
+        assert!(decode_pause(br#"{"severity":"MANUAL","payload":"***"}"#).is_err());
     }
 
     #[test]

@@ -100,6 +100,27 @@ pub fn br_date(ms: u64) -> String {
     )
 }
 
+/// [`br_date`] in a given time zone (BR prints dates in its local zone):
+/// `2024-01-01 08:59:30 +0800`.
+pub fn br_date_in(ms: u64, zone: &jiff::tz::TimeZone) -> String {
+    let Ok(at) = jiff::Timestamp::from_millisecond(ms.min(i64::MAX as u64) as i64) else {
+        return br_date(ms);
+    };
+    let zoned = at.to_zoned_datetime(zone.clone());
+    let mut fraction = String::new();
+    if !ms.is_multiple_of(1000) {
+        fraction = format!(".{:03}", ms % 1000);
+        while fraction.ends_with('0') {
+            fraction.pop();
+        }
+    }
+    format!(
+        "{}{fraction} {}",
+        zoned.strftime("%Y-%m-%d %H:%M:%S"),
+        zoned.strftime("%z")
+    )
+}
+
 /// A compact Go-style duration: `0s`, `45s`, `4m53s`, `2h0m5s`, `3d4h` for long spans.
 pub fn human_duration(seconds: u64) -> String {
     let (d, h, m, s) = (
@@ -146,6 +167,21 @@ mod tests {
         assert_eq!(
             rfc3339_ms(physical_ms(STORE_1001_TS)),
             "2024-01-01T00:59:30.000Z"
+        );
+    }
+
+    #[test]
+    fn br_dates_in_a_time_zone_keep_the_layout() {
+        let shanghai = jiff::tz::TimeZone::get("Asia/Shanghai").expect("tzdata installed");
+        let ny = jiff::tz::TimeZone::get("America/New_York").expect("tzdata installed");
+        let ms = physical_ms(STORE_1001_TS);
+        assert_eq!(br_date_in(ms, &shanghai), "2024-01-01 08:59:30 +0800");
+        assert_eq!(br_date_in(ms + 120, &ny), "2023-12-31 19:59:30.12 -0500");
+        assert_eq!(br_date_in(ms, &jiff::tz::TimeZone::UTC), br_date(ms));
+        assert_eq!(
+            br_date_in(1_657_000_000_000, &ny),
+            "2022-07-05 01:46:40 -0400",
+            "summer time"
         );
     }
 

@@ -212,12 +212,14 @@ fn nagios_summarises_the_fleet_worst_first() {
         "{}",
         run.stdout
     );
+    // A set-up error in br-json mode follows BR: stderr and exit 1, stdout empty.
     let run = check(&["--config", &fleet.config, "--format", "br-json"]);
-    assert_eq!(run.code, 3);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "");
     assert!(
-        run.stdout.contains("br-json shows one cluster"),
+        run.stderr.contains("br-json shows one cluster"),
         "{}",
-        run.stdout
+        run.stderr
     );
     let run = check(&["--config", &fleet.config, "--cluster", "nope"]);
     assert_eq!(run.code, 3);

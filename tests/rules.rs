@@ -584,8 +584,9 @@ fn stale_last_error_while_running_is_a_warning() {
 
 #[test]
 fn reasons_are_sorted_worst_first() {
-    // Rule order would be UNKNOWN, CRITICAL (failed), WARNING (paused lag); an extra
-    // bad key makes two UNKNOWNs, which keep their key order.
+    // Rule order would be UNKNOWN, CRITICAL (failed); an extra bad key makes two
+    // UNKNOWNs, which keep their key order. The bad checkpoint keys leave the lag unknown:
+    // no lag reason at all.
     let mut pairs = running("pitr");
     pairs.push(pause("pitr", ""));
     pairs.push(k9("pitr"));
@@ -607,11 +608,11 @@ fn reasons_are_sorted_worst_first() {
                 State::Unknown,
                 "cannot decode /tidb/br-stream/storage-checkpoint/pitr/x: store id 'x' is not a decimal number"
             ),
-            r(State::Warning, "paused, checkpoint lag 2h0m1s > 2h0m0s"),
         ]
     );
 
-    // Rule order UNKNOWN, OK (lag), WARNING (stale) → sorted UNKNOWN, WARNING, OK.
+    // Rule order UNKNOWN, WARNING (stale) → sorted UNKNOWN, WARNING; no lag from a task
+    // with an undecodable checkpoint key.
     let mut pairs = running("pitr");
     pairs.push(k9("pitr"));
     pairs.push(kv("/tidb/br-stream/checkpoint/pitr/abcde", be(1)));
@@ -628,10 +629,10 @@ fn reasons_are_sorted_worst_first() {
                 State::Warning,
                 &format!("stale last-error while running: {STORE_4_ERROR}")
             ),
-            r(State::Ok, "checkpoint lag 5s"),
         ]
     );
     assert_eq!(tv.state, State::Unknown);
+    assert_eq!(tv.lag_seconds, None);
 }
 
 #[test]
@@ -652,9 +653,9 @@ fn decode_problem_is_unknown_for_that_task_only() {
                 State::Unknown,
                 "cannot decode /tidb/br-stream/storage-checkpoint/pitr/4: checkpoint value is 9 bytes, want 8"
             ),
-            r(State::Ok, "checkpoint lag 5s"),
         ]
     );
+    assert_eq!(pitr.lag_seconds, None, "no lag without the bad key");
     let other = task(&verdict, "other");
     assert_eq!(other.state, State::Ok);
     assert_eq!(reasons(other), vec![r(State::Ok, "checkpoint lag 5s")]);
@@ -834,4 +835,93 @@ fn error_pause_with_an_unparsable_payload_is_critical() {
         "{:?}",
         tv.reasons
     );
+}
+
+#[test]
+fn an_undecodable_key_never_yields_a_lag_and_the_worst_decoded_finding_stands() {
+    // (what is added to a running task 5 h behind, the task's state, its reasons).
+    // Without the undecodable-checkpoint rule the 5 h lag would read CRITICAL
+    // "checkpoint lag 5h0m0s > 30m0s", invented from the keys that remain.
+    let bad_sc = || kv("/tidb/br-stream/storage-checkpoint/pitr/3", vec![0u8; 7]);
+    let bad_sc_reason = r(
+        State::Unknown,
+        "cannot decode /tidb/br-stream/storage-checkpoint/pitr/3: checkpoint value is 7 bytes, want 8",
+    );
+    let bad_pause = || pause("pitr", r#"{"severity":"#);
+    let bad_pause_reason = r(
+        State::Unknown,
+        "cannot decode /tidb/br-stream/pause/pitr: invalid PauseV2 JSON: EOF while parsing a value at line 1 column 12",
+    );
+    let failed = r(State::Critical, &format!("task failed: {STORE_4_ERROR}"));
+    type Case<'a> = (&'a str, Vec<Kv>, State, Vec<(State, String)>);
+    let cases: Vec<Case> = vec![
+        (
+            "bad storage checkpoint beside good ones",
+            vec![bad_sc()],
+            State::Unknown,
+            vec![bad_sc_reason.clone()],
+        ),
+        (
+            "bad central_global",
+            vec![kv("/tidb/br-stream/checkpoint/pitr/central_global", vec![1u8; 3])],
+            State::Unknown,
+            vec![r(
+                State::Unknown,
+                "cannot decode /tidb/br-stream/checkpoint/pitr/central_global: checkpoint value is 3 bytes, want 8",
+            )],
+        ),
+        (
+            "bad pause value: paused, ERROR or PAUSE unknown, no lag",
+            vec![bad_pause()],
+            State::Unknown,
+            vec![bad_pause_reason.clone(), r(State::Warning, "paused, checkpoint lag 5h0m0s > 2h0m0s")],
+        ),
+        (
+            "bad pause value with a decodable last-error: still ERROR",
+            vec![bad_pause(), k9("pitr")],
+            State::Critical,
+            vec![failed.clone(), bad_pause_reason.clone(), r(State::Warning, "paused, checkpoint lag 5h0m0s > 2h0m0s")],
+        ),
+        (
+            "paused with a last-error and a bad checkpoint key: CRITICAL above UNKNOWN",
+            vec![pause("pitr", ""), k9("pitr"), bad_sc()],
+            State::Critical,
+            vec![failed.clone(), bad_sc_reason.clone()],
+        ),
+        (
+            "unknown severity",
+            vec![pause("pitr", r#"{"severity":"FATAL","payload_type":"","payload":null}"#)],
+            State::Unknown,
+            vec![
+                r(State::Unknown, "cannot decode /tidb/br-stream/pause/pitr: PauseV2 severity 'FATAL' is neither MANUAL nor ERROR"),
+                r(State::Warning, "paused, checkpoint lag 5h0m0s > 2h0m0s"),
+            ],
+        ),
+    ];
+    for (what, extra, state, want) in cases {
+        let mut pairs = running("pitr");
+        pairs.extend(extra);
+        let verdict = judge(pairs, after(5 * 3600));
+        let tv = only(&verdict);
+        assert_eq!(reasons(tv), want, "{what}");
+        assert_eq!(tv.state, state, "{what}");
+        assert_eq!(verdict.state, state, "{what}");
+        if want
+            .iter()
+            .any(|(_, t)| t.contains("storage-checkpoint") || t.contains("central_global"))
+        {
+            assert_eq!((tv.lag_seconds, tv.checkpoint), (None, None), "{what}");
+        }
+    }
+}
+
+#[test]
+fn one_warning_task_and_one_undecodable_task_is_unknown_overall() {
+    let mut pairs = running("lagging");
+    pairs.push(kv("/tidb/br-stream/info/pitr", vec![0xff, 0xff]));
+    let verdict = judge(pairs, after(15 * 60));
+    assert_eq!(task(&verdict, "lagging").state, State::Warning);
+    assert_eq!(task(&verdict, "pitr").state, State::Unknown);
+    assert_eq!(verdict.state, State::Unknown);
+    assert_eq!(verdict.state.exit_code(), 3);
 }

@@ -60,8 +60,18 @@ fn no_secret_in_any_output() {
                     args.push(verbosity);
                 }
                 let run = check(&args);
-                assert_clean(&format!("{format} {verbosity} --task {task}"), &run.stdout);
-                assert_eq!(run.stderr, "");
+                let what = format!("{format} {verbosity} --task {task}");
+                assert_clean(&what, &run.stdout);
+                assert_clean(&what, &run.stderr);
+                if format == "br-json" {
+                    // BR's contract: a task that does not decode fails the whole document.
+                    let failed = task == "broken_task" || task == "*";
+                    assert_eq!(run.code, if failed { 1 } else { 0 }, "{what}");
+                    assert_eq!(run.stdout.is_empty(), failed, "{what}");
+                    assert_eq!(run.stderr.lines().count(), usize::from(failed), "{what}");
+                } else {
+                    assert_eq!(run.stderr, "", "{what}");
+                }
                 runs += 1;
             }
         }

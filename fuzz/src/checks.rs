@@ -649,6 +649,7 @@ impl Case {
             },
             color: false,
             duration_ms: 12,
+            ..RenderOptions::default()
         }
     }
 
@@ -813,27 +814,32 @@ pub fn check_rendered(outcome: &Outcome, render: &RenderOptions) {
     let out = renderer(Format::Table).render(outcome, render);
     assert_no_control("table", &out);
 
-    // br-json: `br log status --json`'s document, one per line; an array when checked, an
-    // object with the error when not. Go's encoding leaves DEL and C1 controls raw (as
-    // BR does), so only what JSON itself forbids raw is checked.
+    // br-json: `br log status --json`'s contract: the document (one JSON array on one
+    // line) exactly when it renders, else one line for stderr and nothing on stdout. A
+    // failure before judging is always the second. Go's encoding leaves DEL and C1
+    // controls raw (as BR does), so only what JSON itself forbids raw is checked.
     let out = renderer(Format::BrJson).render(outcome, render);
-    assert!(!out.is_empty(), "empty br-json output");
-    if let Some(c) = out.chars().find(|&c| c < ' ' && c != '\n') {
-        panic!("br-json output holds control character {c:?}:\n{out}");
-    }
-    for line in out.lines() {
-        let value: serde_json::Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("br-json line is not JSON ({e}): {line}"));
-        if checked {
+    match lib::render::brjson::result(outcome) {
+        Ok(document) => {
+            assert!(
+                checked,
+                "br-json printed a document for a failure:\n{document}"
+            );
+            assert_eq!(out, document, "br-json stdout is not the document");
+            if let Some(c) = out.chars().find(|&c| c < ' ' && c != '\n') {
+                panic!("br-json output holds control character {c:?}:\n{out}");
+            }
+            assert_eq!(out.lines().count(), 1, "br-json document is not one line");
+            let value: serde_json::Value = serde_json::from_str(&out)
+                .unwrap_or_else(|e| panic!("br-json is not JSON ({e}): {out}"));
             assert!(
                 value.is_array(),
-                "br-json of a verdict is not an array: {line}"
+                "br-json of a verdict is not an array: {out}"
             );
-        } else {
-            assert!(
-                value["error"].is_string(),
-                "br-json failure has no error: {line}"
-            );
+        }
+        Err(reason) => {
+            assert_eq!(out, "", "br-json failure wrote stdout");
+            assert!(!reason.is_empty(), "br-json failure without a reason");
         }
     }
 }

@@ -1,19 +1,56 @@
-//! `--format br-json`: the document `br log status --json` prints (BR v7/v8,
-//! pingcap/tidb:br/pkg/stream/stream_status.go `printByJSON`; tidb-logbackup-meta.md §3.4),
-//! so scripts written around BR (jq in cron jobs) keep working without the `br` binary.
+//! `--format br-json`: the document today's `br log status --json` prints
+//! (pingcap/tidb:br/pkg/stream/stream_status.go `printByJSON`, with the `status` field of
+//! pingcap/tidb PR #58465), so scripts written around BR (jq in cron jobs) keep working
+//! without the `br` binary.
 //!
-//! One JSON array on one line, fields in BR's order with Go's encoding rules: `start_ts`
-//! and `end_ts` omitted when 0, `table_filter` null when empty, `progress` lists the
-//! store-type checkpoints only, `checkpoint` is the storage checkpoint, `last_errors`
-//! omitted when empty and its errors in proto-JSON snake_case with zero fields omitted,
-//! floats without a trailing `.0`, and `<`, `>`, `&` escaped as Go does. `estimate_qps` is
-//! our sampled rate with `--throughput`, else 0 — never BR's "42 per store" placeholder.
-//! Last errors come in store-key order (BR iterates a Go map). When the cluster cannot be
-//! read the output is `{"error": "...", "state": "..."}` instead of an array.
+//! One JSON array on one line, fields in BR's order (`name, start_ts, end_ts, status,
+//! table_filter, progress, storage, checkpoint, estimate_qps, last_errors`) with Go's
+//! encoding rules: `start_ts` and `end_ts` omitted when 0, `table_filter` null when empty,
+//! `progress` lists the store-type checkpoints only, `checkpoint` is the storage
+//! checkpoint, `last_errors` always present (`[]` when none) with the store id of each key
+//! outside and the proto-JSON error (snake_case, zero fields omitted) inside, floats
+//! without a trailing `.0`, and `<`, `>`, `&` escaped as Go does. `name` is `Info.name`
+//! from the value. `estimate_qps` is our sampled rate with `--throughput`, else 0 — never
+//! BR's "42 per store" placeholder. Last errors come in store-key order (BR iterates a Go
+//! map).
+//!
+//! Streams and exit status are BR's, not the plugin API's: see [`result`].
 
 use super::{Outcome, Render, RenderOptions};
 use crate::evaluate::Verdict;
 use crate::proto::StreamBackupError;
+
+/// BR's contract: the document on stdout and exit 0 whenever it could be printed (the
+/// verdict is not part of it); otherwise nothing on stdout, one line on stderr, exit 1.
+pub const FAILURE_EXIT: i32 = 1;
+
+/// The document, or the one-line reason BR would fail with: the cluster could not be
+/// read, a `--task` does not exist ("no such task"), or a selected task has a key that
+/// does not decode (BR aborts on any).
+pub fn result(outcome: &Outcome) -> Result<String, String> {
+    match outcome {
+        Outcome::Failed { message, .. } if message.trim().is_empty() => {
+            Err("the cluster cannot be read".to_string())
+        }
+        Outcome::Failed { message, .. } => Err(message.clone()),
+        Outcome::Checked(verdict) => {
+            if let Some(name) = verdict.missing.first() {
+                return Err(format!("no such task: {name}"));
+            }
+            let undecodable = verdict
+                .tasks
+                .iter()
+                .flat_map(|t| &t.task.problems)
+                .find(|p| p.undecodable);
+            if let Some(p) = undecodable {
+                return Err(format!("cannot decode {}: {}", p.key, p.reason));
+            }
+            Ok(document(verdict))
+        }
+        // The options allow br-json for one cluster only: BR's single document.
+        Outcome::Fleet(clusters) => clusters.iter().map(|c| result(&c.outcome)).collect(),
+    }
+}
 
 pub struct BrJson;
 
@@ -67,13 +104,14 @@ fn document(verdict: &Verdict) -> String {
         .filter_map(|t| {
             let task = &t.task;
             let info = task.info.as_ref()?;
-            let mut fields = vec![format!("\"name\":{}", go_string(&task.name))];
+            let mut fields = vec![format!("\"name\":{}", go_string(&info.name))];
             if info.start_ts != 0 {
                 fields.push(format!("\"start_ts\":{}", info.start_ts));
             }
             if info.end_ts != 0 {
                 fields.push(format!("\"end_ts\":{}", info.end_ts));
             }
+            fields.push(format!("\"status\":\"{}\"", task.status().as_str()));
             let filter = if info.table_filter.is_empty() {
                 "null".to_string()
             } else {
@@ -101,20 +139,16 @@ fn document(verdict: &Verdict) -> String {
                 task.storage_checkpoint().unwrap_or(info.start_ts)
             ));
             fields.push(format!("\"estimate_qps\":{}", go_float(qps)));
-            if !task.errors.is_empty() {
-                let errors: Vec<String> = task
-                    .errors
-                    .iter()
-                    .map(|e| {
-                        format!(
-                            "{{\"store_id\":{},\"last_error\":{}}}",
-                            e.store_id,
-                            last_error(e)
-                        )
-                    })
-                    .collect();
-                fields.push(format!("\"last_errors\":[{}]", errors.join(",")));
-            }
+            let errors: Vec<String> = task
+                .last_errors()
+                .map(|(store_id, e)| {
+                    format!(
+                        "{{\"store_id\":{store_id},\"last_error\":{}}}",
+                        last_error(e)
+                    )
+                })
+                .collect();
+            fields.push(format!("\"last_errors\":[{}]", errors.join(",")));
             Some(format!("{{{}}}", fields.join(",")))
         })
         .collect();
@@ -122,24 +156,9 @@ fn document(verdict: &Verdict) -> String {
 }
 
 impl Render for BrJson {
+    /// What goes to stdout: the document, or nothing when BR would fail ([`result`]).
     fn render(&self, outcome: &Outcome, _options: &RenderOptions) -> String {
-        match outcome {
-            Outcome::Checked(verdict) => document(verdict),
-            // BR prints its error on stderr and no JSON; we have only stdout: one object
-            // (not an array, so `jq '.[]'` fails loudly) with the reason.
-            Outcome::Failed { state, message, .. } => {
-                format!(
-                    "{{\"error\":{},\"state\":\"{state}\"}}\n",
-                    go_string(message)
-                )
-            }
-            // One document per cluster, one per line (options allow br-json for one cluster
-            // only, so this is BR's single document).
-            Outcome::Fleet(clusters) => clusters
-                .iter()
-                .map(|c| self.render(&c.outcome, _options))
-                .collect(),
-        }
+        result(outcome).unwrap_or_default()
     }
 }
 

@@ -46,7 +46,7 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RenderOptions {
     pub verbosity: u8,
     /// Byte budget of the nagios format (Nagios Core's 8 KiB by default).
@@ -55,6 +55,10 @@ pub struct RenderOptions {
     pub color: bool,
     /// Run time so far, reported by ndjson.
     pub duration_ms: u64,
+    /// The zone of the table's dates (BR prints its local zone); nagios and ndjson are UTC.
+    pub time_zone: jiff::tz::TimeZone,
+    /// Terminal columns for the table (BR: the terminal's width, else 80).
+    pub width: usize,
 }
 
 impl Default for RenderOptions {
@@ -64,6 +68,8 @@ impl Default for RenderOptions {
             max_bytes: 8192,
             color: false,
             duration_ms: 0,
+            time_zone: jiff::tz::TimeZone::UTC,
+            width: table::DEFAULT_WIDTH,
         }
     }
 }

@@ -259,10 +259,9 @@ fn task_lines(t: &TaskVerdict, verbosity: u8, now_ms: u64) -> Vec<String> {
             tso::br_date(ms)
         ));
     }
-    for e in &t.task.errors {
+    for (store_id, e) in t.task.last_errors() {
         detail.push(format!(
-            "store {} error {} at {}: {}",
-            e.store_id,
+            "store {store_id} error {} at {}: {}",
             e.error_code,
             tso::br_date(e.happen_at),
             e.error_message

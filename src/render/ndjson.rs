@@ -120,9 +120,11 @@ struct OrphanEvent<'a> {
     keys: usize,
 }
 
-fn error_event(e: &crate::proto::StreamBackupError) -> ErrorEvent<'_> {
+/// `store_id` is the store the key names (`last-error/<task>/<store>`), or the value's own
+/// for a PauseV2 payload.
+fn error_event(store_id: u64, e: &crate::proto::StreamBackupError) -> ErrorEvent<'_> {
     ErrorEvent {
-        store_id: e.store_id,
+        store_id,
         error_code: &e.error_code,
         error_message: &e.error_message,
         happen_at: tso::rfc3339_ms(e.happen_at),
@@ -156,7 +158,7 @@ fn pause_event(pause: &Option<Pause>) -> PauseEvent<'_> {
                 _ => None,
             },
             error: match &p.payload {
-                Payload::Error(e) => Some(error_event(e)),
+                Payload::Error(e) => Some(error_event(e.store_id, e)),
                 _ => None,
             },
         },
@@ -200,7 +202,10 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
                 lag_seconds: tso::lag_seconds(now_ms, tso::physical_ms(s.ts)),
             })
             .collect(),
-        errors: task.errors.iter().map(error_event).collect(),
+        errors: task
+            .last_errors()
+            .map(|(store_id, e)| error_event(store_id, e))
+            .collect(),
         region_checkpoint_keys: task.region_keys,
         gc_margin_seconds: t.gc_margin_seconds,
         resume_deadline: t.resume_deadline_ms.map(tso::rfc3339_ms),

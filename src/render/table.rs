@@ -2,10 +2,16 @@
 //! (pingcap/tidb:br/pkg/stream/stream_status.go `printByTable`, br/pkg/glue/console_glue.go
 //! `Table.Print`), then one extra `check` row per task with our verdict.
 //!
-//! Differences, on purpose: times are UTC (BR uses its local zone); error rows come in
-//! store-key order (BR iterates a Go map, so its order varies); `speed(est.)` is our
-//! sampled rate with `--throughput`, else 0.00 (never BR's "42 per store"); a task whose
-//! info cannot be decoded is shown with what is known (BR aborts the whole command).
+//! As BR: dates in the local time zone (`TZ`, else /etc/localtime); colour and bold only
+//! on a terminal, never with `NO_COLOR` set or `TERM=dumb` (fatih/color's rules); the
+//! width of the terminal, else 80.
+//!
+//! Differences, on purpose: values wrap by display width (BR cuts at a byte count, which
+//! can split a UTF-8 character); error rows come in store-key order (BR iterates a Go
+//! map, so its order varies); `speed(est.)` is our sampled rate with `--throughput`, else
+//! 0.00 (never BR's "42 per store"); a task with a key that cannot be decoded is shown
+//! with what is known (BR aborts the whole command), without a checkpoint when a
+//! checkpoint key is the one that failed.
 
 use super::{clean_text, Outcome, Render, RenderOptions};
 use crate::evaluate::{TaskVerdict, Verdict};
@@ -13,6 +19,7 @@ use crate::model::Status;
 use crate::pause::{Pause, Payload};
 use crate::state::State;
 use crate::tso;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 pub struct Table;
 
@@ -21,9 +28,14 @@ const YELLOW: &str = "\x1b[33m";
 const GREEN: &str = "\x1b[32m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
-/// BR's width when stdin is not a terminal (glue's `defaultTerminalWidth`); fixed here so
-/// the output does not depend on the terminal.
-const WIDTH: usize = 80;
+/// BR's width when stdin is not a terminal (glue's `defaultTerminalWidth`).
+pub const DEFAULT_WIDTH: usize = 80;
+
+/// fatih/color's rule, which BR follows: colours only on a terminal, and never with a
+/// non-empty `NO_COLOR` (no-color.org) or `TERM=dumb`.
+pub fn colour_wanted(stdout_is_terminal: bool, no_color: Option<&str>, term: Option<&str>) -> bool {
+    stdout_is_terminal && no_color.is_none_or(str::is_empty) && term != Some("dumb")
+}
 
 fn paint(text: &str, colour: &str, on: bool) -> String {
     if on {
@@ -55,73 +67,79 @@ pub fn go_duration(seconds: i64) -> String {
     }
 }
 
-/// BR's `formatTS`: the date and `gap=` now − time rounded to the second (red over 10 min).
-fn format_ts(ts_ms: u64, now_ms: u64, color: bool) -> String {
-    let diff = now_ms as i64 - ts_ms as i64;
-    let gap = (diff + if diff >= 0 { 500 } else { -500 }) / 1000;
-    let colour = if gap > 600 { RED } else { GREEN };
-    format!(
-        "{}; gap={}",
-        tso::br_date(ts_ms),
-        paint(&go_duration(gap), colour, color)
-    )
+/// What the rows need besides the task.
+struct View<'a> {
+    now_ms: u64,
+    color: bool,
+    zone: &'a jiff::tz::TimeZone,
 }
 
-/// Go's `time.Time.String()` of an RFC 3339 pause time, as BR prints `pause-time`
-/// (`2024-01-01 09:05:00 +0800 +0800`; UTC as `+0000 UTC`). Unparsable text is kept.
-fn go_time_string(rfc3339: &str) -> String {
-    let Some((date, rest)) = rfc3339.split_once('T') else {
-        return rfc3339.to_string();
-    };
-    let (clock, zone) = match rest.find(['Z', 'z', '+', '-']) {
-        Some(i) => rest.split_at(i),
-        None => return rfc3339.to_string(),
-    };
-    let clock = match clock.split_once('.') {
-        Some((whole, fraction)) => {
-            let trimmed = fraction.trim_end_matches('0');
-            if trimmed.is_empty() {
-                whole.to_string()
-            } else {
-                format!("{whole}.{trimmed}")
-            }
-        }
-        None => clock.to_string(),
-    };
-    let zone = match zone {
-        "Z" | "z" | "+00:00" => "+0000 UTC".to_string(),
-        offset => {
-            let compact = offset.replace(':', "");
-            format!("{compact} {compact}")
-        }
-    };
-    format!("{date} {clock} {zone}")
+impl View<'_> {
+    fn date(&self, ms: u64) -> String {
+        tso::br_date_in(ms, self.zone)
+    }
+
+    /// BR's `formatTS`: the date and `gap=` now − time rounded to the second (red over 10 min).
+    fn format_ts(&self, ts_ms: u64) -> String {
+        let diff = self.now_ms as i64 - ts_ms as i64;
+        let gap = (diff + if diff >= 0 { 500 } else { -500 }) / 1000;
+        let colour = if gap > 600 { RED } else { GREEN };
+        format!(
+            "{}; gap={}",
+            self.date(ts_ms),
+            paint(&go_duration(gap), colour, self.color)
+        )
+    }
 }
 
-fn rows(t: &TaskVerdict, now_ms: u64, color: bool, rate: f64) -> Vec<(String, String)> {
+/// BR's `pause-time`: the RFC 3339 `operation_time` parsed and printed again with Go's
+/// `time.RFC3339` layout: whole seconds, the offset as written, a zero offset as `Z`
+/// (`2024-01-01T08:59:45+08:00`, `2024-01-01T09:05:00Z`). Text that is not RFC 3339 is kept.
+fn go_rfc3339(text: &str) -> String {
+    if text.parse::<jiff::Timestamp>().is_err() {
+        return text.to_string();
+    }
+    let Some((date, rest)) = text.split_once(['T', 't']) else {
+        return text.to_string();
+    };
+    let Some(at) = rest.find(['Z', 'z', '+', '-']) else {
+        return text.to_string();
+    };
+    let (clock, offset) = rest.split_at(at);
+    let seconds = clock.split('.').next().unwrap_or(clock);
+    let offset = match offset {
+        "Z" | "z" | "+00:00" | "-00:00" => "Z",
+        other => other,
+    };
+    format!("{date}T{seconds}{offset}")
+}
+
+fn rows(t: &TaskVerdict, view: &View, rate: f64) -> Vec<(String, String)> {
     let task = &t.task;
+    let color = view.color;
     let mut rows = vec![("name".to_string(), task.name.clone())];
+    // BR's statusOK/statusBlock/statusErr: a coloured mark, then the word in bold.
     let status = match t.status {
-        Status::Normal => paint("●", GREEN, color) + " NORMAL",
-        Status::Pause => paint("●", YELLOW, color) + " PAUSE",
-        Status::Error => paint("○", RED, color) + " ERROR",
+        Status::Normal => paint("●", GREEN, color) + &paint(" NORMAL", BOLD, color),
+        Status::Pause => paint("●", YELLOW, color) + &paint(" PAUSE", BOLD, color),
+        Status::Error => paint("○", RED, color) + &paint(" ERROR", BOLD, color),
     };
     rows.push(("status".into(), status));
     if let Some(info) = &task.info {
-        rows.push((
-            "start".into(),
-            tso::br_date(tso::physical_ms(info.start_ts)),
-        ));
+        rows.push(("start".into(), view.date(tso::physical_ms(info.start_ts))));
         if info.end_ts > 0 {
-            rows.push(("end".into(), tso::br_date(tso::physical_ms(info.end_ts))));
+            rows.push(("end".into(), view.date(tso::physical_ms(info.end_ts))));
         }
         rows.push(("storage".into(), info.storage.clone()));
     }
-    rows.push(("speed(est.)".into(), format!("{rate:.2} ops/s")));
+    rows.push((
+        "speed(est.)".into(),
+        format!("{} ops/s", paint(&format!("{rate:.2}"), BOLD, color)),
+    ));
     if let Some(ts) = task.storage_checkpoint() {
         rows.push((
             "checkpoint[global]".into(),
-            format_ts(tso::physical_ms(ts), now_ms, color),
+            view.format_ts(tso::physical_ms(ts)),
         ));
     }
     // BR lists store rows only when no central_global exists (GetMinStoreCheckpoint).
@@ -133,12 +151,12 @@ fn rows(t: &TaskVerdict, now_ms: u64, color: bool, rate: f64) -> Vec<(String, St
         {
             rows.push((
                 format!("checkpoint[store={}]", s.store_id),
-                format_ts(tso::physical_ms(s.ts), now_ms, color),
+                view.format_ts(tso::physical_ms(s.ts)),
             ));
         }
     }
     if let Some(Some(Pause::V2(p))) = &task.pause {
-        rows.push(("pause-time".into(), go_time_string(&p.operation_time)));
+        rows.push(("pause-time".into(), go_rfc3339(&p.operation_time)));
         rows.push(("pause-operator".into(), p.operation_hostname.clone()));
         rows.push((
             "pause-operator-pid".into(),
@@ -160,14 +178,15 @@ fn rows(t: &TaskVerdict, now_ms: u64, color: bool, rate: f64) -> Vec<(String, St
             }
         }
     }
-    for e in &task.errors {
-        rows.push((format!("error[store={}]", e.store_id), e.error_code.clone()));
+    // BR keys its error map by the store id in the key.
+    for (store, e) in task.last_errors() {
+        rows.push((format!("error[store={store}]"), e.error_code.clone()));
         rows.push((
-            format!("error-happen-at[store={}]", e.store_id),
-            format_ts(e.happen_at, now_ms, color),
+            format!("error-happen-at[store={store}]"),
+            view.format_ts(e.happen_at),
         ));
         rows.push((
-            format!("error-message[store={}]", e.store_id),
+            format!("error-message[store={store}]"),
             e.error_message.clone(),
         ));
     }
@@ -177,18 +196,20 @@ fn rows(t: &TaskVerdict, now_ms: u64, color: bool, rate: f64) -> Vec<(String, St
     rows
 }
 
-/// glue's `Table.Print`: keys right-aligned, values wrapped to the frame right of them
-/// (two-line layout when that frame would be narrower than 40 columns).
-fn print_table(out: &mut String, rows: &[(String, String)], color: bool) {
-    let key_width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    let frame = WIDTH.saturating_sub(key_width + 2);
+/// glue's `Table.Print`: keys right-aligned, values (in bold) wrapped to the frame right of
+/// them (two-line layout when that frame would be narrower than 40 columns).
+fn print_table(out: &mut String, rows: &[(String, String)], color: bool, width: usize) {
+    let key_width = rows.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
+    let frame = width.saturating_sub(key_width + 2);
     let (pad, frame) = if frame < 40 {
-        (0, WIDTH)
+        (0, width)
     } else {
         (key_width, frame)
     };
     for (key, value) in rows {
-        out.push_str(&format!("{key:>pad$}: "));
+        out.push_str(&" ".repeat(pad.saturating_sub(key.width())));
+        out.push_str(key);
+        out.push_str(": ");
         if pad == 0 {
             out.push('\n');
         }
@@ -197,13 +218,16 @@ fn print_table(out: &mut String, rows: &[(String, String)], color: bool) {
         } else {
             value.clone()
         };
-        out.push_str(&wrap(&value, frame, pad + 2));
+        // Two-line layout: BR wraps in the root frame, continuation lines unindented.
+        let indent = if pad == 0 { 0 } else { pad + 2 };
+        out.push_str(&wrap(&value, frame, indent));
         out.push('\n');
     }
 }
 
-/// Splits at `width` visible characters (escape sequences do not count), continuing on a
-/// new line indented by `indent`.
+/// Splits at `width` display columns (escape sequences take none, a wide character two;
+/// one that would cross the edge starts the next line), continuing on a new line indented
+/// by `indent`. Width 0 (no terminal size) does not wrap.
 fn wrap(text: &str, width: usize, indent: usize) -> String {
     let mut out = String::new();
     let mut visible = 0;
@@ -219,13 +243,14 @@ fn wrap(text: &str, width: usize, indent: usize) -> String {
             }
             continue;
         }
-        if visible == width {
+        let columns = c.width().unwrap_or(0);
+        if width > 0 && visible > 0 && visible + columns > width {
             out.push('\n');
             out.push_str(&" ".repeat(indent));
             visible = 0;
         }
         out.push(c);
-        visible += 1;
+        visible += columns;
     }
     out
 }
@@ -234,14 +259,27 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
     let color = options.color;
     let mut out = String::new();
     if verdict.tasks.is_empty() {
-        out.push_str(&format!("{} No Task Yet.\n", paint("○", RED, color)));
+        out.push_str(&format!(
+            "{}{}\n",
+            paint("○", RED, color),
+            paint(" No Task Yet.", BOLD, color)
+        ));
     } else {
         out.push_str(&format!(
-            "{} Total {} Tasks.\n",
+            "{}{}\n",
             paint("●", GREEN, color),
-            verdict.tasks.len()
+            paint(
+                &format!(" Total {} Tasks.", verdict.tasks.len()),
+                BOLD,
+                color
+            )
         ));
     }
+    let view = View {
+        now_ms: verdict.now_ms,
+        color,
+        zone: &options.time_zone,
+    };
     let rate = verdict
         .cluster
         .tikv
@@ -251,7 +289,7 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
     for (i, t) in verdict.tasks.iter().enumerate() {
         out.push_str(&format!("> #{} <\n", i + 1));
         // Data is cleaned before painting so only our own escape sequences reach the terminal.
-        let rows: Vec<(String, String)> = rows(t, verdict.now_ms, color, rate)
+        let rows: Vec<(String, String)> = rows(t, &view, rate)
             .into_iter()
             .map(|(k, v)| {
                 (
@@ -264,7 +302,7 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
                 )
             })
             .collect();
-        print_table(&mut out, &rows, color);
+        print_table(&mut out, &rows, color, options.width);
     }
     for f in &verdict.findings {
         out.push_str(&format!(
@@ -354,38 +392,52 @@ mod tests {
     }
 
     #[test]
-    fn go_time_strings_of_pause_times() {
-        assert_eq!(
-            go_time_string("2024-01-01T09:05:00+08:00"),
-            "2024-01-01 09:05:00 +0800 +0800"
-        );
-        assert_eq!(
-            go_time_string("2024-01-01T08:59:45.123+08:00"),
-            "2024-01-01 08:59:45.123 +0800 +0800"
-        );
-        assert_eq!(
-            go_time_string("2024-01-01T01:05:00Z"),
-            "2024-01-01 01:05:00 +0000 UTC"
-        );
-        assert_eq!(
-            go_time_string("2024-01-01T01:05:00.500-05:30"),
-            "2024-01-01 01:05:00.5 -0530 -0530"
-        );
-        assert_eq!(go_time_string("garbage"), "garbage");
+    fn pause_times_in_go_rfc3339() {
+        for (written, shown) in [
+            ("2024-01-01T09:05:00+08:00", "2024-01-01T09:05:00+08:00"),
+            // TiKV's chrono writes fractions and never Z; Go prints whole seconds and Z.
+            ("2024-01-01T08:59:45.123+08:00", "2024-01-01T08:59:45+08:00"),
+            (
+                "2024-01-01T08:59:45.999999+08:00",
+                "2024-01-01T08:59:45+08:00",
+            ),
+            ("2024-01-01T01:05:00Z", "2024-01-01T01:05:00Z"),
+            ("2024-01-01T01:05:00+00:00", "2024-01-01T01:05:00Z"),
+            ("2024-01-01T01:05:00.500-05:30", "2024-01-01T01:05:00-05:30"),
+            ("garbage", "garbage"),
+            ("2024-13-01T01:05:00Z", "2024-13-01T01:05:00Z"),
+        ] {
+            assert_eq!(go_rfc3339(written), shown, "{written}");
+        }
+    }
+
+    #[test]
+    fn colour_follows_fatih_color() {
+        assert!(colour_wanted(true, None, Some("xterm-256color")));
+        assert!(colour_wanted(true, Some(""), None));
+        assert!(!colour_wanted(false, None, Some("xterm")));
+        assert!(!colour_wanted(true, Some("1"), Some("xterm")));
+        assert!(!colour_wanted(true, None, Some("dumb")));
     }
 
     #[test]
     fn gaps_round_like_go() {
+        let zone = jiff::tz::TimeZone::UTC;
+        let view = |now_ms| View {
+            now_ms,
+            color: false,
+            zone: &zone,
+        };
         assert_eq!(
-            format_ts(1_000, 331_499, false),
+            view(331_499).format_ts(1_000),
             "1970-01-01 00:00:01 +0000; gap=5m30s"
         );
         assert_eq!(
-            format_ts(1_000, 331_500, false),
+            view(331_500).format_ts(1_000),
             "1970-01-01 00:00:01 +0000; gap=5m31s"
         );
         assert_eq!(
-            format_ts(10_000, 4_000, false),
+            view(4_000).format_ts(10_000),
             "1970-01-01 00:00:10 +0000; gap=-6s"
         );
     }
@@ -397,5 +449,9 @@ mod tests {
             wrap("\x1b[1mabcdef\x1b[0m", 4, 2),
             "\x1b[1mabcd\n  ef\x1b[0m"
         );
+        // Display columns, not bytes or chars: é is one column, 日本 two each.
+        assert_eq!(wrap("éééééé", 4, 0), "éééé\néé");
+        assert_eq!(wrap("日本語のテキ", 5, 1), "日本\n 語の\n テキ");
+        assert_eq!(wrap("abcdef", 0, 2), "abcdef");
     }
 }

@@ -327,9 +327,18 @@ pub struct Run {
 
 /// Runs the built binary with a clean environment (no $TIDB_PD leaking in).
 pub fn check(args: &[&str]) -> Run {
+    check_env(args, &[])
+}
+
+/// [`check`] with extra environment variables (`TZ`, `NO_COLOR`, …).
+pub fn check_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let output: Output = Command::new(env!("CARGO_BIN_EXE_check_tidb_log_backup"))
         .args(args)
         .env_remove("TIDB_PD")
+        .env_remove("NO_COLOR")
+        // The table prints BR's local dates: pin the zone so the golden files hold anywhere.
+        .env("TZ", "UTC")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("run check_tidb_log_backup");
