@@ -16,7 +16,7 @@ pub const DEFAULT_PD: &str = "http://127.0.0.1:2379";
 /// Checks TiDB log backup (PITR) tasks in PD's etcd and reports a Nagios verdict.
 ///
 /// Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for --help, --version and
-/// usage errors). Ranges use the Monitoring Plugins syntax ([@][start:][end]) with
+/// usage errors); --format br-json exits as br log status does (0 printed, 1 failed). Ranges use the Monitoring Plugins syntax ([@][start:][end]) with
 /// seconds or durations: 600, 10m, 1h30m, ~:10m, @1h:2h.
 #[derive(Debug, Parser)]
 #[command(
@@ -123,7 +123,8 @@ pub struct Cli {
     #[arg(short = 't', long, value_name = "DURATION")]
     pub timeout: Option<String>,
 
-    /// Output format [default: nagios]
+    /// Output format [default: nagios]. br-json keeps `br log status --json`'s contract,
+    /// not the plugin's: exit 0 with the document, else exit 1 and one line on stderr
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
 
