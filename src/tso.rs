@@ -87,17 +87,25 @@ pub fn rfc3339_ms(ms: u64) -> String {
 /// seconds with trailing zeros trimmed (pingcap/tidb:br/pkg/stream/util.go).
 pub fn br_date(ms: u64) -> String {
     let c = civil(ms);
-    let mut fraction = String::new();
-    if c.millis != 0 {
-        fraction = format!(".{:03}", c.millis);
-        while fraction.ends_with('0') {
-            fraction.pop();
-        }
-    }
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}{} +0000",
-        c.year, c.month, c.day, c.hour, c.minute, c.second, fraction
+        c.year,
+        c.month,
+        c.day,
+        c.hour,
+        c.minute,
+        c.second,
+        go_fraction(ms)
     )
+}
+
+/// `.999999999` in a Go layout: the milliseconds with trailing zeros trimmed, or nothing.
+fn go_fraction(ms: u64) -> String {
+    let millis = ms % 1000;
+    if millis == 0 {
+        return String::new();
+    }
+    format!(".{millis:03}").trim_end_matches('0').to_string()
 }
 
 /// [`br_date`] in a given time zone (BR prints dates in its local zone):
@@ -107,16 +115,10 @@ pub fn br_date_in(ms: u64, zone: &jiff::tz::TimeZone) -> String {
         return br_date(ms);
     };
     let zoned = at.to_zoned_datetime(zone.clone());
-    let mut fraction = String::new();
-    if !ms.is_multiple_of(1000) {
-        fraction = format!(".{:03}", ms % 1000);
-        while fraction.ends_with('0') {
-            fraction.pop();
-        }
-    }
     format!(
-        "{}{fraction} {}",
+        "{}{} {}",
         zoned.strftime("%Y-%m-%d %H:%M:%S"),
+        go_fraction(ms),
         zoned.strftime("%z")
     )
 }

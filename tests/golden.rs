@@ -48,17 +48,9 @@ fn every_fixture_in_every_format_matches_its_golden_file() {
             ("table", "-v"),
             ("br-json", "-v"),
         ] {
-            let run = check(&[
-                "--pd",
-                &etcd.endpoint,
-                "--pd-api",
-                &pd.endpoint,
-                "--now",
-                NOW,
-                "--format",
-                format,
-                extra,
-            ]);
+            let mut args = format_args(&etcd, &pd, format);
+            args.push(extra);
+            let run = check(&args);
             // BR's contract for br-json: a failure is one stderr line (recorded), exit 1.
             if format != "br-json" {
                 assert_eq!(run.stderr, "", "{fixture} {format}: stderr must stay empty");
@@ -99,7 +91,8 @@ fn assert_golden(name: &str, actual: &str) {
     assert_eq!(expected, actual, "{}", path.display());
 }
 
-fn table_args<'a>(etcd: &'a Etcd, pd: &'a PdServer) -> Vec<&'a str> {
+/// The golden run's arguments: this etcd and PD stand-in, the fixed `--now`, `format`.
+fn format_args<'a>(etcd: &'a Etcd, pd: &'a PdServer, format: &'a str) -> Vec<&'a str> {
     vec![
         "--pd",
         &etcd.endpoint,
@@ -108,7 +101,7 @@ fn table_args<'a>(etcd: &'a Etcd, pd: &'a PdServer) -> Vec<&'a str> {
         "--now",
         NOW,
         "--format",
-        "table",
+        format,
     ]
 }
 
@@ -119,7 +112,10 @@ fn table_dates_are_in_the_local_time_zone_like_br() {
     let pd = PdServer::for_fixture("pause-v2-error.toml");
     // start, end, checkpoint and error-happen-at move to +0800; pause-time keeps the
     // offset it was written with; the check row (our reasons) stays UTC like nagios.
-    let run = common::check_env(&table_args(&etcd, &pd), &[("TZ", "Asia/Shanghai")]);
+    let run = common::check_env(
+        &format_args(&etcd, &pd, "table"),
+        &[("TZ", "Asia/Shanghai")],
+    );
     assert_eq!(run.stderr, "");
     assert_golden(
         "pause-v2-error.table.Asia-Shanghai",
@@ -157,7 +153,7 @@ fn table_on_a_terminal_has_br_colours_bold_and_the_terminal_width() {
     let etcd = Etcd::start();
     etcd.load(&["pause-v2-error.toml"]);
     let pd = PdServer::for_fixture("pause-v2-error.toml");
-    let args = table_args(&etcd, &pd);
+    let args = format_args(&etcd, &pd, "table");
     let (code, coloured) = on_terminal(&args, 100, &[("TERM", "xterm-256color")]);
     assert!(coloured.contains("\x1b[1m"), "{coloured:?}");
     assert_golden(
