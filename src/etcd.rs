@@ -5,7 +5,7 @@
 //! Each endpoint gets an equal share of the time left, so a frozen member cannot use up
 //! the whole deadline while a healthy one is still untried.
 
-use crate::deadline;
+use crate::guard;
 use crate::keys;
 use crate::snapshot::{plan, Kv, OpResult, ReadOp, Snapshot};
 use crate::tls::{self, Credentials, Tls};
@@ -160,10 +160,10 @@ async fn read_any(
 ) -> Result<Snapshot, FetchError> {
     let mut failures = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
-        let Some(budget) = deadline::share(deadline, endpoints.len() - i) else {
+        let Some(budget) = guard::share(deadline, endpoints.len() - i) else {
             break;
         };
-        deadline::set_stage(format!("reading PD etcd at {endpoint}"));
+        guard::set_stage(format!("reading PD etcd at {endpoint}"));
         match tokio::time::timeout(budget, read_one(endpoint, access, budget)).await {
             Ok(Ok(snapshot)) => return Ok(snapshot),
             Ok(Err(message)) => {

@@ -68,6 +68,17 @@ pub enum CheckpointSource {
     StartTs,
 }
 
+impl CheckpointSource {
+    /// Where the checkpoint came from, as a person reads it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CheckpointSource::StorageCheckpoint => "storage checkpoint",
+            CheckpointSource::Legacy => "v6.1 store checkpoints",
+            CheckpointSource::StartTs => "start_ts, no checkpoint yet",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
     pub name: String,
@@ -238,7 +249,7 @@ pub struct Orphan {
     pub keys: usize,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cluster {
     /// Selected tasks, in `info/` key order.
     pub tasks: Vec<Task>,

@@ -150,7 +150,7 @@ fn get(tls: Option<&Tls>, timeout: Duration, base: &str, path: &str) -> Result<S
 pub fn fetch(endpoints: &[String], tls: Option<&Tls>, deadline: Instant) -> PdFacts {
     let mut failures = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
-        let Some(budget) = crate::deadline::share(deadline, endpoints.len() - i) else {
+        let Some(budget) = crate::guard::share(deadline, endpoints.len() - i) else {
             break;
         };
         match get(tls, budget, endpoint, "/pd/api/v1/stores").and_then(|body| parse_stores(&body)) {

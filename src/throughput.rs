@@ -47,6 +47,14 @@ impl StateFile {
     }
 }
 
+/// The samples that were read, for the state file.
+pub fn successful(current: &[(u64, Result<Sample, String>)]) -> Vec<(u64, Sample)> {
+    current
+        .iter()
+        .filter_map(|(id, s)| s.as_ref().ok().map(|s| (*id, s.clone())))
+        .collect()
+}
+
 /// One store's result for the rules and renderers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreMetrics {
@@ -115,25 +123,6 @@ pub fn compare(
         total_rate: total,
         notes,
     }
-}
-
-/// `$XDG_STATE_HOME/check_tidb_log_backup`, `~/.local/state/check_tidb_log_backup`,
-/// else `/tmp/check_tidb_log_backup-<user>`: per user, because the engines run the check
-/// as different users (nagios, icinga, telegraf, vector, root from cron).
-pub fn default_state_dir() -> PathBuf {
-    let env = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(dir) = env("XDG_STATE_HOME") {
-        return dir.join("check_tidb_log_backup");
-    }
-    if let Some(home) = env("HOME") {
-        return home.join(".local/state/check_tidb_log_backup");
-    }
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_string());
-    std::env::temp_dir().join(format!("check_tidb_log_backup-{user}"))
 }
 
 /// The file for one cluster: `throughput-<key>.json`, key sanitised to `[A-Za-z0-9_-]`.

@@ -123,6 +123,17 @@ pub fn br_date_in(ms: u64, zone: &jiff::tz::TimeZone) -> String {
     )
 }
 
+/// A default as the help text writes it: `10s`, `5m`, `6h` (whole units only).
+pub fn short_duration(seconds: u64) -> String {
+    if seconds > 0 && seconds % 3600 == 0 {
+        format!("{}h", seconds / 3600)
+    } else if seconds > 0 && seconds % 60 == 0 {
+        format!("{}m", seconds / 60)
+    } else {
+        format!("{seconds}s")
+    }
+}
+
 /// A compact Go-style duration: `0s`, `45s`, `4m53s`, `2h0m5s`, `3d4h` for long spans.
 pub fn human_duration(seconds: u64) -> String {
     let (d, h, m, s) = (

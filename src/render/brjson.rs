@@ -17,7 +17,7 @@
 //! Streams and exit status are BR's, not the plugin API's: see [`result`].
 
 use super::{Outcome, Render, RenderOptions};
-use crate::evaluate::Verdict;
+use crate::judge::Verdict;
 use crate::proto::StreamBackupError;
 
 /// BR's contract: the document on stdout and exit 0 whenever it could be printed (the

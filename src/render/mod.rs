@@ -5,7 +5,7 @@ pub mod nagios;
 pub mod ndjson;
 pub mod table;
 
-use crate::evaluate::{TaskVerdict, Verdict};
+use crate::judge::{TaskVerdict, Verdict};
 use crate::state::State;
 
 /// What a run produced: a judged cluster, or a failure before judging.
@@ -33,6 +33,18 @@ pub struct ClusterResult {
 }
 
 impl Outcome {
+    /// A verdict, or the failure it records (PD's etcd could not be read).
+    pub fn from_verdict(verdict: Verdict) -> Outcome {
+        match verdict.failure {
+            Some(message) => Outcome::Failed {
+                state: verdict.state,
+                message,
+                now_ms: verdict.now_ms,
+            },
+            None => Outcome::Checked(Box::new(verdict)),
+        }
+    }
+
     pub fn state(&self) -> State {
         match self {
             Outcome::Checked(v) => v.state,
@@ -65,7 +77,7 @@ impl Default for RenderOptions {
     fn default() -> Self {
         RenderOptions {
             verbosity: 0,
-            max_bytes: 8192,
+            max_bytes: crate::settings::defaults::MAX_OUTPUT,
             color: false,
             duration_ms: 0,
             time_zone: jiff::tz::TimeZone::UTC,
@@ -74,15 +86,47 @@ impl Default for RenderOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Nagios,
     Ndjson,
     Table,
     /// `br log status --json`'s document.
-    #[serde(rename = "br-json")]
     BrJson,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [
+        Format::Nagios,
+        Format::Ndjson,
+        Format::Table,
+        Format::BrJson,
+    ];
+
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Nagios => "nagios",
+            Format::Ndjson => "ndjson",
+            Format::Table => "table",
+            Format::BrJson => "br-json",
+        }
+    }
+
+    /// What the help text says of it, where the name is not enough.
+    pub fn description(self) -> Option<&'static str> {
+        match self {
+            Format::BrJson => Some("`br log status --json`'s document"),
+            _ => None,
+        }
+    }
+
+    /// A name, in any case.
+    pub fn from_name(text: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(text))
+    }
 }
 
 pub trait Render {

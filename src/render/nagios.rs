@@ -1,11 +1,9 @@
 //! Nagios plugin output: `TIDB_LOG_BACKUP <STATE> - <summary> | <perfdata>`, then one
-//! long-output line per task, worst first (plugin-conventions.md §0).
+//! long-output line per task, worst first (docs/output-contract.md).
 
 use super::{clean_text, state_counts, worst_first, ClusterResult, Outcome, Render, RenderOptions};
-use crate::evaluate::{TaskVerdict, Verdict};
-use crate::model::CheckpointSource;
-use crate::pause::{Pause, Payload};
-use crate::range::Range;
+use crate::judge::{Metric, TaskVerdict, Verdict};
+use crate::range::format_number;
 use crate::state::State;
 use crate::tso;
 use std::collections::HashSet;
@@ -82,25 +80,32 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-fn threshold(range: &Range) -> String {
-    range.to_string()
+/// `<prefix><label>=<value><uom>;<warn>;<crit>;<min>;<max>`, trailing empty fields left
+/// out; `None` for a metric whose value is unknown.
+fn perf_item(prefix: &str, m: &Metric) -> Option<String> {
+    let value = m.value?;
+    let mut fields = vec![
+        m.warn.map(|r| r.to_string()).unwrap_or_default(),
+        m.crit.map(|r| r.to_string()).unwrap_or_default(),
+        m.min.map(format_number).unwrap_or_default(),
+        m.max.map(format_number).unwrap_or_default(),
+    ];
+    while fields.last().is_some_and(String::is_empty) {
+        fields.pop();
+    }
+    let mut item = format!("{prefix}{}={}{}", m.label, format_number(value), m.uom);
+    for f in fields {
+        item.push(';');
+        item.push_str(&f);
+    }
+    Some(item)
 }
 
-fn task_perfdata(label: &str, t: &TaskVerdict) -> Vec<String> {
-    let mut items = Vec::new();
-    if let Some(lag) = t.lag_seconds {
-        items.push(format!(
-            "{label}_checkpoint_lag={lag}s;{};{};0",
-            threshold(&t.lag_warning),
-            threshold(&t.lag_critical)
-        ));
-    }
-    items.push(format!(
-        "{label}_paused={};;;0;1",
-        u8::from(t.task.paused())
-    ));
-    items.push(format!("{label}_store_errors={};;;0", t.task.error_keys));
-    items
+fn perf_items(prefix: &str, metrics: &[Metric]) -> Vec<String> {
+    metrics
+        .iter()
+        .filter_map(|m| perf_item(prefix, m))
+        .collect()
 }
 
 fn summary(verdict: &Verdict) -> String {
@@ -194,14 +199,10 @@ fn task_lines(t: &TaskVerdict, verbosity: u8, now_ms: u64) -> Vec<String> {
     }
     let mut detail = Vec::new();
     if let Some((ts, source)) = t.checkpoint {
-        let from = match source {
-            CheckpointSource::StorageCheckpoint => "storage checkpoint",
-            CheckpointSource::Legacy => "v6.1 store checkpoints",
-            CheckpointSource::StartTs => "start_ts, no checkpoint yet",
-        };
         detail.push(format!(
-            "checkpoint {} ({from})",
-            tso::br_date(tso::physical_ms(ts))
+            "checkpoint {} ({})",
+            tso::br_date(tso::physical_ms(ts)),
+            source.describe()
         ));
     }
     if let Some(global) = t.task.central_global {
@@ -230,25 +231,8 @@ fn task_lines(t: &TaskVerdict, verbosity: u8, now_ms: u64) -> Vec<String> {
         };
         detail.push(format!("storage {storage}"));
     }
-    match &t.task.pause {
-        Some(Some(Pause::V2(p))) => {
-            let mut text = format!("paused {} by {}", p.severity, p.operation_hostname);
-            if let Some(pid) = p.operation_pid {
-                text.push_str(&format!(" pid {pid}"));
-            }
-            text.push_str(&format!(" at {}", p.operation_time));
-            match &p.payload {
-                Payload::Text(msg) => text.push_str(&format!(": {msg}")),
-                Payload::Error(e) => {
-                    text.push_str(&format!(": {} {}", e.error_code, e.error_message))
-                }
-                Payload::Invalid(_) => text.push_str(": payload cannot be decoded"),
-                Payload::None => {}
-            }
-            detail.push(text);
-        }
-        Some(Some(Pause::V1)) => detail.push("paused (no pause details: PauseV1)".to_string()),
-        _ => {}
+    if let Some(text) = t.pause.as_ref().and_then(|p| p.text.as_ref()) {
+        detail.push(text.clone());
     }
     for store in t.task.store_rows() {
         let ms = tso::physical_ms(store.ts);
@@ -364,25 +348,12 @@ struct Parts {
 fn parts(verdict: &Verdict, verbosity: u8, prefix: &str) -> Parts {
     let names: Vec<&str> = verdict.tasks.iter().map(|t| t.task.name.as_str()).collect();
     let labels = perf_labels(&names);
-    let mut run_items = vec![format!("{prefix}tasks={};;;0", verdict.tasks.len())];
-    if let Some(stores) = verdict.cluster.stores {
-        run_items.push(format!("{prefix}stores_down={};;0;0", stores.down));
-        run_items.push(format!(
-            "{prefix}stores_disconnected={};0;;0",
-            stores.disconnected
-        ));
-    }
-    if let Some(rate) = verdict.cluster.tikv.as_ref().and_then(|t| t.total_rate) {
-        run_items.push(format!(
-            "{prefix}kv_events_per_second={};;;0",
-            super::rate_text(rate)
-        ));
-    }
+    let run_items = perf_items(prefix, &verdict.metrics);
     let groups = verdict
         .tasks
         .iter()
         .zip(&labels)
-        .map(|(t, l)| (t.state, task_perfdata(&format!("{prefix}{l}"), t)))
+        .map(|(t, l)| (t.state, perf_items(&format!("{prefix}{l}_"), &t.metrics)))
         .collect();
     Parts {
         run_items,

@@ -2,8 +2,7 @@
 //! `summary` object. Schema: docs/ndjson.schema.json (field order is fixed by the structs).
 
 use super::{state_counts, Outcome, Render, RenderOptions};
-use crate::evaluate::{TaskVerdict, Verdict};
-use crate::pause::{Pause, Payload};
+use crate::judge::{PausePayload, PauseView, TaskVerdict, Verdict};
 use crate::state::State;
 use crate::tso;
 use serde::Serialize;
@@ -131,42 +130,32 @@ fn error_event(store_id: u64, e: &crate::proto::StreamBackupError) -> ErrorEvent
     }
 }
 
-fn pause_event(pause: &Option<Pause>) -> PauseEvent<'_> {
-    let empty = PauseEvent {
-        format: "invalid",
-        severity: None,
-        operation_hostname: None,
-        operation_pid: None,
-        operation_time: None,
-        message: None,
-        error: None,
-    };
-    match pause {
-        None => empty,
-        Some(Pause::V1) => PauseEvent {
-            format: "v1",
-            ..empty
+fn pause_event(pause: &PauseView) -> PauseEvent<'_> {
+    PauseEvent {
+        format: pause.format,
+        severity: pause.severity.as_deref(),
+        operation_hostname: pause.operation_hostname.as_deref(),
+        operation_pid: pause.operation_pid,
+        operation_time: pause.operation_time.as_deref(),
+        message: match &pause.payload {
+            PausePayload::Text(t) => Some(t),
+            _ => None,
         },
-        Some(Pause::V2(p)) => PauseEvent {
-            format: "v2",
-            severity: Some(&p.severity),
-            operation_hostname: Some(&p.operation_hostname),
-            operation_pid: p.operation_pid,
-            operation_time: Some(&p.operation_time),
-            message: match &p.payload {
-                Payload::Text(t) => Some(t),
-                _ => None,
-            },
-            error: match &p.payload {
-                Payload::Error(e) => Some(error_event(e.store_id, e)),
-                _ => None,
-            },
+        error: match &pause.payload {
+            PausePayload::Error(e) => Some(error_event(e.store_id, e)),
+            _ => None,
         },
     }
 }
 
+/// A metric's threshold as the events carry it (a range string, empty when none).
+fn threshold(range: Option<crate::range::Range>) -> String {
+    range.map(|r| r.to_string()).unwrap_or_default()
+}
+
 fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
     let task = &t.task;
+    let lag = t.metric("checkpoint_lag");
     let info = task.info.as_ref();
     TaskEvent {
         schema: SCHEMA_VERSION,
@@ -178,14 +167,14 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
         status: t.status.as_str(),
         reasons: t.reasons.iter().map(|r| r.text.as_str()).collect(),
         paused: task.paused(),
-        pause: task.pause.as_ref().map(pause_event),
+        pause: t.pause.as_ref().map(pause_event),
         checkpoint_ts: t.checkpoint.map(|(ts, _)| ts),
         checkpoint_time: t
             .checkpoint
             .map(|(ts, _)| tso::rfc3339_ms(tso::physical_ms(ts))),
         checkpoint_lag_seconds: t.lag_seconds,
-        checkpoint_lag_warning: t.lag_warning.to_string(),
-        checkpoint_lag_critical: t.lag_critical.to_string(),
+        checkpoint_lag_warning: threshold(lag.and_then(|m| m.warn)),
+        checkpoint_lag_critical: threshold(lag.and_then(|m| m.crit)),
         global_checkpoint_ts: task.central_global,
         start_ts: info.map(|i| i.start_ts),
         end_ts: info.map(|i| i.end_ts),

@@ -14,9 +14,7 @@
 //! checkpoint key is the one that failed.
 
 use super::{clean_text, Outcome, Render, RenderOptions};
-use crate::evaluate::{TaskVerdict, Verdict};
-use crate::model::Status;
-use crate::pause::{Pause, Payload};
+use crate::judge::{PausePayload, TaskVerdict, Verdict};
 use crate::state::State;
 use crate::tso;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
@@ -119,11 +117,13 @@ fn rows(t: &TaskVerdict, view: &View, rate: f64) -> Vec<(String, String)> {
     let color = view.color;
     let mut rows = vec![("name".to_string(), task.name.clone())];
     // BR's statusOK/statusBlock/statusErr: a coloured mark, then the word in bold.
-    let status = match t.status {
-        Status::Normal => paint("●", GREEN, color) + &paint(" NORMAL", BOLD, color),
-        Status::Pause => paint("●", YELLOW, color) + &paint(" PAUSE", BOLD, color),
-        Status::Error => paint("○", RED, color) + &paint(" ERROR", BOLD, color),
+    let (mark, colour) = match t.status.as_str() {
+        "NORMAL" => ("●", GREEN),
+        "PAUSE" => ("●", YELLOW),
+        _ => ("○", RED),
     };
+    let status =
+        paint(mark, colour, color) + &paint(&format!(" {}", t.status.as_str()), BOLD, color);
     rows.push(("status".into(), status));
     if let Some(info) = &task.info {
         rows.push(("start".into(), view.date(tso::physical_ms(info.start_ts))));
@@ -155,25 +155,27 @@ fn rows(t: &TaskVerdict, view: &View, rate: f64) -> Vec<(String, String)> {
             ));
         }
     }
-    if let Some(Some(Pause::V2(p))) = &task.pause {
-        rows.push(("pause-time".into(), go_rfc3339(&p.operation_time)));
-        rows.push(("pause-operator".into(), p.operation_hostname.clone()));
+    // BR shows these rows for a PauseV2 marker only.
+    if let Some(p) = t.pause.as_ref().filter(|p| p.format == "v2") {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        rows.push(("pause-time".into(), go_rfc3339(&text(&p.operation_time))));
+        rows.push(("pause-operator".into(), text(&p.operation_hostname)));
         rows.push((
             "pause-operator-pid".into(),
             p.operation_pid.unwrap_or(0).to_string(),
         ));
         match &p.payload {
-            Payload::Text(text) => rows.push(("pause-payload".into(), text.clone())),
-            Payload::Error(e) => {
+            PausePayload::Text(text) => rows.push(("pause-payload".into(), text.clone())),
+            PausePayload::Error(e) => {
                 rows.push(("pause-payload[errcode]".into(), e.error_code.clone()));
                 rows.push(("pause-payload[errmesg]".into(), e.error_message.clone()));
             }
             // Go's mime.ParseMediaType("") error, as BR prints it.
-            Payload::None => rows.push((
+            PausePayload::None => rows.push((
                 "pause-payload[errparse]".into(),
                 "mime: no media type".into(),
             )),
-            Payload::Invalid(reason) => {
+            PausePayload::Invalid(reason) => {
                 rows.push(("pause-payload[errparse]".into(), reason.clone()))
             }
         }

@@ -1,5 +1,7 @@
-//! The TOML config file. Every key also has a command-line flag; flags win.
+//! The TOML config file: top-level keys, `[tasks.<name>]` overrides and `[[clusters]]`
+//! entries. Every top-level key also has a command-line flag; flags win.
 
+use super::layer::Layer;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,7 +25,7 @@ impl OneOrMany {
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub(super) struct FileConfig {
     /// A `[[clusters]]` entry's name (fleet mode).
     pub name: Option<String>,
     /// Fleet mode: one entry per cluster, each inheriting the top-level settings.
@@ -73,46 +75,40 @@ pub struct TaskOverride {
 }
 
 impl FileConfig {
-    /// A `[[clusters]]` entry over the top-level settings: the entry's keys win, and its
-    /// `[tasks.<name>]` overrides replace the top-level ones for the same task.
-    pub fn merged_with(&self, entry: &FileConfig) -> FileConfig {
-        macro_rules! pick {
-            ($($field:ident),*) => { FileConfig { $($field: entry.$field.clone().or_else(|| self.$field.clone()),)* clusters: Vec::new(), tasks: {
-                let mut tasks = self.tasks.clone();
-                tasks.extend(entry.tasks.clone());
-                tasks
-            } } };
+    /// The keys that are also flags, as a layer (a `[[clusters]]` entry's own, or the
+    /// top level's).
+    pub(super) fn layer(&self) -> Layer {
+        let many = |v: &Option<OneOrMany>| v.clone().map(OneOrMany::into_vec);
+        Layer {
+            pd: many(&self.pd),
+            pd_api: many(&self.pd_api),
+            no_pd_api: self.no_pd_api,
+            safepoint_warning: self.safepoint_warning.clone(),
+            safepoint_critical: self.safepoint_critical.clone(),
+            persist_lag: self.persist_lag.clone(),
+            throughput: self.throughput,
+            state_dir: self.state_dir.clone(),
+            sample: self.sample.clone(),
+            cacert: self.cacert.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            tls_server_name: self.tls_server_name.clone(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            password_file: self.password_file.clone(),
+            task: many(&self.task),
+            warning: self.warning.clone(),
+            critical: self.critical.clone(),
+            paused_warning: self.paused_warning.clone(),
+            paused_critical: self.paused_critical.clone(),
+            no_task_state: self.no_task_state.clone(),
+            unreachable_state: self.unreachable_state.clone(),
+            timeout: self.timeout.clone(),
+            format: self.format.clone(),
+            max_output: self.max_output,
+            parallel: self.parallel,
+            tasks: self.tasks.clone(),
         }
-        pick!(
-            name,
-            parallel,
-            pd,
-            pd_api,
-            no_pd_api,
-            safepoint_warning,
-            safepoint_critical,
-            persist_lag,
-            throughput,
-            cacert,
-            cert,
-            key,
-            tls_server_name,
-            user,
-            password,
-            password_file,
-            state_dir,
-            sample,
-            task,
-            warning,
-            critical,
-            paused_warning,
-            paused_critical,
-            no_task_state,
-            unreachable_state,
-            timeout,
-            format,
-            max_output
-        )
     }
 
     pub fn parse(text: &str) -> Result<FileConfig, String> {

@@ -1,0 +1,138 @@
+//! All of a cluster's I/O, bounded by one deadline: PD's etcd (one consistent snapshot),
+//! PD's HTTP API (concurrently) and, with `--throughput`, every Up TiKV's `/metrics`.
+//! Failures are data here; judging turns them into findings.
+
+use crate::etcd::{self, FetchError};
+use crate::guard;
+use crate::pd::{self, PdFacts};
+use crate::settings::{ClusterPlan, Throughput};
+use crate::snapshot::Snapshot;
+use crate::throughput::{self, TikvFacts};
+use crate::tikv;
+use crate::tls::Tls;
+use crate::tso;
+use std::time::{Instant, SystemTime};
+
+/// What one cluster's I/O returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// PD's etcd: the snapshot, or why it could not be read.
+    pub etcd: Result<Snapshot, FetchError>,
+    /// PD's HTTP API; `None` when not asked (`--no-pd-api`) or etcd failed.
+    pub pd: Option<PdFacts>,
+    /// TiKV `/metrics`; `None` without `--throughput` or when etcd failed.
+    pub tikv: Option<TikvFacts>,
+    /// Set-up warnings found while resolving the settings.
+    pub notices: Vec<String>,
+}
+
+impl Default for Observed {
+    /// etcd answered (what it said is in the decoded cluster); nothing else was asked.
+    fn default() -> Observed {
+        Observed {
+            etcd: Ok(Snapshot::default()),
+            pd: None,
+            tikv: None,
+            notices: Vec::new(),
+        }
+    }
+}
+
+/// Reads everything `plan` asks for before `deadline`.
+pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
+    let tls = plan.tls.clone();
+    let pd_thread = plan
+        .pd_api
+        .clone()
+        .map(|endpoints| std::thread::spawn(move || pd::fetch(&endpoints, tls.as_ref(), deadline)));
+    let access = etcd::Access {
+        tls: plan.tls.as_ref(),
+        credentials: plan.credentials.as_ref(),
+    };
+    let snapshot = match etcd::read_snapshot(&plan.endpoints, access, deadline) {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            return Observed {
+                etcd: Err(e),
+                pd: None,
+                tikv: None,
+                notices: plan.notices.clone(),
+            }
+        }
+    };
+    guard::set_stage("reading PD's HTTP API");
+    // The fetch is bounded by the same deadline, so joining cannot hang past it.
+    let pd = pd_thread.map(|t| {
+        t.join().unwrap_or_else(|_| PdFacts {
+            endpoint: String::new(),
+            gc: Err("PD HTTP request failed internally".into()),
+            stores: Err("PD HTTP request failed internally".into()),
+        })
+    });
+    let tikv = plan.throughput.as_ref().map(|settings| {
+        // The state file is per cluster: PD's cluster id, else the endpoints.
+        let cluster = snapshot
+            .cluster_id
+            .as_deref()
+            .and_then(tso::decode_u64be)
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| plan.endpoints.join(","));
+        observe_tikv(settings, plan.tls.as_ref(), pd.as_ref(), &cluster, deadline)
+    });
+    Observed {
+        etcd: Ok(snapshot),
+        pd,
+        tikv,
+        notices: plan.notices.clone(),
+    }
+}
+
+/// Samples every Up TiKV's `/metrics` and compares with the previous run's sample.
+fn observe_tikv(
+    settings: &Throughput,
+    tls: Option<&Tls>,
+    pd: Option<&PdFacts>,
+    cluster: &str,
+    deadline: Instant,
+) -> TikvFacts {
+    let stores: Vec<pd::Store> = match pd.map(|p| &p.stores) {
+        Some(Ok(stores)) => stores
+            .iter()
+            .filter(|s| s.state_name.eq_ignore_ascii_case("Up"))
+            .cloned()
+            .collect(),
+        _ => {
+            return TikvFacts {
+                stores: Vec::new(),
+                total_rate: None,
+                notes: vec!["TiKV metrics skipped: PD did not list the stores".to_string()],
+            }
+        }
+    };
+    guard::set_stage("reading TiKV /metrics");
+    let path = throughput::state_path(&settings.state_dir, cluster);
+    let mut previous = throughput::load(&path, cluster);
+    let mut current = tikv::fetch_all(&stores, tls, deadline);
+    let mut taken_at = tso::unix_ms(SystemTime::now());
+    if previous.is_none() {
+        if let Some(wait) = settings.sample {
+            // Asked for: a second sample now rather than no rate until the next run.
+            if Instant::now() + wait < deadline {
+                previous = Some(throughput::StateFile::new(
+                    cluster,
+                    taken_at,
+                    &throughput::successful(&current),
+                ));
+                std::thread::sleep(wait);
+                current = tikv::fetch_all(&stores, tls, deadline);
+                taken_at = tso::unix_ms(SystemTime::now());
+            }
+        }
+    }
+    let mut facts = throughput::compare(previous.as_ref(), &current, taken_at);
+    let state = throughput::StateFile::new(cluster, taken_at, &throughput::successful(&current));
+    if let Err(e) = throughput::save(&path, &state) {
+        facts.notes.push(format!("throughput state not saved: {e}"));
+    }
+    facts
+}

@@ -1,0 +1,169 @@
+//! The run's contract with the engine: one output, written once, and an exit code 0-3
+//! on every path, even when the work hangs or panics. The watchdog fires at `-t` with
+//! the stage the run was in; the panic hook turns a panic into one UNKNOWN result; both
+//! come out in the format asked for, known as early as possible.
+
+use crate::render::{self, brjson, renderer, Format, Outcome, RenderOptions};
+use crate::state::State;
+use crate::tso;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The chosen format, for results produced outside the normal path (panic, usage error,
+/// timeout); nagios until it is known.
+static FORMAT: OnceLock<Format> = OnceLock::new();
+
+/// Records the format as soon as it is known; the first one recorded stays.
+pub fn set_format(format: Format) {
+    let _ = FORMAT.set(format);
+}
+
+static STAGE: Mutex<String> = Mutex::new(String::new());
+/// Held by whoever writes the result; it is never released because the writer exits.
+static OUTPUT: Mutex<()> = Mutex::new(());
+
+/// When endpoints are tried one at a time: the time the next one may take, an equal share
+/// of what is left, so a frozen endpoint cannot use up the time of the ones after it.
+/// `None` when no time is left.
+pub fn share(deadline: Instant, endpoints_left: usize) -> Option<Duration> {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    (!remaining.is_zero()).then(|| remaining / endpoints_left.max(1) as u32)
+}
+
+/// Records what the run is doing, for the timeout message.
+pub fn set_stage(stage: impl Into<String>) {
+    if let Ok(mut s) = STAGE.lock() {
+        *s = stage.into();
+    }
+}
+
+pub fn stage() -> String {
+    STAGE.lock().map(|s| s.clone()).unwrap_or_default()
+}
+
+/// What the process prints and how it exits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emission {
+    pub stdout: String,
+    /// Empty in every mode but `--format br-json`'s failures (BR's contract).
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl Emission {
+    pub fn stdout(text: String, code: i32) -> Emission {
+        Emission {
+            stdout: text,
+            stderr: String::new(),
+            code,
+        }
+    }
+}
+
+/// Writes the whole result to stdout, flushes and exits. The first caller wins; a
+/// second one (the watchdog racing the main thread) blocks until the process is gone.
+pub fn emit_and_exit(text: &str, code: i32) -> ! {
+    emit(&Emission::stdout(text.to_string(), code))
+}
+
+/// [`emit_and_exit`] for an [`Emission`] that may also write stderr.
+pub fn emit(emission: &Emission) -> ! {
+    let _guard = OUTPUT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut out = std::io::stdout().lock();
+    // A closed stdout cannot be reported anywhere; the exit code still is.
+    let _ = out.write_all(emission.stdout.as_bytes());
+    let _ = out.flush();
+    if !emission.stderr.is_empty() {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(emission.stderr.as_bytes());
+        let _ = err.flush();
+    }
+    std::process::exit(emission.code)
+}
+
+/// Starts a thread that, after `after`, renders a timeout result with `render(stage)`
+/// and exits. It is the backstop for work that ignores its own deadline.
+pub fn start_watchdog<F>(after: Duration, render: F)
+where
+    F: Fn(&str) -> Emission + Send + 'static,
+{
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        emit(&render(&stage()));
+    });
+}
+
+/// The output of a run in `format`: the plugin contract (stdout, exit 0-3), except for
+/// br-json, which keeps BR's (the document and 0, or one stderr line and 1).
+pub fn emission(format: Format, outcome: &Outcome, options: &RenderOptions) -> Emission {
+    if format == Format::BrJson {
+        return match brjson::result(outcome) {
+            Ok(document) => Emission::stdout(document, 0),
+            Err(reason) => Emission {
+                stdout: String::new(),
+                stderr: format!("Error: {}\n", render::clean_text(&reason)),
+                code: brjson::FAILURE_EXIT,
+            },
+        };
+    }
+    Emission::stdout(
+        renderer(format).render(outcome, options),
+        outcome.state().exit_code(),
+    )
+}
+
+/// A result without a verdict (usage error, panic, timeout) in the recorded format.
+pub fn failure(state: State, message: String, started: Instant) -> Emission {
+    let format = FORMAT.get().copied().unwrap_or(Format::Nagios);
+    let outcome = Outcome::Failed {
+        state,
+        message,
+        now_ms: tso::unix_ms(SystemTime::now()),
+    };
+    let options = RenderOptions {
+        duration_ms: started.elapsed().as_millis() as u64,
+        ..RenderOptions::default()
+    };
+    emission(format, &outcome, &options)
+}
+
+/// A panic anywhere ends the run with one UNKNOWN result naming it.
+pub fn install_panic_hook(started: Instant) {
+    std::panic::set_hook(Box::new(move |info| {
+        let message = match info.payload().downcast_ref::<&str>() {
+            Some(s) => s.to_string(),
+            None => info
+                .payload()
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "panic".to_string()),
+        };
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        emit(&failure(
+            State::Unknown,
+            format!("internal error: {message}{location}"),
+            started,
+        ));
+    }));
+}
+
+/// The watchdog: at `timeout` after `started`, UNKNOWN naming the stage, whatever the
+/// work is doing.
+pub fn watch(timeout: Duration, started: Instant) {
+    start_watchdog(timeout.saturating_sub(started.elapsed()), move |stage| {
+        failure(
+            State::Unknown,
+            format!(
+                "timed out after {} while {stage}",
+                humantime::format_duration(timeout)
+            ),
+            started,
+        )
+    });
+}

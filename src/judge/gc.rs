@@ -1,0 +1,113 @@
+//! GC safepoints from PD's HTTP API: a checkpoint GC has passed can never be resumed or
+//! restored past, and a paused task is safe only while a service safepoint protects its
+//! checkpoint (docs/rules.md#gc-safepoints-in-pd).
+
+use super::policy::Policy;
+use super::verdict::Judged;
+use crate::model::Task;
+use crate::pd::{self, GcSafepoints};
+use crate::state::State;
+use crate::tso;
+
+/// What the GC rules found besides their findings.
+#[derive(Debug, Default)]
+pub struct GcJudged {
+    pub judged: Judged,
+    /// physical(resume checkpoint) − physical(gc_safe_point), seconds.
+    pub margin_seconds: i64,
+    /// Paused task: Unix ms when the last protecting safepoint expires.
+    pub resume_deadline_ms: Option<u64>,
+}
+
+/// `resume_ts` is the resume point (BR's `GetGlobalCheckPointTS`), which BR's own resume
+/// compares with the GC safepoint (pingcap/tidb:br/pkg/utils/safe_point.go).
+/// 1. GC safepoint at or past it → CRITICAL;
+/// 2. paused: the latest `expired_at` of the service safepoints that still protect it
+///    (`<task>_pause_safepoint`, `<task>-<store>-pause-guard`, `log-backup-coordinator`)
+///    is the resume deadline → WARNING nearer than `safepoint_warning`, CRITICAL nearer
+///    than `safepoint_critical` or when none protects it.
+pub fn judge(
+    task: &Task,
+    resume_ts: u64,
+    gc: &GcSafepoints,
+    policy: &Policy,
+    now_ms: u64,
+) -> GcJudged {
+    let mut out = GcJudged::default();
+    let ms = |ts: u64| tso::physical_ms(ts) as i64;
+    out.margin_seconds = (ms(resume_ts) - ms(gc.gc_safe_point)) / 1000;
+    if gc.gc_safe_point >= resume_ts {
+        out.judged.push(
+            State::Critical,
+            format!(
+                "GC safepoint {} is at or past the checkpoint: the log backup can no longer be resumed or restored past the checkpoint; stop it and start a new one in a new storage path",
+                tso::br_date(tso::physical_ms(gc.gc_safe_point))
+            ),
+        );
+    }
+    if !task.paused() {
+        return out;
+    }
+    let protecting = gc
+        .service_gc_safe_points
+        .iter()
+        .filter(|sp| pd::protects_task(&sp.service_id, &task.name) && sp.safe_point <= resume_ts)
+        .max_by_key(|sp| sp.expired_at);
+    match protecting {
+        None => out.judged.push(
+            State::Critical,
+            "no service safepoint protects the paused checkpoint: GC may pass it at any time and resume would fail",
+        ),
+        Some(sp) if sp.expired_at == i64::MAX => out.judged.push(
+            State::Ok,
+            format!("resume protected by {} without expiry", sp.service_id),
+        ),
+        Some(sp) => {
+            let expires_ms = u64::try_from(sp.expired_at)
+                .unwrap_or(0)
+                .saturating_mul(1000);
+            out.resume_deadline_ms = Some(expires_ms);
+            let left = expires_ms.saturating_sub(now_ms) / 1000;
+            let text = format!(
+                "resume deadline {} in {} ({})",
+                tso::br_date(expires_ms),
+                tso::human_duration(left),
+                sp.service_id
+            );
+            let state = if left < policy.safepoint_critical {
+                State::Critical
+            } else if left < policy.safepoint_warning {
+                State::Warning
+            } else {
+                State::Ok
+            };
+            out.judged.push(state, text);
+        }
+    }
+    out
+}
+
+/// No task exists at all, yet log-backup safepoints remain → WARNING: they hold GC back
+/// for nothing (a task stopped without cleaning up).
+pub fn orphan_safepoints(gc: &GcSafepoints, total_tasks: usize) -> Judged {
+    let mut out = Judged::default();
+    if total_tasks > 0 {
+        return out;
+    }
+    let orphaned: Vec<&str> = gc
+        .service_gc_safe_points
+        .iter()
+        .filter(|sp| pd::is_log_backup_safepoint(&sp.service_id))
+        .map(|sp| sp.service_id.as_str())
+        .collect();
+    if !orphaned.is_empty() {
+        out.push(
+            State::Warning,
+            format!(
+                "orphan log-backup safepoints hold GC back while no task exists: {}",
+                orphaned.join(", ")
+            ),
+        );
+    }
+    out
+}

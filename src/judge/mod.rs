@@ -1,0 +1,491 @@
+//! The rules: why a task is OK, WARNING, CRITICAL or UNKNOWN. Pure; `now` is an input.
+//!
+//! Each rule is a function returning [`Judged`]: findings with their own states and the
+//! metrics it judged, with their thresholds. A task's state is the worst of its findings
+//! (equal states keep rule order); the run's state is the worst of everything.
+//!
+//! Where each rule lives:
+//! - [`task_state`]: an undecodable key → UNKNOWN; a failed task → CRITICAL; a stale
+//!   last-error on a running task → WARNING;
+//! - [`lag`]: checkpoint lag against the running or paused thresholds;
+//! - [`gc`]: GC safepoint at or past the checkpoint → CRITICAL; a paused task's resume
+//!   deadline; orphan log-backup safepoints when no task exists;
+//! - [`stores`]: stores Down/Disconnected, advancer owner, checkpoint not persisted;
+//! - [`tikv`]: `--throughput` signals from TiKV's `/metrics`;
+//! - [`cluster`]: etcd unreadable (timeout → UNKNOWN, else `--unreachable-state`),
+//!   missing or no task, PD's HTTP API unreadable, set-up notices.
+//!
+//! Defaults live in [`policy`]; the result types in [`verdict`].
+
+pub mod cluster;
+pub mod gc;
+pub mod lag;
+pub mod policy;
+pub mod stores;
+pub mod task_state;
+pub mod tikv;
+pub mod verdict;
+
+pub use policy::{Policy, Thresholds};
+pub use verdict::{
+    ClusterFacts, Finding, Judged, Metric, PausePayload, PauseView, StoreCounts, TaskVerdict,
+    Verdict,
+};
+
+use crate::collect::Observed;
+use crate::model::{Cluster, Task};
+use crate::pd::PdFacts;
+use crate::state::State;
+use crate::throughput::TikvFacts;
+use crate::tso;
+
+/// What the task rules need besides the task itself.
+#[derive(Debug, Clone, Copy)]
+struct Context<'a> {
+    now_ms: u64,
+    pd: Option<&'a PdFacts>,
+    tikv: Option<&'a TikvFacts>,
+    owner_keys: usize,
+    policy: &'a Policy,
+}
+
+/// Judges one cluster: `cluster` is the decoded etcd snapshot (empty when etcd could not
+/// be read), `observed` what the I/O returned, `now_ms` Unix ms.
+pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
+    if let Err(error) = &observed.etcd {
+        let (state, message) = cluster::fetch_failure(error, policy);
+        return Verdict {
+            state,
+            tasks: Vec::new(),
+            findings: Vec::new(),
+            metrics: Vec::new(),
+            missing: Vec::new(),
+            failure: Some(message),
+            cluster: ClusterFacts::default(),
+            now_ms,
+        };
+    }
+    let pd = observed.pd.as_ref();
+    let mut run = cluster::selection(cluster, policy);
+    run.metrics.push(cluster::task_count(cluster.tasks.len()));
+    let mut store_counts = None;
+    if let Some(pd) = pd {
+        run.extend(cluster::pd_readable(pd));
+        if let Ok(gc) = &pd.gc {
+            run.extend(gc::orphan_safepoints(gc, cluster.total_tasks));
+        }
+        if let Ok(stores) = &pd.stores {
+            let counts = stores::counts(stores);
+            run.metrics.extend(stores::count_metrics(&counts));
+            store_counts = Some(counts);
+        }
+    }
+    if let Some(tikv) = &observed.tikv {
+        run.extend(tikv::cluster(tikv));
+    }
+    run.extend(cluster::notices(&observed.notices));
+    let ctx = Context {
+        now_ms,
+        pd,
+        tikv: observed.tikv.as_ref(),
+        owner_keys: cluster.owner_keys,
+        policy,
+    };
+    let tasks: Vec<TaskVerdict> = cluster.tasks.iter().map(|t| judge_task(t, &ctx)).collect();
+    let state = tasks
+        .iter()
+        .map(|t| t.state)
+        .chain(run.findings.iter().map(|f| f.state))
+        .max()
+        .unwrap_or(State::Ok);
+    Verdict {
+        state,
+        tasks,
+        findings: run.findings,
+        metrics: run.metrics,
+        missing: cluster.missing.clone(),
+        failure: None,
+        cluster: ClusterFacts {
+            orphans: cluster.orphans.clone(),
+            owner_keys: cluster.owner_keys,
+            cluster_id: cluster.cluster_id,
+            revision: cluster.revision,
+            endpoint: cluster.endpoint.clone(),
+            round_trips: cluster.round_trips,
+            gc_safe_point: pd
+                .and_then(|p| p.gc.as_ref().ok())
+                .map(|gc| gc.gc_safe_point),
+            stores: store_counts,
+            tikv: observed.tikv.clone(),
+        },
+        now_ms,
+    }
+}
+
+/// Judges one task: every rule in order, then worst first.
+fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
+    let thresholds = ctx.policy.thresholds_for(&task.name);
+    let paused = task.paused();
+    let checkpoint = task.checkpoint();
+    let lag_seconds = checkpoint.map(|(ts, _)| tso::lag_seconds(ctx.now_ms, tso::physical_ms(ts)));
+
+    let mut judged = task_state::undecodable_keys(task);
+    judged.extend(task_state::failed(task));
+    judged.extend(lag::judge(lag_seconds, paused, thresholds));
+    judged.extend(task_state::stale_last_error(task));
+    judged.metrics.extend(task_state::state_metrics(task));
+    let mut gc_margin_seconds = None;
+    let mut resume_deadline_ms = None;
+    if let (Some((ts, _)), Some(resume_ts)) = (checkpoint, task.resume_checkpoint()) {
+        if let Some(Ok(gc)) = ctx.pd.map(|p| &p.gc) {
+            let g = gc::judge(task, resume_ts, gc, ctx.policy, ctx.now_ms);
+            judged.extend(g.judged);
+            gc_margin_seconds = Some(g.margin_seconds);
+            resume_deadline_ms = g.resume_deadline_ms;
+        }
+        if !paused {
+            let stores = match ctx.pd.map(|p| &p.stores) {
+                Some(Ok(stores)) => Some(stores.as_slice()),
+                _ => None,
+            };
+            judged.extend(stores::judge(task, ts, stores, ctx.owner_keys, ctx.policy));
+        }
+    }
+    if let Some(tikv) = ctx.tikv {
+        judged.extend(tikv::judge(task, tikv));
+    }
+    let mut reasons = judged.findings;
+    if reasons.is_empty() {
+        // Unreachable: a task always has task info or a problem naming it; kept total.
+        reasons.push(Finding::new(State::Unknown, "task info missing"));
+    }
+    // Stable sort: worst first, rule order among equals.
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.state));
+    TaskVerdict {
+        task: task.clone(),
+        state: reasons[0].state,
+        reasons,
+        status: task.status(),
+        checkpoint,
+        lag_seconds,
+        metrics: judged.metrics,
+        pause: task.pause.as_ref().map(|p| PauseView::of(p.as_ref())),
+        gc_margin_seconds,
+        resume_deadline_ms,
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{StoreTs, TaskInfo};
+    use crate::pause::Pause;
+    use crate::pd::{GcSafepoints, ServiceSafepoint, Store};
+
+    const MIN: u64 = 60_000;
+    /// 2024-01-01 01:05:00 UTC in Unix ms: "now" in every case.
+    const NOW: u64 = 1_704_071_100_000;
+
+    fn ts(ms: u64) -> u64 {
+        tso::from_physical_ms(ms)
+    }
+
+    /// A running v7.1+ task: start 2h ago, storage checkpoint `lag_min` minutes ago,
+    /// central_global 30 s later than that.
+    fn task(lag_min: u64) -> Task {
+        let ckpt = NOW - lag_min * MIN;
+        Task {
+            name: "pitr".into(),
+            info: Some(TaskInfo {
+                name: "pitr".into(),
+                start_ts: ts(NOW - 120 * MIN),
+                end_ts: u64::MAX,
+                storage: "s3://b/p".into(),
+                table_filter: vec![],
+            }),
+            pause: None,
+            central_global: Some(ts(ckpt + 30_000)),
+            store_checkpoints: vec![],
+            legacy_checkpoints: vec![],
+            storage_checkpoints: vec![StoreTs {
+                store_id: 1,
+                ts: ts(ckpt),
+            }],
+            region_keys: 0,
+            errors: vec![],
+            error_store_ids: vec![],
+            error_keys: 0,
+            checkpoint_undecodable: false,
+            problems: vec![],
+        }
+    }
+
+    fn paused(mut t: Task) -> Task {
+        t.pause = Some(Some(Pause::V1));
+        t
+    }
+
+    fn sp(id: &str, expired_at_ms: u64, safe_point: u64) -> ServiceSafepoint {
+        ServiceSafepoint {
+            service_id: id.into(),
+            expired_at: (expired_at_ms / 1000) as i64,
+            safe_point,
+        }
+    }
+
+    fn pd(gc_ms: u64, safepoints: Vec<ServiceSafepoint>, stores: &[(u64, &str)]) -> PdFacts {
+        PdFacts {
+            endpoint: "pd".into(),
+            gc: Ok(GcSafepoints {
+                service_gc_safe_points: safepoints,
+                gc_safe_point: ts(gc_ms),
+            }),
+            stores: Ok(stores
+                .iter()
+                .map(|(id, state)| Store {
+                    id: *id,
+                    address: String::new(),
+                    status_address: String::new(),
+                    state_name: state.to_string(),
+                })
+                .collect()),
+        }
+    }
+
+    fn judge_one(t: Task, facts: Option<&PdFacts>, owner_keys: usize) -> TaskVerdict {
+        let policy = Policy::default();
+        judge_task(
+            &t,
+            &Context {
+                now_ms: NOW,
+                pd: facts,
+                tikv: None,
+                owner_keys,
+                policy: &policy,
+            },
+        )
+    }
+
+    fn texts(v: &TaskVerdict) -> Vec<(State, &str)> {
+        v.reasons
+            .iter()
+            .map(|r| (r.state, r.text.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn gc_safepoint_at_or_past_the_resume_point_is_critical() {
+        let t = task(5);
+        let resume_ms = NOW - 5 * MIN + 30_000; // central_global
+        for (gc_ms, critical, margin) in [
+            (resume_ms - 10 * MIN, false, 600),
+            (resume_ms - 1000, false, 1),
+            (resume_ms, true, 0),
+            (resume_ms + MIN, true, -60),
+        ] {
+            let facts = pd(gc_ms, vec![], &[(1, "Up")]);
+            let v = judge_one(t.clone(), Some(&facts), 1);
+            assert_eq!(v.gc_margin_seconds, Some(margin), "gc at {gc_ms}");
+            assert_eq!(v.state == State::Critical, critical, "{:?}", texts(&v));
+            if critical {
+                assert!(
+                    v.reasons[0].text.starts_with("GC safepoint "),
+                    "{:?}",
+                    texts(&v)
+                );
+                assert!(v.reasons[0]
+                    .text
+                    .contains("stop it and start a new one in a new storage path"));
+            }
+        }
+    }
+
+    #[test]
+    fn resume_deadline_of_a_paused_task() {
+        let resume = ts(NOW - 5 * MIN + 30_000);
+        let hour = 60 * MIN;
+        let cases: Vec<(Vec<ServiceSafepoint>, State, Option<u64>)> = vec![
+            // Own pause safepoint far away: OK, and the latest protecting expiry wins.
+            (
+                vec![
+                    sp("pitr_pause_safepoint", NOW + 20 * hour, resume),
+                    sp("log-backup-coordinator", NOW + 3 * hour, resume - 1),
+                ],
+                State::Ok,
+                Some(NOW + 20 * hour),
+            ),
+            (
+                vec![sp("pitr_pause_safepoint", NOW + 5 * hour, resume)],
+                State::Warning,
+                Some(NOW + 5 * hour),
+            ),
+            (
+                vec![sp("pitr-4-pause-guard", NOW + 90 * MIN, resume - 1)],
+                State::Critical,
+                Some(NOW + 90 * MIN),
+            ),
+            // A safepoint above the resume point protects nothing; other tasks' ones neither.
+            (
+                vec![
+                    sp("pitr_pause_safepoint", NOW + 20 * hour, resume + 1),
+                    sp("pitr2_pause_safepoint", NOW + 20 * hour, resume),
+                ],
+                State::Critical,
+                None,
+            ),
+            (vec![], State::Critical, None),
+        ];
+        for (safepoints, want, deadline) in cases {
+            let facts = pd(NOW - hour, safepoints.clone(), &[(1, "Up")]);
+            let v = judge_one(paused(task(5)), Some(&facts), 1);
+            assert_eq!(v.state, want, "{safepoints:?}: {:?}", texts(&v));
+            assert_eq!(v.resume_deadline_ms, deadline);
+        }
+        // The same safepoints on a running task do not matter.
+        let facts = pd(NOW - hour, vec![], &[(1, "Up")]);
+        assert_eq!(judge_one(task(5), Some(&facts), 1).state, State::Ok);
+    }
+
+    #[test]
+    fn store_health_matters_for_running_tasks_only() {
+        let facts = pd(
+            NOW - 60 * MIN,
+            vec![],
+            &[(1, "Up"), (4, "Down"), (5, "Disconnected"), (6, "Offline")],
+        );
+        let v = judge_one(task(5), Some(&facts), 1);
+        assert_eq!(
+            texts(&v)[..2],
+            [
+                (
+                    State::Critical,
+                    "TiKV store 4 Down: the checkpoint cannot advance"
+                ),
+                (
+                    State::Warning,
+                    "TiKV store 5 Disconnected: the checkpoint cannot advance"
+                ),
+            ]
+        );
+        let facts = pd(NOW - 60 * MIN, vec![], &[(1, "Up"), (5, "Disconnected")]);
+        assert_eq!(judge_one(task(5), Some(&facts), 1).state, State::Warning);
+        let facts = pd(
+            NOW - 60 * MIN,
+            vec![sp("pitr_pause_safepoint", NOW + 20 * 60 * MIN, 0)],
+            &[(4, "Down")],
+        );
+        assert_eq!(judge_one(paused(task(5)), Some(&facts), 1).state, State::Ok);
+    }
+
+    #[test]
+    fn advancer_owner_is_needed_from_v6_2_on() {
+        let v = judge_one(task(5), None, 0);
+        assert_eq!(v.state, State::Warning);
+        assert!(v.reasons[0]
+            .text
+            .starts_with("no checkpoint advancer owner"));
+        let mut legacy = task(5);
+        legacy.storage_checkpoints.clear();
+        legacy.central_global = None;
+        legacy.legacy_checkpoints = vec![StoreTs {
+            store_id: 1,
+            ts: ts(NOW - 5 * MIN),
+        }];
+        assert_eq!(
+            judge_one(legacy, None, 0).state,
+            State::Ok,
+            "v6.1 has no owner election"
+        );
+        assert_eq!(
+            judge_one(paused(task(5)), None, 0).state,
+            State::Ok,
+            "a paused task needs no advancer"
+        );
+    }
+
+    #[test]
+    fn central_global_far_ahead_of_the_storage_checkpoint_warns() {
+        let mut t = task(8);
+        t.central_global = Some(ts(NOW - 2 * MIN)); // 6 minutes ahead
+        t.storage_checkpoints.push(StoreTs {
+            store_id: 4,
+            ts: ts(NOW - 9 * MIN),
+        });
+        let v = judge_one(t.clone(), None, 1);
+        assert_eq!(
+            texts(&v)[0],
+            (State::Warning, "TiKV cannot persist the checkpoint to external storage: central_global 6m0s ahead of the restorable checkpoint; store 4 7m0s behind, store 1 6m0s behind")
+        );
+        t.central_global = Some(ts(NOW - 3 * MIN)); // exactly 5 minutes: not more than persist_lag
+        assert_eq!(judge_one(t, None, 1).state, State::Ok);
+    }
+
+    fn cluster(tasks: Vec<Task>, total_tasks: usize) -> Cluster {
+        Cluster {
+            tasks,
+            missing: vec![],
+            orphans: vec![],
+            owner_keys: 1,
+            cluster_id: None,
+            revision: 1,
+            endpoint: "e".into(),
+            round_trips: 2,
+            total_tasks,
+        }
+    }
+
+    fn judge_with_pd(
+        cluster: Cluster,
+        pd: Option<&PdFacts>,
+        policy: &Policy,
+        now_ms: u64,
+    ) -> Verdict {
+        let observed = Observed {
+            pd: pd.cloned(),
+            ..Observed::default()
+        };
+        judge(&cluster, &observed, policy, now_ms)
+    }
+
+    #[test]
+    fn orphan_safepoints_warn_only_when_no_task_exists() {
+        let safepoints = vec![
+            sp("gc_worker", u64::MAX / 2, 1),
+            sp("pitr-4-pause-guard", NOW + MIN, 1),
+            sp("backup-stream-pitr-1", NOW + MIN, 1),
+        ];
+        let facts = pd(NOW - MIN, safepoints, &[]);
+        let policy = Policy {
+            no_task_state: State::Ok,
+            ..Policy::default()
+        };
+        let v = judge_with_pd(cluster(vec![], 0), Some(&facts), &policy, NOW);
+        assert_eq!(v.state, State::Warning);
+        assert_eq!(v.findings[1].text, "orphan log-backup safepoints hold GC back while no task exists: pitr-4-pause-guard, backup-stream-pitr-1");
+        // With a task present (even one not selected) they belong to it.
+        let v = judge_with_pd(cluster(vec![], 1), Some(&facts), &policy, NOW);
+        assert_eq!(v.state, State::Ok);
+    }
+
+    #[test]
+    fn an_unreadable_pd_api_is_a_warning_finding_and_skips_its_rules() {
+        let facts = PdFacts {
+            endpoint: String::new(),
+            gc: Err("refused".into()),
+            stores: Err("refused".into()),
+        };
+        let v = judge_with_pd(
+            cluster(vec![task(5)], 1),
+            Some(&facts),
+            &Policy::default(),
+            NOW,
+        );
+        assert_eq!(v.state, State::Warning);
+        assert_eq!(
+            v.findings[0].text,
+            "PD HTTP API unreadable, GC safepoint and store checks skipped: refused"
+        );
+        assert_eq!(v.tasks[0].state, State::Ok);
+        assert_eq!(v.tasks[0].gc_margin_seconds, None);
+        assert_eq!(v.cluster.stores, None);
+    }
+}

@@ -1,0 +1,87 @@
+//! What the rules are judged against, and the one home of every rule default.
+//!
+//! The lag defaults are the official TiDB alert rules for log backup
+//! (`LogBackupRunningRPOMoreThan10m/30m`, `LogBackupPausingMoreThan2h/12h`, see
+//! docs/rules.md); the safepoint and persist defaults are ours, explained there too.
+
+use crate::range::Range;
+use crate::state::State;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Running task: checkpoint lag for WARNING (seconds).
+pub const LAG_WARNING: u64 = 600;
+/// Running task: checkpoint lag for CRITICAL (seconds).
+pub const LAG_CRITICAL: u64 = 1800;
+/// Paused task: checkpoint lag for WARNING (seconds).
+pub const PAUSED_LAG_WARNING: u64 = 7200;
+/// Paused task: checkpoint lag for CRITICAL (seconds).
+pub const PAUSED_LAG_CRITICAL: u64 = 43_200;
+/// A paused task's resume deadline nearer than this → WARNING (seconds).
+pub const SAFEPOINT_WARNING: u64 = 6 * 3600;
+/// A paused task's resume deadline nearer than this, or none → CRITICAL (seconds).
+pub const SAFEPOINT_CRITICAL: u64 = 2 * 3600;
+/// central_global ahead of the storage checkpoint by more than this → WARNING (seconds).
+pub const PERSIST_LAG: u64 = 300;
+/// The cluster has no log backup task.
+pub const NO_TASK_STATE: State = State::Critical;
+/// PD's etcd cannot be read (a timeout is always UNKNOWN).
+pub const UNREACHABLE_STATE: State = State::Critical;
+
+/// Lag thresholds (seconds) for one task.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    pub warning: Range,
+    pub critical: Range,
+    pub paused_warning: Range,
+    pub paused_critical: Range,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            warning: Range::upper(LAG_WARNING as f64),
+            critical: Range::upper(LAG_CRITICAL as f64),
+            paused_warning: Range::upper(PAUSED_LAG_WARNING as f64),
+            paused_critical: Range::upper(PAUSED_LAG_CRITICAL as f64),
+        }
+    }
+}
+
+/// Everything the rules need besides the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub defaults: Thresholds,
+    pub per_task: BTreeMap<String, Thresholds>,
+    pub no_task_state: State,
+    pub unreachable_state: State,
+    /// The run's `-t`: named in the finding of a fetch that ran out of it.
+    pub timeout: Duration,
+    /// Resume deadline closer than this (seconds) → WARNING.
+    pub safepoint_warning: u64,
+    /// Resume deadline closer than this (seconds), or none → CRITICAL.
+    pub safepoint_critical: u64,
+    /// central_global ahead of the restorable checkpoint by more (seconds) → WARNING.
+    pub persist_lag: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            defaults: Thresholds::default(),
+            per_task: BTreeMap::new(),
+            no_task_state: NO_TASK_STATE,
+            unreachable_state: UNREACHABLE_STATE,
+            timeout: crate::settings::defaults::TIMEOUT,
+            safepoint_warning: SAFEPOINT_WARNING,
+            safepoint_critical: SAFEPOINT_CRITICAL,
+            persist_lag: PERSIST_LAG,
+        }
+    }
+}
+
+impl Policy {
+    pub fn thresholds_for(&self, task: &str) -> &Thresholds {
+        self.per_task.get(task).unwrap_or(&self.defaults)
+    }
+}

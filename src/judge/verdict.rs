@@ -1,0 +1,223 @@
+//! What judging produces, and all the renderers read: findings with their states, the
+//! metrics the rules judged (with the thresholds they were judged against), and the
+//! decoded facts worth showing.
+
+use crate::model::{CheckpointSource, Orphan, Status, Task};
+use crate::pause::{Pause, Payload};
+use crate::proto::StreamBackupError;
+use crate::range::Range;
+use crate::state::State;
+use crate::throughput::TikvFacts;
+
+/// One judged finding: a state and the sentence that says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub state: State,
+    pub text: String,
+}
+
+impl Finding {
+    pub fn new(state: State, text: impl Into<String>) -> Finding {
+        Finding {
+            state,
+            text: text.into(),
+        }
+    }
+}
+
+/// A measured value as a rule judged it: perfdata and the ndjson fields serialise these.
+/// `label` is `[a-z0-9_]` and stable; renderers prefix it with the task's (and in fleet
+/// mode the cluster's) label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    pub label: &'static str,
+    /// `None`: the rule applies but the value is unknown (no perfdata item then).
+    pub value: Option<f64>,
+    /// Perfdata unit of measure: `s`, or empty for counts.
+    pub uom: &'static str,
+    pub warn: Option<Range>,
+    pub crit: Option<Range>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Metric {
+    /// A count (no unit, minimum 0) with no thresholds.
+    pub fn count(label: &'static str, value: f64) -> Metric {
+        Metric {
+            label,
+            value: Some(value),
+            uom: "",
+            warn: None,
+            crit: None,
+            min: Some(0.0),
+            max: None,
+        }
+    }
+}
+
+/// What a rule returns: its findings and the metrics it judged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Judged {
+    pub findings: Vec<Finding>,
+    pub metrics: Vec<Metric>,
+}
+
+impl Judged {
+    pub fn push(&mut self, state: State, text: impl Into<String>) {
+        self.findings.push(Finding::new(state, text));
+    }
+
+    pub fn extend(&mut self, other: Judged) {
+        self.findings.extend(other.findings);
+        self.metrics.extend(other.metrics);
+    }
+}
+
+/// The pause marker as every renderer shows it, made once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PauseView {
+    /// `v1` (empty marker), `v2` (JSON), `invalid` (cannot be decoded).
+    pub format: &'static str,
+    pub severity: Option<String>,
+    pub operation_hostname: Option<String>,
+    pub operation_pid: Option<i64>,
+    pub operation_time: Option<String>,
+    pub payload: PausePayload,
+    /// The one-line description (`paused ERROR by host pid 7 at …: …`); `None` for an
+    /// undecodable marker, whose problem is already a finding.
+    pub text: Option<String>,
+}
+
+/// A PauseV2 payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PausePayload {
+    None,
+    Text(String),
+    Error(StreamBackupError),
+    /// Why it cannot be decoded.
+    Invalid(String),
+}
+
+impl PauseView {
+    /// `marker` is the decoded pause key: `None` when its value cannot be decoded.
+    pub fn of(marker: Option<&Pause>) -> PauseView {
+        let invalid = PauseView {
+            format: "invalid",
+            severity: None,
+            operation_hostname: None,
+            operation_pid: None,
+            operation_time: None,
+            payload: PausePayload::None,
+            text: None,
+        };
+        match marker {
+            None => invalid,
+            Some(Pause::V1) => PauseView {
+                format: "v1",
+                text: Some("paused (no pause details: PauseV1)".to_string()),
+                ..invalid
+            },
+            Some(Pause::V2(p)) => {
+                let payload = match &p.payload {
+                    Payload::None => PausePayload::None,
+                    Payload::Text(t) => PausePayload::Text(t.clone()),
+                    Payload::Error(e) => PausePayload::Error(e.clone()),
+                    Payload::Invalid(r) => PausePayload::Invalid(r.clone()),
+                };
+                let mut text = format!("paused {} by {}", p.severity, p.operation_hostname);
+                if let Some(pid) = p.operation_pid {
+                    text.push_str(&format!(" pid {pid}"));
+                }
+                text.push_str(&format!(" at {}", p.operation_time));
+                match &payload {
+                    PausePayload::Text(msg) => text.push_str(&format!(": {msg}")),
+                    PausePayload::Error(e) => {
+                        text.push_str(&format!(": {} {}", e.error_code, e.error_message))
+                    }
+                    PausePayload::Invalid(_) => text.push_str(": payload cannot be decoded"),
+                    PausePayload::None => {}
+                }
+                PauseView {
+                    format: "v2",
+                    severity: Some(p.severity.clone()),
+                    operation_hostname: Some(p.operation_hostname.clone()),
+                    operation_pid: p.operation_pid,
+                    operation_time: Some(p.operation_time.clone()),
+                    payload,
+                    text: Some(text),
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskVerdict {
+    /// The decoded task the verdict is about.
+    pub task: Task,
+    pub state: State,
+    /// Worst first; never empty.
+    pub reasons: Vec<Finding>,
+    pub status: Status,
+    pub checkpoint: Option<(u64, CheckpointSource)>,
+    pub lag_seconds: Option<u64>,
+    /// In perfdata order: `checkpoint_lag` (with the paused or running thresholds that
+    /// judged it), `paused`, `store_errors`.
+    pub metrics: Vec<Metric>,
+    /// `Some` when the task is paused.
+    pub pause: Option<PauseView>,
+    /// physical(checkpoint) − physical(gc_safe_point), when PD answered.
+    pub gc_margin_seconds: Option<i64>,
+    /// Paused tasks: Unix ms after which resume is impossible (None: no PD data,
+    /// not paused, no protecting safepoint, or a safepoint that never expires).
+    pub resume_deadline_ms: Option<u64>,
+}
+
+impl TaskVerdict {
+    pub fn metric(&self, label: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.label == label)
+    }
+}
+
+/// TiKV store counts by PD `state_name`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    pub up: usize,
+    pub disconnected: usize,
+    pub down: usize,
+    pub offline: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub state: State,
+    /// In etcd key order (renderers sort worst first where they need to).
+    pub tasks: Vec<TaskVerdict>,
+    /// Run-level findings: missing tasks, no task at all, PD unreadable, set-up notices.
+    pub findings: Vec<Finding>,
+    /// Run-level metrics in perfdata order (`tasks`, store counts, KV event rate).
+    pub metrics: Vec<Metric>,
+    /// Names asked for with `--task` that have no task info.
+    pub missing: Vec<String>,
+    /// PD's etcd could not be read: why (the state says how bad). Nothing else is known.
+    pub failure: Option<String>,
+    pub cluster: ClusterFacts,
+    pub now_ms: u64,
+}
+
+/// The cluster-level facts renderers print.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterFacts {
+    pub orphans: Vec<Orphan>,
+    pub owner_keys: usize,
+    pub cluster_id: Option<u64>,
+    pub revision: i64,
+    pub endpoint: String,
+    pub round_trips: u32,
+    /// PD's GC safepoint and store counts, when its HTTP API answered.
+    pub gc_safe_point: Option<u64>,
+    pub stores: Option<StoreCounts>,
+    /// TiKV `/metrics` results (`--throughput`).
+    pub tikv: Option<TikvFacts>,
+}

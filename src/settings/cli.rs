@@ -1,0 +1,260 @@
+//! The command line (clap), private to the settings: flags → one all-`Option` [`Layer`].
+
+use super::defaults;
+use super::layer::Layer;
+use crate::judge::policy;
+use crate::render::Format;
+use crate::state::State;
+use crate::tso::short_duration;
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::{Arg, CommandFactory, FromArgMatches, Parser};
+use std::path::PathBuf;
+
+/// Checks TiDB log backup (PITR) tasks in PD's etcd and reports a Nagios verdict.
+///
+/// Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for --help, --version and
+/// usage errors); --format br-json exits as br log status does (0 printed, 1 failed). Ranges use the Monitoring Plugins syntax ([@][start:][end]) with
+/// seconds or durations: 600, 10m, 1h30m, ~:10m, @1h:2h.
+#[derive(Debug, Parser)]
+#[command(
+    name = "check_tidb_log_backup",
+    version,
+    disable_help_subcommand = true
+)]
+pub(super) struct Cli {
+    /// PD endpoint (its etcd client URL): http://host:2379, or host:port. Repeatable and
+    /// comma-separated; tried one at a time. Default: config, then $TIDB_PD, then {default}
+    #[arg(long = "pd", value_name = "URL")]
+    pub(super) pd: Vec<String>,
+
+    /// PD HTTP API endpoint for GC safepoints and stores (repeatable, comma-separated).
+    /// Default: the --pd endpoints
+    #[arg(long = "pd-api", value_name = "URL")]
+    pub(super) pd_api: Vec<String>,
+
+    /// Do not ask PD's HTTP API: no GC safepoint, resume-deadline or store checks
+    #[arg(long)]
+    pub(super) no_pd_api: bool,
+
+    /// A paused task's resume deadline (when its GC protection expires) closer than this → WARNING [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) safepoint_warning: Option<String>,
+
+    /// A paused task's resume deadline closer than this, or none at all → CRITICAL [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) safepoint_critical: Option<String>,
+
+    /// central_global ahead of the restorable (storage) checkpoint by more than this → WARNING [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) persist_lag: Option<String>,
+
+    /// Also read every Up TiKV's /metrics: KV events per second (rate against the previous
+    /// run's sample), task status 2 and new fatal errors → CRITICAL
+    #[arg(long)]
+    pub(super) throughput: bool,
+
+    /// Where --throughput keeps the previous sample [default: {default}]
+    #[arg(long, value_name = "DIR")]
+    pub(super) state_dir: Option<PathBuf>,
+
+    /// With --throughput and no previous sample: take a second sample this much later
+    /// (within the deadline) instead of reporting no rate yet
+    #[arg(long, value_name = "DURATION")]
+    pub(super) sample: Option<String>,
+
+    /// CA certificate (PEM) to verify PD and TiKV; implies https for host:port endpoints
+    #[arg(long, value_name = "FILE")]
+    pub(super) cacert: Option<PathBuf>,
+
+    /// Client certificate (PEM) for mutual TLS (PD requires one when its CA is set)
+    #[arg(long, value_name = "FILE")]
+    pub(super) cert: Option<PathBuf>,
+
+    /// Client private key (PEM: PKCS#8, SEC1 or PKCS#1) for --cert
+    #[arg(long, value_name = "FILE")]
+    pub(super) key: Option<PathBuf>,
+
+    /// Verify server certificates against this name instead of the endpoint's host
+    #[arg(long, value_name = "NAME")]
+    pub(super) tls_server_name: Option<String>,
+
+    /// etcd user (when PD's etcd has auth enabled). The password comes from
+    /// $TIDB_LOG_BACKUP_PASSWORD, --password-file or the config file, never the command line
+    #[arg(long, value_name = "USER")]
+    pub(super) user: Option<String>,
+
+    /// File holding the etcd password (first line)
+    #[arg(long, value_name = "FILE")]
+    pub(super) password_file: Option<PathBuf>,
+
+    /// Only check these tasks (repeatable); '*' means all. A named task that does not exist is CRITICAL
+    #[arg(long = "task", value_name = "NAME")]
+    pub(super) task: Vec<String>,
+
+    /// Checkpoint lag range of a running task for WARNING [default: {default}]
+    #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub(super) warning: Option<String>,
+
+    /// Checkpoint lag range of a running task for CRITICAL [default: {default}]
+    #[arg(short = 'c', long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub(super) critical: Option<String>,
+
+    /// Checkpoint lag range of a paused task for WARNING [default: {default}]
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub(super) paused_warning: Option<String>,
+
+    /// Checkpoint lag range of a paused task for CRITICAL [default: {default}]
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub(super) paused_critical: Option<String>,
+
+    /// State when the cluster has no log backup task [default: {default}]
+    #[arg(long, value_name = "STATE")]
+    pub(super) no_task_state: Option<String>,
+
+    /// State when PD's etcd cannot be read [default: {default}]
+    #[arg(long, value_name = "STATE")]
+    pub(super) unreachable_state: Option<String>,
+
+    /// Deadline for the whole run, seconds or a duration; on expiry UNKNOWN [default: {default}]
+    #[arg(short = 't', long, value_name = "DURATION")]
+    pub(super) timeout: Option<String>,
+
+    /// Output format [default: {default}]. br-json keeps `br log status --json`'s contract,
+    /// not the plugin's: exit 0 with the document, else exit 1 and one line on stderr
+    #[arg(long, value_name = "FORMAT", value_parser = format_values())]
+    pub(super) format: Option<String>,
+
+    /// TOML config file (connection, thresholds, [tasks.<name>] overrides)
+    #[arg(long, value_name = "FILE")]
+    pub(super) config: Option<PathBuf>,
+
+    /// Byte budget of the nagios output; long-output lines are dropped first [default: {default}]
+    #[arg(long, value_name = "BYTES")]
+    pub(super) max_output: Option<usize>,
+
+    /// Evaluate as if the time were this (RFC 3339 UTC), for tests and replays
+    #[arg(long, value_name = "TIME")]
+    pub(super) now: Option<String>,
+
+    /// Fleet mode: only check this `[[clusters]]` entry of the config (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub(super) cluster: Vec<String>,
+
+    /// Fleet mode: clusters checked at once [default: {default}]
+    #[arg(long, value_name = "N")]
+    pub(super) parallel: Option<usize>,
+
+    /// More detail: -v per-store lines, -vv the endpoint and revision read
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub(super) verbose: u8,
+}
+
+fn format_values() -> PossibleValuesParser {
+    PossibleValuesParser::new(Format::ALL.iter().map(|f| {
+        let value = PossibleValue::new(f.name());
+        match f.description() {
+            Some(text) => value.help(text),
+            None => value,
+        }
+    }))
+}
+
+/// The `[default: …]` of each flag's help, read from the one home of each default.
+fn help_defaults() -> Vec<(&'static str, String)> {
+    let state = |s: State| s.as_str().to_ascii_lowercase();
+    vec![
+        ("pd", defaults::PD.to_string()),
+        (
+            "safepoint_warning",
+            short_duration(policy::SAFEPOINT_WARNING),
+        ),
+        (
+            "safepoint_critical",
+            short_duration(policy::SAFEPOINT_CRITICAL),
+        ),
+        ("persist_lag", short_duration(policy::PERSIST_LAG)),
+        ("state_dir", defaults::STATE_DIR_HELP.to_string()),
+        ("warning", short_duration(policy::LAG_WARNING)),
+        ("critical", short_duration(policy::LAG_CRITICAL)),
+        ("paused_warning", short_duration(policy::PAUSED_LAG_WARNING)),
+        (
+            "paused_critical",
+            short_duration(policy::PAUSED_LAG_CRITICAL),
+        ),
+        ("no_task_state", state(policy::NO_TASK_STATE)),
+        ("unreachable_state", state(policy::UNREACHABLE_STATE)),
+        ("timeout", short_duration(defaults::TIMEOUT.as_secs())),
+        ("format", defaults::FORMAT.name().to_string()),
+        ("max_output", defaults::MAX_OUTPUT.to_string()),
+        ("parallel", defaults::PARALLEL.to_string()),
+    ]
+}
+
+fn with_default(arg: Arg, value: &str) -> Arg {
+    let fill = |text: String| text.replace("{default}", value);
+    let help = arg.get_help().map(|h| fill(h.to_string()));
+    let long = arg.get_long_help().map(|h| fill(h.to_string()));
+    let arg = match help {
+        Some(h) => arg.help(h),
+        None => arg,
+    };
+    match long {
+        Some(h) => arg.long_help(h),
+        None => arg,
+    }
+}
+
+/// The whole command line definition, help text included (also for the man page).
+pub fn command() -> clap::Command {
+    help_defaults()
+        .into_iter()
+        .fold(Cli::command(), |command, (id, value)| {
+            command.mut_arg(id, |arg| with_default(arg, &value))
+        })
+}
+
+impl Cli {
+    pub(super) fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = command().try_get_matches_from(args)?;
+        Cli::from_arg_matches(&matches)
+    }
+
+    /// The flags that also exist in the config file, as a layer over it.
+    pub(super) fn layer(&self) -> Layer {
+        let some_vec = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        Layer {
+            pd: some_vec(&self.pd),
+            pd_api: some_vec(&self.pd_api),
+            no_pd_api: self.no_pd_api.then_some(true),
+            safepoint_warning: self.safepoint_warning.clone(),
+            safepoint_critical: self.safepoint_critical.clone(),
+            persist_lag: self.persist_lag.clone(),
+            throughput: self.throughput.then_some(true),
+            state_dir: self.state_dir.clone(),
+            sample: self.sample.clone(),
+            cacert: self.cacert.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            tls_server_name: self.tls_server_name.clone(),
+            user: self.user.clone(),
+            password: None,
+            password_file: self.password_file.clone(),
+            task: some_vec(&self.task),
+            warning: self.warning.clone(),
+            critical: self.critical.clone(),
+            paused_warning: self.paused_warning.clone(),
+            paused_critical: self.paused_critical.clone(),
+            no_task_state: self.no_task_state.clone(),
+            unreachable_state: self.unreachable_state.clone(),
+            timeout: self.timeout.clone(),
+            format: self.format.clone(),
+            max_output: self.max_output,
+            parallel: self.parallel,
+            tasks: Default::default(),
+        }
+    }
+}

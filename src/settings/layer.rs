@@ -1,0 +1,399 @@
+//! One all-`Option` layer of settings, merged once (flag > cluster entry > file > env >
+//! default), then validated into one cluster's [`ClusterPlan`] and the run's [`RunPlan`].
+
+use super::defaults;
+use super::file::TaskOverride;
+use super::{ClusterPlan, Env, RunPlan, Throughput};
+use crate::judge::policy::{self, Policy, Thresholds};
+use crate::model::Selection;
+use crate::range::Range;
+use crate::render::Format;
+use crate::state::State;
+use crate::tls::{Credentials, Secret, Tls};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Every setting that a flag, a config file and a `[[clusters]]` entry can all give.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Layer {
+    pub pd: Option<Vec<String>>,
+    pub pd_api: Option<Vec<String>>,
+    pub no_pd_api: Option<bool>,
+    pub safepoint_warning: Option<String>,
+    pub safepoint_critical: Option<String>,
+    pub persist_lag: Option<String>,
+    pub throughput: Option<bool>,
+    pub state_dir: Option<PathBuf>,
+    pub sample: Option<String>,
+    pub cacert: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub tls_server_name: Option<String>,
+    pub user: Option<String>,
+    /// Only from a file: never a flag.
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    pub task: Option<Vec<String>>,
+    pub warning: Option<String>,
+    pub critical: Option<String>,
+    pub paused_warning: Option<String>,
+    pub paused_critical: Option<String>,
+    pub no_task_state: Option<String>,
+    pub unreachable_state: Option<String>,
+    pub timeout: Option<String>,
+    pub format: Option<String>,
+    pub max_output: Option<usize>,
+    pub parallel: Option<usize>,
+    /// `[tasks.<name>]` threshold overrides (files only).
+    pub tasks: BTreeMap<String, TaskOverride>,
+}
+
+impl Layer {
+    /// `self` over `lower`: each setting `self` gives wins; task overrides of the same
+    /// task are replaced whole.
+    pub fn over(self, lower: Layer) -> Layer {
+        macro_rules! pick {
+            ($($field:ident),*) => { Layer { $($field: self.$field.or(lower.$field),)* tasks: {
+                let mut tasks = lower.tasks;
+                tasks.extend(self.tasks);
+                tasks
+            } } };
+        }
+        pick!(
+            pd,
+            pd_api,
+            no_pd_api,
+            safepoint_warning,
+            safepoint_critical,
+            persist_lag,
+            throughput,
+            state_dir,
+            sample,
+            cacert,
+            cert,
+            key,
+            tls_server_name,
+            user,
+            password,
+            password_file,
+            task,
+            warning,
+            critical,
+            paused_warning,
+            paused_critical,
+            no_task_state,
+            unreachable_state,
+            timeout,
+            format,
+            max_output,
+            parallel
+        )
+    }
+}
+
+/// Flags that only exist on the command line.
+pub(super) struct CommandLineOnly<'a> {
+    pub verbosity: u8,
+    pub now: Option<&'a str>,
+    /// `--config`, for the "readable by others" notice.
+    pub config: Option<&'a Path>,
+}
+
+fn range(text: &str, what: &str) -> Result<Range, String> {
+    Range::parse(text).map_err(|e| format!("invalid {what} range: {e}"))
+}
+
+fn state(text: &str, what: &str) -> Result<State, String> {
+    State::parse(text)
+        .ok_or_else(|| format!("invalid {what} '{text}' (want ok, warning, critical or unknown)"))
+}
+
+/// `3600`, `6h`, `1h30m` → whole seconds (zero allowed: disables the warning).
+pub(super) fn parse_seconds(text: &str, what: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let parsed = match t.parse::<u64>() {
+        Ok(secs) => Some(secs),
+        Err(_) => humantime::parse_duration(t).ok().map(|d| d.as_secs()),
+    };
+    parsed.ok_or_else(|| format!("invalid {what} '{text}' (want seconds or a duration such as 6h)"))
+}
+
+/// `10`, `10s`, `1m30s` → a positive duration.
+pub(super) fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let parsed = match t.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
+            Some(Duration::from_secs_f64(secs))
+        }
+        Ok(_) => None,
+        Err(_) => humantime::parse_duration(t).ok().filter(|d| !d.is_zero()),
+    };
+    parsed
+        .ok_or_else(|| format!("invalid timeout '{text}' (want seconds or a duration such as 10s)"))
+}
+
+/// `host:port` → `http://host:port` (or `https://` when TLS is configured); checks the
+/// scheme. An explicit `http://` with TLS settings is an error: TLS is never silently dropped.
+pub(super) fn normalize_endpoint(text: &str, tls: bool) -> Result<String, String> {
+    let t = text.trim().trim_end_matches('/');
+    if t.is_empty() {
+        return Err("empty --pd endpoint".to_string());
+    }
+    for scheme in ["http://", "https://"] {
+        if let Some(rest) = t.strip_prefix(scheme) {
+            if !is_host_port(rest) {
+                return Err(format!("invalid endpoint '{t}' (want {scheme}host:port)"));
+            }
+            if scheme == "http://" && tls {
+                return Err(format!(
+                    "endpoint {t} is plain http:// but --cacert/--cert/--key are given: use https:// or host:port"
+                ));
+            }
+            return Ok(t.to_string());
+        }
+    }
+    if !is_host_port(t) {
+        return Err(format!(
+            "invalid endpoint '{t}' (want http://host:port, https://host:port or host:port)"
+        ));
+    }
+    Ok(format!("{}://{t}", if tls { "https" } else { "http" }))
+}
+
+/// `host:port` with a DNS name, an IPv4 address or a bracketed IPv6 address and a port
+/// 1-65535: anything else is a typo better reported as a usage error than as an
+/// unreachable cluster.
+fn is_host_port(text: &str) -> bool {
+    let (host, port) = if let Some(v6) = text.strip_prefix('[') {
+        match v6.split_once("]:") {
+            Some((addr, port)) => (addr, port),
+            None => return false,
+        }
+    } else {
+        match text.rsplit_once(':') {
+            Some((host, port)) => (host, port),
+            None => return false,
+        }
+    };
+    let host_ok = if text.starts_with('[') {
+        host.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    };
+    host_ok && port.parse::<u16>().is_ok_and(|p| p > 0)
+}
+
+fn endpoints(values: &[String], tls: bool) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for value in values {
+        for part in value.split(',').filter(|p| !p.trim().is_empty()) {
+            let endpoint = normalize_endpoint(part, tls)?;
+            if !out.contains(&endpoint) {
+                out.push(endpoint);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err("no PD endpoint given".to_string());
+    }
+    Ok(out)
+}
+
+/// Mode bits of a file, for the "readable by others" warning (None where unknown).
+fn world_readable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o004 != 0)
+        .unwrap_or(false)
+}
+
+fn override_thresholds(
+    base: &Thresholds,
+    o: &TaskOverride,
+    task: &str,
+) -> Result<Thresholds, String> {
+    let pick = |value: &Option<String>, fallback: Range, what: &str| match value {
+        Some(text) => range(text, &format!("tasks.{task}.{what}")),
+        None => Ok(fallback),
+    };
+    Ok(Thresholds {
+        warning: pick(&o.warning, base.warning, "warning")?,
+        critical: pick(&o.critical, base.critical, "critical")?,
+        paused_warning: pick(&o.paused_warning, base.paused_warning, "paused_warning")?,
+        paused_critical: pick(&o.paused_critical, base.paused_critical, "paused_critical")?,
+    })
+}
+
+/// Validates one merged layer (the environment and defaults below it).
+pub(super) fn build(
+    layer: &Layer,
+    only: &CommandLineOnly,
+    env: &Env,
+) -> Result<(ClusterPlan, RunPlan), String> {
+    let mut notices = Vec::new();
+    let tls = Tls::load(
+        layer.cacert.as_deref(),
+        layer.cert.as_deref(),
+        layer.key.as_deref(),
+        layer.tls_server_name.clone(),
+    )?;
+    // A password file wins; then the environment (set per service), then the config.
+    let password = match (
+        &layer.password_file,
+        env.password.clone().filter(|p| !p.is_empty()),
+        &layer.password,
+    ) {
+        (Some(path), _, _) => {
+            if world_readable(path) {
+                notices.push(format!(
+                    "password file {} is readable by others: chmod 600 it",
+                    path.display()
+                ));
+            }
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read --password-file {}: {e}", path.display()))?;
+            Some(Secret(text.trim_end_matches(['\n', '\r']).to_string()))
+        }
+        (None, Some(env), _) => Some(Secret(env)),
+        (None, None, Some(p)) => {
+            if let Some(config) = only.config.filter(|c| world_readable(c)) {
+                notices.push(format!(
+                    "config {} holds a password and is readable by others: chmod 640 it",
+                    config.display()
+                ));
+            }
+            Some(p.clone())
+        }
+        (None, None, None) => None,
+    };
+    let credentials = match (layer.user.clone(), password) {
+        (Some(user), Some(password)) => Some(Credentials { user, password }),
+        (Some(_), None) => {
+            return Err("--user needs a password: $TIDB_LOG_BACKUP_PASSWORD, --password-file or the config's password".to_string())
+        }
+        (None, Some(_)) => return Err("a password is set but no --user".to_string()),
+        (None, None) => None,
+    };
+    let tls_on = tls
+        .as_ref()
+        .is_some_and(|t| t.ca.is_some() || t.cert.is_some());
+    let pd = match (&layer.pd, env.pd.clone().filter(|e| !e.trim().is_empty())) {
+        (Some(pd), _) => pd.clone(),
+        (None, Some(env)) => vec![env],
+        (None, None) => vec![defaults::PD.to_string()],
+    };
+    let tasks = layer.task.clone().unwrap_or_default();
+    let defaults = Thresholds::default();
+    let lag_range = |value: &Option<String>, fallback: Range, what: &str| match value {
+        Some(text) => range(text, what),
+        None => Ok(fallback),
+    };
+    let thresholds = Thresholds {
+        warning: lag_range(&layer.warning, defaults.warning, "warning")?,
+        critical: lag_range(&layer.critical, defaults.critical, "critical")?,
+        paused_warning: lag_range(
+            &layer.paused_warning,
+            defaults.paused_warning,
+            "paused-warning",
+        )?,
+        paused_critical: lag_range(
+            &layer.paused_critical,
+            defaults.paused_critical,
+            "paused-critical",
+        )?,
+    };
+    let mut per_task = BTreeMap::new();
+    for (name, o) in &layer.tasks {
+        per_task.insert(name.clone(), override_thresholds(&thresholds, o, name)?);
+    }
+    let format = match &layer.format {
+        Some(text) => Format::from_name(text).ok_or_else(|| {
+            format!("invalid format '{text}' in config (want nagios, ndjson, table or br-json)")
+        })?,
+        None => defaults::FORMAT,
+    };
+    let endpoints = endpoints(&pd, tls_on)?;
+    let pd_api = if layer.no_pd_api == Some(true) {
+        None
+    } else if let Some(api) = &layer.pd_api {
+        Some(self::endpoints(api, tls_on)?)
+    } else {
+        Some(self::endpoints(&pd, tls_on)?)
+    };
+    let throughput = if layer.throughput == Some(true) {
+        Some(Throughput {
+            state_dir: layer
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| defaults::state_dir(env)),
+            sample: layer.sample.as_deref().map(parse_timeout).transpose()?,
+        })
+    } else {
+        None
+    };
+    let seconds = |value: &Option<String>, fallback: u64, what: &str| match value {
+        Some(text) => parse_seconds(text, what),
+        None => Ok(fallback),
+    };
+    let no_task_state = match &layer.no_task_state {
+        Some(text) => state(text, "no-task-state")?,
+        None => policy::NO_TASK_STATE,
+    };
+    let safepoint_warning = seconds(
+        &layer.safepoint_warning,
+        policy::SAFEPOINT_WARNING,
+        "safepoint-warning",
+    )?;
+    let safepoint_critical = seconds(
+        &layer.safepoint_critical,
+        policy::SAFEPOINT_CRITICAL,
+        "safepoint-critical",
+    )?;
+    let persist_lag = seconds(&layer.persist_lag, policy::PERSIST_LAG, "persist-lag")?;
+    let unreachable_state = match &layer.unreachable_state {
+        Some(text) => state(text, "unreachable-state")?,
+        None => policy::UNREACHABLE_STATE,
+    };
+    let timeout = match &layer.timeout {
+        Some(text) => parse_timeout(text)?,
+        None => defaults::TIMEOUT,
+    };
+    let now = only.now.map(crate::tso::parse_now).transpose()?;
+    let cluster = ClusterPlan {
+        name: None,
+        endpoints,
+        pd_api,
+        throughput,
+        tls,
+        credentials,
+        notices,
+        selection: Selection::from_names(&tasks),
+        policy: Policy {
+            defaults: thresholds,
+            per_task,
+            no_task_state,
+            unreachable_state,
+            timeout,
+            safepoint_warning,
+            safepoint_critical,
+            persist_lag,
+        },
+    };
+    let run = RunPlan {
+        format,
+        max_output: layer
+            .max_output
+            .unwrap_or(defaults::MAX_OUTPUT)
+            .max(defaults::MAX_OUTPUT_FLOOR),
+        verbosity: only.verbosity.min(defaults::MAX_VERBOSITY),
+        timeout,
+        now,
+        fleet: false,
+        parallel: layer.parallel.unwrap_or(defaults::PARALLEL).max(1),
+    };
+    Ok((cluster, run))
+}
