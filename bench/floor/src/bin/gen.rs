@@ -1,10 +1,11 @@
-//! Synthetic but format-exact log-backup metadata (tidb-logbackup-meta.md §1, §8) at a
-//! given scale, loaded into an etcd in Txns of at most 128 puts (several in flight).
+//! Synthetic but format-exact log-backup metadata (docs/etcd-layout.md#key-catalogue) at
+//! a given scale, loaded into an etcd in Txns of at most 128 puts (several in flight).
 //!
 //! usage: gen ENDPOINT --tasks T --stores S [--regions R]
 //!
-//! Per task (`pitr` when T = 1, else `task_000`…): K1 `info/<task>` (the §8.1 protobuf with
-//! the name, storage prefix and start_ts varied), K2 `ranges/<task>/m` and `/t`, K4
+//! Per task (`pitr` when T = 1, else `task_000`…): K1 `info/<task>` (the protobuf of
+//! docs/etcd-layout.md#worked-example-baseline with the name, storage prefix and start_ts
+//! varied), K2 `ranges/<task>/m` and `/t`, K4
 //! `checkpoint/<task>/central_global` (now − 3 s), and K8
 //! `storage-checkpoint/<task>/<store>` for S stores (decimal ids, now − 5…24 s).
 //! With R > 0 the first task is a v6.2/v6.3 one with `use_checkpoint_v3=false`: K5
@@ -38,8 +39,9 @@ fn field_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// `brpb.StreamBackupTaskInfo` (§4.1) with S3 storage `s3://backup/<prefix>`, filter `*.*`,
-/// ZSTD, an empty security_config: the §8.1 value with name, prefix and start_ts varied.
+/// `brpb.StreamBackupTaskInfo` (docs/etcd-layout.md#streambackuptaskinfo) with S3 storage
+/// `s3://backup/<prefix>`, filter `*.*`, ZSTD, an empty security_config: the value of
+/// docs/etcd-layout.md#worked-example-baseline with name, prefix and start_ts varied.
 fn task_info(name: &str, storage_prefix: &str, start_ts: u64) -> Vec<u8> {
     let mut s3 = Vec::new();
     field_bytes(&mut s3, 3, b"backup"); // S3.bucket
@@ -74,7 +76,8 @@ fn arg(args: &[String], name: &str) -> Option<u64> {
 }
 
 fn main() {
-    // The encoder reproduces the reference value byte for byte (tidb-logbackup-meta.md §8.1).
+    // The encoder reproduces the worked example's value byte for byte
+    // (docs/etcd-layout.md#worked-example-baseline).
     assert_eq!(
         hex(&task_info("pitr", "pitr-log", 446_710_992_076_800_000)),
         "0a161a141a066261636b75702208706974722d6c6f6750011080808080fda8c2990618ffff8fbbbad6adf00d2204706974722a032a2e2a30033a00"
