@@ -1,4 +1,4 @@
-//! Generates the man page and shell completions from the clap definition in `src/cli.rs`:
+//! Generates the man page and shell completions from the clap definition in `src/settings/cli.rs`:
 //! `cargo run --example gen_docs -- OUT_DIR [DATE]` (used by `packaging/build`).
 //!
 //! Writes `OUT_DIR/check_tidb_log_backup.1` (roff, not compressed) and
@@ -6,8 +6,7 @@
 //! DATE (`YYYY-MM-DD`) goes into the man page header; the packaging script passes the
 //! date of the last commit so that rebuilds are reproducible.
 
-use check_tidb_log_backup::cli::Cli;
-use clap::CommandFactory;
+use check_tidb_log_backup::settings;
 use clap_complete::Shell;
 use std::io::Write;
 use std::path::Path;
@@ -127,7 +126,7 @@ fn extra_sections(out: &mut impl Write) -> std::io::Result<()> {
 }
 
 fn man_page(out_dir: &Path, date: Option<&str>) -> std::io::Result<()> {
-    let cmd = Cli::command();
+    let cmd = settings::command();
     let version = cmd.get_version().unwrap_or_default().to_string();
     let mut man = clap_mangen::Man::new(cmd)
         .section("1")
@@ -151,7 +150,7 @@ fn completions(out_dir: &Path) -> std::io::Result<()> {
     let dir = out_dir.join("completions");
     std::fs::create_dir_all(&dir)?;
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        let mut cmd = Cli::command();
+        let mut cmd = settings::command();
         clap_complete::generate_to(shell, &mut cmd, BIN, &dir)?;
     }
     Ok(())

@@ -206,11 +206,14 @@ fn with_default(arg: Arg, value: &str) -> Arg {
 
 /// The whole command line definition, help text included (also for the man page).
 pub fn command() -> clap::Command {
-    help_defaults()
-        .into_iter()
-        .fold(Cli::command(), |command, (id, value)| {
-            command.mut_arg(id, |arg| with_default(arg, &value))
-        })
+    let defaults = help_defaults();
+    // In place (mut_arg would move the argument to the end of the completions).
+    Cli::command().mut_args(|arg| {
+        match defaults.iter().find(|(id, _)| arg.get_id() == *id) {
+            Some((_, value)) => with_default(arg, value),
+            None => arg,
+        }
+    })
 }
 
 impl Cli {
