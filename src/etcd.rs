@@ -1,7 +1,7 @@
-//! Reads the snapshot from PD's embedded etcd (the only I/O of issue A).
+//! Reads the snapshot from PD's embedded etcd.
 //!
 //! Endpoints are tried one at a time in our own loop: etcd-client's balancer, given
-//! several endpoints with one dead, fails about half the runs (toolchain-notes.md §2.5).
+//! several endpoints with one dead, fails about half the runs (docs/etcd-layout.md#endpoints-and-failover).
 //! Each endpoint gets an equal share of the time left, so a frozen member cannot use up
 //! the whole deadline while a healthy one is still untried.
 

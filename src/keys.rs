@@ -1,4 +1,4 @@
-//! The `/tidb/br-stream/` key layout (tidb-logbackup-meta.md §1) and key parsing.
+//! The `/tidb/br-stream/` key layout (docs/etcd-layout.md#key-catalogue) and key parsing.
 
 pub const INFO: &[u8] = b"/tidb/br-stream/info/";
 pub const PAUSE: &[u8] = b"/tidb/br-stream/pause/";

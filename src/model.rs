@@ -179,7 +179,7 @@ impl Task {
         )
     }
 
-    /// BR's `GetGlobalCheckPointTS`, the point a resume needs (tidb-logbackup-meta.md §3.5):
+    /// BR's `GetGlobalCheckPointTS`, the point a resume needs (docs/br-status.md#related-checkpoint-helpers):
     /// central_global if present, else the minimum store-type checkpoint (start_ts if none),
     /// then at least the storage checkpoint. GC must not pass it.
     pub fn resume_checkpoint(&self) -> Option<u64> {

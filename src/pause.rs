@@ -1,4 +1,4 @@
-//! The pause marker (K3): empty value = PauseV1, JSON = PauseV2 (tidb-logbackup-meta.md §2).
+//! The pause marker (K3): empty value = PauseV1, JSON = PauseV2 (docs/etcd-layout.md#pause-marker).
 
 use crate::proto::{decode_backup_error, StreamBackupError};
 use serde::Deserialize;
@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn br_manual_pause_with_text_message() {
-        // Reference §8.2 V-e.
+        // V-e of docs/etcd-layout.md#worked-example-variants.
         let value = br#"{"severity":"MANUAL","operation_hostname":"br-host","operation_pid":12345,"operation_time":"2024-01-01T09:05:00+08:00","payload_type":"text/plain;charset=UTF-8","payload":"bWFpbnRlbmFuY2U="}"#;
         let Pause::V2(p) = decode_pause(value).unwrap() else {
             panic!("not V2")
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn tikv_fatal_error_pause_with_camel_case_parameter_and_any_key_order() {
-        // Reference §8.2 V-f, with payload keys first (TiKV writes them in HashMap order).
+        // V-f of docs/etcd-layout.md#worked-example-variants, with payload keys first (TiKV writes them in HashMap order).
         let value = br#"{"payload":"COjPopTMMRIPS1Y6TG9nQmFja3VwOklvGihbc3RvcmUgPSA0XSBJL08gZXJyb3I6IHBlcm1pc3Npb24gZGVuaWVkIAQ=","payload_type":"application/x-protobuf; messageType=brpb.StreamBackupError","severity":"ERROR","operation_hostname":"tikv-4","operation_pid":4242,"operation_time":"2024-01-01T08:59:45.123+08:00"}"#;
         let Pause::V2(p) = decode_pause(value).unwrap() else {
             panic!("not V2")

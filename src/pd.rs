@@ -1,4 +1,4 @@
-//! PD's HTTP API (tikv-pd-alerts.md §3, §4): GC safepoints and stores.
+//! PD's HTTP API (docs/rules.md#pd-facts, docs/rules.md#gc-safepoints-in-pd): GC safepoints and stores.
 //!
 //! Parsing is pure and separate from the requests. TSOs are decoded as integers, never
 //! through f64 (they exceed 2^53).
@@ -95,7 +95,7 @@ pub fn parse_stores(body: &str) -> Result<Vec<Store>, String> {
         .collect())
 }
 
-/// Service ids that log backup writes (tikv-pd-alerts.md §4.3).
+/// Service ids that log backup writes (docs/rules.md#service-safepoints).
 pub const COORDINATOR: &str = "log-backup-coordinator";
 
 /// The safepoints that keep a paused task resumable: its own pause safepoint, the TiKV

@@ -183,7 +183,7 @@ mod tests {
             .collect()
     }
 
-    // tidb-logbackup-meta.md §8.1, the K1 value of task `pitr`.
+    // The K1 value of task `pitr` in docs/etcd-layout.md#worked-example-baseline.
     const PITR_INFO: &str = "0a161a141a066261636b75702208706974722d6c6f6750011080808080fda8c2990618ffff8fbbbad6adf00d2204706974722a032a2e2a30033a00";
 
     #[test]

@@ -7,7 +7,7 @@ use std::fmt;
 ///
 /// `Ord` is the severity used to aggregate tasks: OK < WARNING < UNKNOWN < CRITICAL,
 /// so a known CRITICAL task is never hidden behind another task's UNKNOWN
-/// (plugin-conventions.md §3.5). The exit code is a separate mapping.
+/// (docs/output-contract.md#state-order). The exit code is a separate mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum State {

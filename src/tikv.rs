@@ -1,4 +1,4 @@
-//! TiKV's `/metrics` (Prometheus text format, tikv-pd-alerts.md §1): the log-backup
+//! TiKV's `/metrics` (Prometheus text format, docs/rules.md#tikv-facts): the log-backup
 //! series the check needs, fetched from every Up store concurrently.
 
 use crate::pd::Store;

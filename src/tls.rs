@@ -1,6 +1,6 @@
 //! TLS and etcd credentials, shared by the three channels: PD's etcd (gRPC), PD's HTTP
 //! API and TiKV's status port. PD requires client certificates as soon as its CA is set
-//! (tikv-pd-alerts.md §3.4), so one `--cacert/--cert/--key` set serves all of them.
+//! (docs/etcd-layout.md#tls), so one `--cacert/--cert/--key` set serves all of them.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

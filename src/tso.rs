@@ -169,7 +169,7 @@ pub fn add_ms(ms: u64, d: Duration) -> u64 {
 mod tests {
     use super::*;
 
-    // Reference tidb-logbackup-meta.md §8: start_ts and the checkpoints of the worked fixture.
+    // docs/etcd-layout.md#worked-example-baseline: start_ts and the checkpoints there.
     const START_TS: u64 = 446_710_992_076_800_000;
     const STORE_1001_TS: u64 = 446_711_927_930_880_000;
 

@@ -208,12 +208,12 @@ fn with_default(arg: Arg, value: &str) -> Arg {
 pub fn command() -> clap::Command {
     let defaults = help_defaults();
     // In place (mut_arg would move the argument to the end of the completions).
-    Cli::command().mut_args(|arg| {
-        match defaults.iter().find(|(id, _)| arg.get_id() == *id) {
+    Cli::command().mut_args(
+        |arg| match defaults.iter().find(|(id, _)| arg.get_id() == *id) {
             Some((_, value)) => with_default(arg, value),
             None => arg,
-        }
-    })
+        },
+    )
 }
 
 impl Cli {
