@@ -249,6 +249,18 @@ pub struct Orphan {
     pub keys: usize,
 }
 
+/// Which read the snapshot came from (for diagnostics and the fleet's cluster tags).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadInfo {
+    /// PD's cluster id (`/pd/cluster_id`), when it could be read.
+    pub cluster_id: Option<u64>,
+    pub revision: i64,
+    /// The endpoint that answered.
+    pub endpoint: String,
+    /// etcd requests made.
+    pub round_trips: u32,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cluster {
     /// Selected tasks, in `info/` key order.
@@ -258,10 +270,7 @@ pub struct Cluster {
     pub orphans: Vec<Orphan>,
     /// Keys under `owner/` (advancer election candidates).
     pub owner_keys: usize,
-    pub cluster_id: Option<u64>,
-    pub revision: i64,
-    pub endpoint: String,
-    pub round_trips: u32,
+    pub read: ReadInfo,
     /// Tasks with an `info/` key, selected or not.
     pub total_tasks: usize,
 }
@@ -411,10 +420,12 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
         missing,
         orphans: orphans.into_values().collect(),
         owner_keys: snapshot.owner.len(),
-        cluster_id: snapshot.cluster_id.as_deref().and_then(tso::decode_u64be),
-        revision: snapshot.revision,
-        endpoint: snapshot.endpoint.clone(),
-        round_trips: snapshot.round_trips,
+        read: ReadInfo {
+            cluster_id: snapshot.cluster_id.as_deref().and_then(tso::decode_u64be),
+            revision: snapshot.revision,
+            endpoint: snapshot.endpoint.clone(),
+            round_trips: snapshot.round_trips,
+        },
         total_tasks: known.len(),
     }
 }

@@ -48,7 +48,7 @@ pub fn run(plan: &Plan, started: Instant) -> Outcome {
                 };
                 let outcome = check(cluster, now, deadline.min(Instant::now() + share));
                 let cluster_id = match &outcome {
-                    Outcome::Checked(v) => v.cluster.cluster_id,
+                    Outcome::Checked(v) => v.cluster.read.cluster_id,
                     _ => None,
                 };
                 let result = ClusterResult {

@@ -28,8 +28,8 @@ pub mod verdict;
 
 pub use policy::{Policy, Thresholds};
 pub use verdict::{
-    ClusterFacts, Finding, Judged, Metric, PausePayload, PauseView, StoreCounts, TaskVerdict,
-    Verdict,
+    ClusterFacts, Finding, Judged, Metric, PauseDetails, PausePayload, PauseView, StoreCounts,
+    TaskVerdict, Verdict,
 };
 
 use crate::collect::Observed;
@@ -108,10 +108,7 @@ pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u6
         cluster: ClusterFacts {
             orphans: cluster.orphans.clone(),
             owner_keys: cluster.owner_keys,
-            cluster_id: cluster.cluster_id,
-            revision: cluster.revision,
-            endpoint: cluster.endpoint.clone(),
-            round_trips: cluster.round_trips,
+            read: cluster.read.clone(),
             gc_safe_point: pd
                 .and_then(|p| p.gc.as_ref().ok())
                 .map(|gc| gc.gc_safe_point),
@@ -425,10 +422,12 @@ mod tests {
             missing: vec![],
             orphans: vec![],
             owner_keys: 1,
-            cluster_id: None,
-            revision: 1,
-            endpoint: "e".into(),
-            round_trips: 2,
+            read: crate::model::ReadInfo {
+                cluster_id: None,
+                revision: 1,
+                endpoint: "e".into(),
+                round_trips: 2,
+            },
             total_tasks,
         }
     }

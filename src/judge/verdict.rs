@@ -2,9 +2,9 @@
 //! metrics the rules judged (with the thresholds they were judged against), and the
 //! decoded facts worth showing.
 
-use crate::model::{CheckpointSource, Orphan, Status, Task};
-use crate::pause::{Pause, Payload};
-use crate::proto::StreamBackupError;
+use crate::model::{CheckpointSource, Orphan, ReadInfo, Status, Task};
+use crate::pause::Pause;
+pub use crate::pause::{PauseV2 as PauseDetails, Payload as PausePayload};
 use crate::range::Range;
 use crate::state::State;
 use crate::throughput::TikvFacts;
@@ -79,58 +79,34 @@ impl Judged {
 pub struct PauseView {
     /// `v1` (empty marker), `v2` (JSON), `invalid` (cannot be decoded).
     pub format: &'static str,
-    pub severity: Option<String>,
-    pub operation_hostname: Option<String>,
-    pub operation_pid: Option<i64>,
-    pub operation_time: Option<String>,
-    pub payload: PausePayload,
+    /// PauseV2's fields: who paused, when, why.
+    pub details: Option<PauseDetails>,
     /// The one-line description (`paused ERROR by host pid 7 at …: …`); `None` for an
     /// undecodable marker, whose problem is already a finding.
     pub text: Option<String>,
 }
 
-/// A PauseV2 payload.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PausePayload {
-    None,
-    Text(String),
-    Error(StreamBackupError),
-    /// Why it cannot be decoded.
-    Invalid(String),
-}
-
 impl PauseView {
     /// `marker` is the decoded pause key: `None` when its value cannot be decoded.
     pub fn of(marker: Option<&Pause>) -> PauseView {
-        let invalid = PauseView {
-            format: "invalid",
-            severity: None,
-            operation_hostname: None,
-            operation_pid: None,
-            operation_time: None,
-            payload: PausePayload::None,
-            text: None,
-        };
         match marker {
-            None => invalid,
+            None => PauseView {
+                format: "invalid",
+                details: None,
+                text: None,
+            },
             Some(Pause::V1) => PauseView {
                 format: "v1",
+                details: None,
                 text: Some("paused (no pause details: PauseV1)".to_string()),
-                ..invalid
             },
             Some(Pause::V2(p)) => {
-                let payload = match &p.payload {
-                    Payload::None => PausePayload::None,
-                    Payload::Text(t) => PausePayload::Text(t.clone()),
-                    Payload::Error(e) => PausePayload::Error(e.clone()),
-                    Payload::Invalid(r) => PausePayload::Invalid(r.clone()),
-                };
                 let mut text = format!("paused {} by {}", p.severity, p.operation_hostname);
                 if let Some(pid) = p.operation_pid {
                     text.push_str(&format!(" pid {pid}"));
                 }
                 text.push_str(&format!(" at {}", p.operation_time));
-                match &payload {
+                match &p.payload {
                     PausePayload::Text(msg) => text.push_str(&format!(": {msg}")),
                     PausePayload::Error(e) => {
                         text.push_str(&format!(": {} {}", e.error_code, e.error_message))
@@ -140,11 +116,7 @@ impl PauseView {
                 }
                 PauseView {
                     format: "v2",
-                    severity: Some(p.severity.clone()),
-                    operation_hostname: Some(p.operation_hostname.clone()),
-                    operation_pid: p.operation_pid,
-                    operation_time: Some(p.operation_time.clone()),
-                    payload,
+                    details: Some(p.clone()),
                     text: Some(text),
                 }
             }
@@ -211,13 +183,17 @@ pub struct Verdict {
 pub struct ClusterFacts {
     pub orphans: Vec<Orphan>,
     pub owner_keys: usize,
-    pub cluster_id: Option<u64>,
-    pub revision: i64,
-    pub endpoint: String,
-    pub round_trips: u32,
+    pub read: ReadInfo,
     /// PD's GC safepoint and store counts, when its HTTP API answered.
     pub gc_safe_point: Option<u64>,
     pub stores: Option<StoreCounts>,
     /// TiKV `/metrics` results (`--throughput`).
     pub tikv: Option<TikvFacts>,
+}
+
+impl ClusterFacts {
+    /// `--throughput`: KV events per second over all stores with a previous sample.
+    pub fn kv_rate(&self) -> Option<f64> {
+        self.tikv.as_ref().and_then(|t| t.total_rate)
+    }
 }

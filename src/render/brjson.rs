@@ -91,12 +91,7 @@ fn last_error(e: &StreamBackupError) -> String {
 }
 
 fn document(verdict: &Verdict) -> String {
-    let qps = verdict
-        .cluster
-        .tikv
-        .as_ref()
-        .and_then(|t| t.total_rate)
-        .unwrap_or(0.0);
+    let qps = verdict.cluster.kv_rate().unwrap_or(0.0);
     let tasks: Vec<String> = verdict
         .tasks
         .iter()

@@ -316,9 +316,9 @@ fn long_lines(verdict: &Verdict, verbosity: u8) -> Vec<(State, String)> {
         let c = &verdict.cluster;
         let mut line = format!(
             "read {} at revision {} in {} etcd round trips",
-            c.endpoint, c.revision, c.round_trips
+            c.read.endpoint, c.read.revision, c.read.round_trips
         );
-        if let Some(id) = c.cluster_id {
+        if let Some(id) = c.read.cluster_id {
             line.push_str(&format!(", PD cluster id {id}"));
         }
         line.push_str(&format!(

@@ -131,18 +131,19 @@ fn error_event(store_id: u64, e: &crate::proto::StreamBackupError) -> ErrorEvent
 }
 
 fn pause_event(pause: &PauseView) -> PauseEvent<'_> {
+    let p = pause.details.as_ref();
     PauseEvent {
         format: pause.format,
-        severity: pause.severity.as_deref(),
-        operation_hostname: pause.operation_hostname.as_deref(),
-        operation_pid: pause.operation_pid,
-        operation_time: pause.operation_time.as_deref(),
-        message: match &pause.payload {
-            PausePayload::Text(t) => Some(t),
+        severity: p.map(|p| p.severity.as_str()),
+        operation_hostname: p.map(|p| p.operation_hostname.as_str()),
+        operation_pid: p.and_then(|p| p.operation_pid),
+        operation_time: p.map(|p| p.operation_time.as_str()),
+        message: match p.map(|p| &p.payload) {
+            Some(PausePayload::Text(t)) => Some(t),
             _ => None,
         },
-        error: match &pause.payload {
-            PausePayload::Error(e) => Some(error_event(e.store_id, e)),
+        error: match p.map(|p| &p.payload) {
+            Some(PausePayload::Error(e)) => Some(error_event(e.store_id, e)),
             _ => None,
         },
     }
@@ -330,7 +331,7 @@ fn render_one(outcome: &Outcome, options: &RenderOptions, name: Option<&str>) ->
         Outcome::Checked(verdict) => {
             let tag = ClusterTag {
                 name,
-                id: verdict.cluster.cluster_id,
+                id: verdict.cluster.read.cluster_id,
             };
             let mut out = String::new();
             for t in &verdict.tasks {

@@ -156,10 +156,9 @@ fn rows(t: &TaskVerdict, view: &View, rate: f64) -> Vec<(String, String)> {
         }
     }
     // BR shows these rows for a PauseV2 marker only.
-    if let Some(p) = t.pause.as_ref().filter(|p| p.format == "v2") {
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        rows.push(("pause-time".into(), go_rfc3339(&text(&p.operation_time))));
-        rows.push(("pause-operator".into(), text(&p.operation_hostname)));
+    if let Some(p) = t.pause.as_ref().and_then(|p| p.details.as_ref()) {
+        rows.push(("pause-time".into(), go_rfc3339(&p.operation_time)));
+        rows.push(("pause-operator".into(), p.operation_hostname.clone()));
         rows.push((
             "pause-operator-pid".into(),
             p.operation_pid.unwrap_or(0).to_string(),
@@ -282,12 +281,7 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
         color,
         zone: &options.time_zone,
     };
-    let rate = verdict
-        .cluster
-        .tikv
-        .as_ref()
-        .and_then(|t| t.total_rate)
-        .unwrap_or(0.0);
+    let rate = verdict.cluster.kv_rate().unwrap_or(0.0);
     for (i, t) in verdict.tasks.iter().enumerate() {
         out.push_str(&format!("> #{} <\n", i + 1));
         // Data is cleaned before painting so only our own escape sequences reach the terminal.

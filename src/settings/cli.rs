@@ -230,6 +230,8 @@ impl Cli {
     pub(super) fn layer(&self) -> Layer {
         let some_vec = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
         Layer {
+            name: None,
+            clusters: Vec::new(),
             pd: some_vec(&self.pd),
             pd_api: some_vec(&self.pd_api),
             no_pd_api: self.no_pd_api.then_some(true),

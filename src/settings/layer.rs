@@ -2,7 +2,6 @@
 //! default), then validated into one cluster's [`ClusterPlan`] and the run's [`RunPlan`].
 
 use super::defaults;
-use super::file::TaskOverride;
 use super::{ClusterPlan, Env, RunPlan, Throughput};
 use crate::judge::policy::{self, Policy, Thresholds};
 use crate::model::Selection;
@@ -10,30 +9,44 @@ use crate::range::Range;
 use crate::render::Format;
 use crate::state::State;
 use crate::tls::{Credentials, Secret, Tls};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Every setting that a flag, a config file and a `[[clusters]]` entry can all give.
-#[derive(Debug, Clone, Default)]
+/// Every setting that a flag, the config file's top level and a `[[clusters]]` entry can
+/// give; the config file is read straight into one (field order = the order unknown-key
+/// errors list them in).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub(super) struct Layer {
+    /// A `[[clusters]]` entry's name (fleet mode).
+    pub name: Option<String>,
+    /// Fleet mode: one entry per cluster, each over the top-level settings.
+    #[serde(default)]
+    pub clusters: Vec<Layer>,
+    pub parallel: Option<usize>,
+    #[serde(default, deserialize_with = "one_or_many")]
     pub pd: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "one_or_many")]
     pub pd_api: Option<Vec<String>>,
     pub no_pd_api: Option<bool>,
     pub safepoint_warning: Option<String>,
     pub safepoint_critical: Option<String>,
     pub persist_lag: Option<String>,
     pub throughput: Option<bool>,
-    pub state_dir: Option<PathBuf>,
-    pub sample: Option<String>,
     pub cacert: Option<PathBuf>,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub tls_server_name: Option<String>,
     pub user: Option<String>,
-    /// Only from a file: never a flag.
+    /// Only from a file, never a flag; keep the file mode 0640 or stricter.
     pub password: Option<Secret>,
     pub password_file: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    pub sample: Option<String>,
+    /// Task names to check (`*` = all).
+    #[serde(default, deserialize_with = "one_or_many")]
     pub task: Option<Vec<String>>,
     pub warning: Option<String>,
     pub critical: Option<String>,
@@ -44,23 +57,53 @@ pub(super) struct Layer {
     pub timeout: Option<String>,
     pub format: Option<String>,
     pub max_output: Option<usize>,
-    pub parallel: Option<usize>,
     /// `[tasks.<name>]` threshold overrides (files only).
+    #[serde(default)]
     pub tasks: BTreeMap<String, TaskOverride>,
+}
+
+/// `[tasks.<name>]`: one task's lag thresholds.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TaskOverride {
+    pub warning: Option<String>,
+    pub critical: Option<String>,
+    pub paused_warning: Option<String>,
+    pub paused_critical: Option<String>,
+}
+
+/// `pd = "a:2379"` or `pd = ["a:2379", "b:2379"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(Some(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    }))
 }
 
 impl Layer {
     /// `self` over `lower`: each setting `self` gives wins; task overrides of the same
-    /// task are replaced whole.
+    /// task are replaced whole; the entries of a fleet are not settings of it.
     pub fn over(self, lower: Layer) -> Layer {
         macro_rules! pick {
-            ($($field:ident),*) => { Layer { $($field: self.$field.or(lower.$field),)* tasks: {
-                let mut tasks = lower.tasks;
-                tasks.extend(self.tasks);
-                tasks
-            } } };
+            ($($field:ident),*) => { Layer { $($field: self.$field.or(lower.$field),)*
+                clusters: Vec::new(),
+                tasks: {
+                    let mut tasks = lower.tasks;
+                    tasks.extend(self.tasks);
+                    tasks
+                }
+            } };
         }
         pick!(
+            name,
+            parallel,
             pd,
             pd_api,
             no_pd_api,
@@ -68,8 +111,6 @@ impl Layer {
             safepoint_critical,
             persist_lag,
             throughput,
-            state_dir,
-            sample,
             cacert,
             cert,
             key,
@@ -77,6 +118,8 @@ impl Layer {
             user,
             password,
             password_file,
+            state_dir,
+            sample,
             task,
             warning,
             critical,
@@ -86,8 +129,7 @@ impl Layer {
             unreachable_state,
             timeout,
             format,
-            max_output,
-            parallel
+            max_output
         )
     }
 }

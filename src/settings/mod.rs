@@ -14,7 +14,7 @@ use crate::judge::Policy;
 use crate::model::Selection;
 use crate::render::Format;
 use crate::tls::{Credentials, Tls};
-use layer::{build, CommandLineOnly};
+use layer::{build, CommandLineOnly, Layer};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -142,8 +142,8 @@ where
 
 fn plan(cli: &cli::Cli, env: &Env) -> Result<Plan, String> {
     let config = match &cli.config {
-        Some(path) => file::FileConfig::load(path)?,
-        None => file::FileConfig::default(),
+        Some(path) => file::load(path)?,
+        None => Layer::default(),
     };
     let only = CommandLineOnly {
         verbosity: cli.verbose,
@@ -151,7 +151,8 @@ fn plan(cli: &cli::Cli, env: &Env) -> Result<Plan, String> {
         config: cli.config.as_deref(),
     };
     let flags = cli.layer();
-    let top = config.layer();
+    let mut top = config.clone();
+    top.clusters.clear();
     if config.clusters.is_empty() {
         if !cli.cluster.is_empty() {
             return Err("--cluster needs a config file with [[clusters]]".to_string());
@@ -193,7 +194,7 @@ fn plan(cli: &cli::Cli, env: &Env) -> Result<Plan, String> {
         if !cli.cluster.is_empty() && !cli.cluster.contains(&name) {
             continue;
         }
-        let merged = flags.clone().over(entry.layer().over(top.clone()));
+        let merged = flags.clone().over(entry.clone().over(top.clone()));
         let (mut cluster, _) =
             build(&merged, &only, env).map_err(|e| format!("cluster {name}: {e}"))?;
         cluster.name = Some(name);
