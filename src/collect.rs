@@ -72,9 +72,7 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
     let tikv = plan.throughput.as_ref().map(|settings| {
         // The state file is per cluster: PD's cluster id, else the endpoints.
         let cluster = snapshot
-            .cluster_id
-            .as_deref()
-            .and_then(tso::decode_u64be)
+            .cluster_id()
             .map(|id| id.to_string())
             .unwrap_or_else(|| plan.endpoints.join(","));
         observe_tikv(settings, plan.tls.as_ref(), pd.as_ref(), &cluster, deadline)

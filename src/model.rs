@@ -421,7 +421,7 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
         orphans: orphans.into_values().collect(),
         owner_keys: snapshot.owner.len(),
         read: ReadInfo {
-            cluster_id: snapshot.cluster_id.as_deref().and_then(tso::decode_u64be),
+            cluster_id: snapshot.cluster_id(),
             revision: snapshot.revision,
             endpoint: snapshot.endpoint.clone(),
             round_trips: snapshot.round_trips,

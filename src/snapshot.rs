@@ -147,6 +147,13 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// PD's cluster id (`/pd/cluster_id`, 8 bytes big-endian), when it was read and decodes.
+    pub fn cluster_id(&self) -> Option<u64> {
+        self.cluster_id
+            .as_deref()
+            .and_then(crate::tso::decode_u64be)
+    }
+
     /// Files one op's result into the snapshot.
     pub fn absorb(&mut self, op: &ReadOp, result: OpResult) {
         let OpResult { kvs, count } = result;
