@@ -9,7 +9,6 @@ pub mod config;
 pub mod deadline;
 pub mod etcd;
 pub mod evaluate;
-pub mod fixture;
 pub mod keys;
 pub mod model;
 pub mod pause;

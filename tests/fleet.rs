@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 const NOW: &str = "2024-01-01T01:05:00Z";
 
 fn with_cluster_id(etcd: &Etcd, fixture: &str, id: u64) {
-    let mut pairs = check_tidb_log_backup::fixture::Fixture::load(&common::fixture_path(fixture))
+    let mut pairs = testkit::fixture::Fixture::load(&common::fixture_path(fixture))
         .unwrap()
         .pairs(std::time::SystemTime::now())
         .unwrap();

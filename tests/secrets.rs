@@ -6,11 +6,11 @@
 
 mod common;
 use check_tidb_log_backup::cli::Cli;
-use check_tidb_log_backup::fixture::Fixture;
 use check_tidb_log_backup::snapshot::Snapshot;
 use clap::Parser;
 use common::{check, Etcd, PdServer};
 use std::time::SystemTime;
+use testkit::fixture::Fixture;
 
 const SECRETS: [&str; 16] = [
     "AKIASECRETACCESSKEY1",

@@ -3,12 +3,12 @@
 
 mod common;
 use check_tidb_log_backup::etcd::Access;
-use check_tidb_log_backup::fixture::{load_into_etcd_with, Fixture};
 use check_tidb_log_backup::tls::Tls;
 use common::{check, Certs, Etcd, Run};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::SystemTime;
+use testkit::fixture::{load_into_etcd_with, Fixture};
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 

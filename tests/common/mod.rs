@@ -4,12 +4,12 @@
 
 pub mod encode;
 
-use check_tidb_log_backup::fixture::{load_into_etcd, Fixture};
 use check_tidb_log_backup::snapshot::Kv;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
+use testkit::fixture::{load_into_etcd, Fixture};
 
 pub struct Etcd {
     child: Child,

@@ -5,7 +5,6 @@
 #[path = "../../src/checks.rs"]
 mod checks;
 
-use check_tidb_log_backup::fixture::Fixture;
 use check_tidb_log_backup::keys;
 use check_tidb_log_backup::pause::{self, Pause, Payload};
 use check_tidb_log_backup::snapshot::Kv;
@@ -13,6 +12,7 @@ use checks::{Case, TikvCase, TikvStore, DEFAULT_NOW_MS};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
+use testkit::fixture::Fixture;
 
 /// Reference §8.2 V-e / V-f and the Go form of a pause without `--message`.
 const PAUSE_EXAMPLES: &[&str] = &[
@@ -118,7 +118,7 @@ impl Seeds {
 }
 
 fn hex(text: &str) -> Vec<u8> {
-    check_tidb_log_backup::fixture::parse_hex(text).unwrap()
+    testkit::fixture::parse_hex(text).unwrap()
 }
 
 fn main() {
