@@ -3,10 +3,11 @@
 
 mod common;
 use check_tidb_log_backup::snapshot::Kv;
-use common::{check, Etcd, PdServer, Route, Run};
+use common::check;
 use std::io::Write;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
+use testkit::{Etcd, PdServer, Route, Run};
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 
@@ -221,7 +222,7 @@ fn a_trickling_tikv_is_named_and_the_deadline_holds() {
 #[test]
 fn bad_keys_are_named_and_the_other_tasks_still_judged() {
     let etcd = Etcd::start();
-    let mut pairs = testkit::fixture::Fixture::load(&common::fixture_path("v71-running.toml"))
+    let mut pairs = testkit::fixture::Fixture::load(&testkit::fixture_path("v71-running.toml"))
         .unwrap()
         .pairs(std::time::SystemTime::now())
         .unwrap();

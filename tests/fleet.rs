@@ -3,13 +3,14 @@
 
 mod common;
 use check_tidb_log_backup::snapshot::Kv;
-use common::{check, Etcd};
+use common::check;
 use std::time::{Duration, Instant};
+use testkit::Etcd;
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 
 fn with_cluster_id(etcd: &Etcd, fixture: &str, id: u64) {
-    let mut pairs = testkit::fixture::Fixture::load(&common::fixture_path(fixture))
+    let mut pairs = testkit::fixture::Fixture::load(&testkit::fixture_path(fixture))
         .unwrap()
         .pairs(std::time::SystemTime::now())
         .unwrap();

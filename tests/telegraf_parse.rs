@@ -30,9 +30,10 @@
 
 mod common;
 
-use common::{check, Etcd, PdServer};
+use common::check;
 use std::collections::BTreeMap;
 use std::path::Path;
+use testkit::{Etcd, PdServer};
 
 /// One `nagios` measurement.
 #[derive(Debug, Clone, PartialEq)]

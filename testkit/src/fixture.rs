@@ -13,8 +13,17 @@
 use check_tidb_log_backup::snapshot::Kv;
 use check_tidb_log_backup::{etcd, keys, snapshot, tls, tso};
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+/// `fixtures/<name>` in the repository (the directory holding testkit/).
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit/ has a parent directory")
+        .join("fixtures")
+        .join(name)
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
