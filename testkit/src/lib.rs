@@ -5,7 +5,8 @@
 //!   tests, `examples/load_fixture.rs` (the demo), and the fuzz seed generator;
 //! - [`etcd`]: a real etcd on a free loopback port; [`certs`]: test certificates;
 //! - [`http`]: the PD HTTP API and TiKV `/metrics` stand-in; [`https`]: PD over HTTPS;
-//! - [`run`]: running the built binary; [`encode`]: byte builders for the pure tests.
+//! - [`run`]: running the built binary; [`encode`]: byte builders for the pure tests;
+//! - [`oracles`]: what each fuzz target asserts, also replayed by `cargo test`.
 
 pub mod certs;
 pub mod encode;
@@ -13,6 +14,7 @@ pub mod etcd;
 pub mod fixture;
 pub mod http;
 pub mod https;
+pub mod oracles;
 pub mod run;
 
 pub use certs::Certs;
