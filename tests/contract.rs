@@ -1,8 +1,7 @@
 //! The contract with the monitoring engine, tested on the built binary: exit codes 0-3 on
 //! every path, nothing on stderr, one result even when PD hangs, the deadline holds.
 
-mod common;
-use common::check;
+use crate::common::check;
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -1,9 +1,8 @@
 //! Faults, each against a real etcd (and in-test PD/TiKV servers): the check never hangs,
 //! never lies, and always ends with one result within `-t` + 1 s.
 
-mod common;
+use crate::common::check;
 use check_tidb_log_backup::snapshot::Kv;
-use common::check;
 use std::io::Write;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

@@ -1,9 +1,8 @@
 //! Fleet mode: three real etcds in one run — healthy, lagging, frozen (SIGSTOP) — all
 //! reported, in time, each event tagged with its cluster.
 
-mod common;
+use crate::common::check;
 use check_tidb_log_backup::snapshot::Kv;
-use common::check;
 use std::time::{Duration, Instant};
 use testkit::Etcd;
 

@@ -2,11 +2,10 @@
 //! by the fixture server), the built binary run in every
 //! format at a fixed `--now`, the exact output compared with `tests/golden/`.
 //! How each expected value follows from the reference is in `tests/golden/README.md`.
-//! Regenerate after an intended change with `UPDATE_GOLDEN=1 cargo test --test golden`
-//! and review the diff.
+//! Regenerate after an intended change with
+//! `UPDATE_GOLDEN=1 cargo test --test integration golden::` and review the diff.
 
-mod common;
-use common::check;
+use crate::common::{self, check};
 use std::path::Path;
 use testkit::{Etcd, PdServer};
 

@@ -4,11 +4,10 @@
 //! undecodable task info; none may appear in any output, format or verbosity, nor in a
 //! Debug print of anything the check holds.
 
-mod common;
+use crate::common::check;
 use check_tidb_log_backup::cli::Cli;
 use check_tidb_log_backup::snapshot::Snapshot;
 use clap::Parser;
-use common::check;
 use std::time::SystemTime;
 use testkit::fixture::Fixture;
 use testkit::{Etcd, PdServer};

@@ -1,8 +1,7 @@
 //! `--throughput` end to end: real etcd, PD's stores served with status addresses that
 //! point at in-test TiKV `/metrics` servers, and the state file between runs.
 
-mod common;
-use common::check;
+use crate::common::check;
 use testkit::{Etcd, PdServer};
 
 const NOW: &str = "2024-01-01T01:05:00Z";

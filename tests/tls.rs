@@ -1,10 +1,9 @@
 //! TLS and etcd auth against a real etcd started with `--client-cert-auth`, and PD's HTTP
 //! API served over HTTPS with client-certificate checking (`openssl s_server -WWW`).
 
-mod common;
+use crate::common::check;
 use check_tidb_log_backup::etcd::Access;
 use check_tidb_log_backup::tls::Tls;
-use common::check;
 use std::path::Path;
 use std::process::Command;
 use std::time::SystemTime;

@@ -1,6 +1,5 @@
 //! The built binary: only the integration tests know its path
 //! (`CARGO_BIN_EXE_check_tidb_log_backup`); the harness itself is in `testkit`.
-#![allow(dead_code)]
 
 use testkit::run::{run, Run};
 
