@@ -1,9 +1,9 @@
 //! Loads fixture files into an etcd: `cargo run --example load_fixture -- ENDPOINT FILE...`
 //! (used by the demo script and the benchmark; it replaces everything under /tidb/br-stream/).
 
-use check_tidb_log_backup::fixture::{load_into_etcd, Fixture};
 use std::path::Path;
 use std::time::SystemTime;
+use testkit::fixture::{load_into_etcd, Fixture};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -9,8 +9,6 @@
 
 pub mod collect;
 pub mod etcd;
-#[doc(hidden)]
-pub mod fixture;
 pub mod guard;
 pub mod judge;
 pub mod keys;

@@ -1,11 +1,11 @@
 //! The contract with the monitoring engine, tested on the built binary: exit codes 0-3 on
 //! every path, nothing on stderr, one result even when PD hangs, the deadline holds.
 
-mod common;
-use common::{check, Etcd, PdServer};
+use crate::common::check;
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use testkit::{Etcd, PdServer};
 
 /// A port with nothing listening (bound, then released).
 fn closed_port() -> u16 {
@@ -281,7 +281,7 @@ fn an_unreadable_pd_http_api_warns_and_keeps_the_etcd_verdict() {
     let api = PdServer::start(vec![(
         "/pd/api/v1/stores".into(),
         200,
-        std::fs::read_to_string(common::fixture_path("pd/stores.json")).unwrap(),
+        std::fs::read_to_string(testkit::fixture_path("pd/stores.json")).unwrap(),
     )]);
     let run = check(&[
         "--pd",

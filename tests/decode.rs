@@ -8,9 +8,7 @@ use check_tidb_log_backup::model::{
 };
 use check_tidb_log_backup::pause::{Pause, Payload};
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
-use common::encode::*;
-
-mod common;
+use testkit::encode::*;
 
 // ---------------------------------------------------------------------------------------
 // Helpers: keys, values, a tiny protobuf encoder.

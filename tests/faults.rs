@@ -1,12 +1,12 @@
 //! Faults, each against a real etcd (and in-test PD/TiKV servers): the check never hangs,
 //! never lies, and always ends with one result within `-t` + 1 s.
 
-mod common;
+use crate::common::check;
 use check_tidb_log_backup::snapshot::Kv;
-use common::{check, Etcd, PdServer, Route, Run};
 use std::io::Write;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
+use testkit::{Etcd, PdServer, Route, Run};
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 
@@ -221,11 +221,10 @@ fn a_trickling_tikv_is_named_and_the_deadline_holds() {
 #[test]
 fn bad_keys_are_named_and_the_other_tasks_still_judged() {
     let etcd = Etcd::start();
-    let mut pairs =
-        check_tidb_log_backup::fixture::Fixture::load(&common::fixture_path("v71-running.toml"))
-            .unwrap()
-            .pairs(std::time::SystemTime::now())
-            .unwrap();
+    let mut pairs = testkit::fixture::Fixture::load(&testkit::fixture_path("v71-running.toml"))
+        .unwrap()
+        .pairs(std::time::SystemTime::now())
+        .unwrap();
     let kv = |k: &str, v: &[u8]| Kv {
         key: k.as_bytes().to_vec(),
         value: v.to_vec(),
@@ -280,7 +279,7 @@ fn bad_keys_are_named_and_the_other_tasks_still_judged() {
 #[test]
 fn ten_thousand_tasks() {
     let etcd = Etcd::start();
-    let info = check_tidb_log_backup::fixture::parse_hex(
+    let info = testkit::fixture::parse_hex(
         "0a161a141a066261636b75702208706974722d6c6f6750011080808080fda8c2990618ffff8fbbbad6adf00d",
     )
     .unwrap();

@@ -1,15 +1,15 @@
 //! Fleet mode: three real etcds in one run — healthy, lagging, frozen (SIGSTOP) — all
 //! reported, in time, each event tagged with its cluster.
 
-mod common;
+use crate::common::check;
 use check_tidb_log_backup::snapshot::Kv;
-use common::{check, Etcd};
 use std::time::{Duration, Instant};
+use testkit::Etcd;
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 
 fn with_cluster_id(etcd: &Etcd, fixture: &str, id: u64) {
-    let mut pairs = check_tidb_log_backup::fixture::Fixture::load(&common::fixture_path(fixture))
+    let mut pairs = testkit::fixture::Fixture::load(&testkit::fixture_path(fixture))
         .unwrap()
         .pairs(std::time::SystemTime::now())
         .unwrap();

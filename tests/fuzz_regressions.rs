@@ -1,16 +1,12 @@
 //! Fuzz regressions in the normal `cargo test`: every file under
 //! `fuzz/regressions/<target>/` (inputs a fuzzer once broke, kept after the fix) and
 //! under `fuzz/seeds/<target>/` (the fixtures and reference examples the corpora start
-//! from) goes through the fuzz target's own assertions, `fuzz/src/checks.rs`, which
-//! uses only the public library API (no libfuzzer, no nightly).
-//!
-//! Ready to copy: `cp fuzz/regression_test.rs.txt tests/fuzz_regressions.rs`.
-
-#[path = "../fuzz/src/checks.rs"]
-mod checks;
+//! from) goes through the fuzz target's own assertions, `testkit::oracles`, which
+//! use only the public library API (no libfuzzer, no nightly).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use testkit::oracles;
 
 fn files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -42,7 +38,7 @@ fn replay(kind: &str, target: &str) -> usize {
     let files = files(&dir);
     for path in &files {
         let data = std::fs::read(path).expect("readable fuzz input");
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| checks::check(target, &data))) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| oracles::check(target, &data))) {
             let message = panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -104,7 +100,7 @@ fn snapshot_to_render() {
 #[test]
 fn every_target_has_seeds_and_no_regression_dir_is_unknown() {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
-    for target in checks::TARGETS {
+    for target in oracles::TARGETS {
         assert!(
             !files(&fuzz.join("seeds").join(target)).is_empty(),
             "fuzz/seeds/{target} is empty"
@@ -116,7 +112,7 @@ fn every_target_has_seeds_and_no_regression_dir_is_unknown() {
             if entry.path().is_dir() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 assert!(
-                    checks::TARGETS.contains(&name.as_str()),
+                    oracles::TARGETS.contains(&name.as_str()),
                     "fuzz/{kind}/{name} is not a fuzz target"
                 );
             }

@@ -2,12 +2,12 @@
 //! by the fixture server), the built binary run in every
 //! format at a fixed `--now`, the exact output compared with `tests/golden/`.
 //! How each expected value follows from the reference is in `tests/golden/README.md`.
-//! Regenerate after an intended change with `UPDATE_GOLDEN=1 cargo test --test golden`
-//! and review the diff.
+//! Regenerate after an intended change with
+//! `UPDATE_GOLDEN=1 cargo test --test integration golden::` and review the diff.
 
-mod common;
-use common::{check, Etcd, PdServer};
+use crate::common::{self, check};
 use std::path::Path;
+use testkit::{Etcd, PdServer};
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 
@@ -30,7 +30,7 @@ fn every_fixture_in_every_format_matches_its_golden_file() {
     let etcd = Etcd::start();
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let mut fixtures: Vec<String> = std::fs::read_dir(common::fixture_path(""))
+    let mut fixtures: Vec<String> = std::fs::read_dir(testkit::fixture_path(""))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|name| name.ends_with(".toml") && name != "demo.toml") // demo times are relative to now

@@ -5,7 +5,6 @@
 //! schema cannot silently rely on one it ignores.
 
 use check_tidb_log_backup::cli::Cli;
-use check_tidb_log_backup::fixture::Fixture;
 use check_tidb_log_backup::keys;
 use check_tidb_log_backup::render::{renderer, Format, Outcome, RenderOptions};
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
@@ -14,6 +13,7 @@ use check_tidb_log_backup::tso;
 use clap::Parser;
 use serde_json::{json, Value};
 use std::path::Path;
+use testkit::fixture::Fixture;
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 const NOW_RFC3339_MS: &str = "2024-01-01T01:05:00.000Z";

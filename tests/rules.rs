@@ -8,9 +8,7 @@ use check_tidb_log_backup::model::{decode, CheckpointSource, Selection, Status};
 use check_tidb_log_backup::range::Range;
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
 use check_tidb_log_backup::state::State;
-use common::encode::*;
-
-mod common;
+use testkit::encode::*;
 
 // ---------------------------------------------------------------------------------------
 // Helpers.

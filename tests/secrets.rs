@@ -4,13 +4,13 @@
 //! undecodable task info; none may appear in any output, format or verbosity, nor in a
 //! Debug print of anything the check holds.
 
-mod common;
+use crate::common::check;
 use check_tidb_log_backup::cli::Cli;
-use check_tidb_log_backup::fixture::Fixture;
 use check_tidb_log_backup::snapshot::Snapshot;
 use clap::Parser;
-use common::{check, Etcd, PdServer};
 use std::time::SystemTime;
+use testkit::fixture::Fixture;
+use testkit::{Etcd, PdServer};
 
 const SECRETS: [&str; 16] = [
     "AKIASECRETACCESSKEY1",
@@ -105,7 +105,7 @@ fn no_secret_in_any_output() {
 
 #[test]
 fn no_secret_in_debug_prints() {
-    let pairs = Fixture::load(&common::fixture_path("secrets.toml"))
+    let pairs = Fixture::load(&testkit::fixture_path("secrets.toml"))
         .unwrap()
         .pairs(SystemTime::now())
         .unwrap();

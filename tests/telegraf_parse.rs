@@ -28,11 +28,10 @@
 //! run of the command line in `plugins/telegraf/check_tidb_log_backup.conf` against a
 //! real etcd and a PD HTTP stand-in.
 
-mod common;
-
-use common::{check, Etcd, PdServer};
+use crate::common::check;
 use std::collections::BTreeMap;
 use std::path::Path;
+use testkit::{Etcd, PdServer};
 
 /// One `nagios` measurement.
 #[derive(Debug, Clone, PartialEq)]

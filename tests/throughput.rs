@@ -1,8 +1,8 @@
 //! `--throughput` end to end: real etcd, PD's stores served with status addresses that
 //! point at in-test TiKV `/metrics` servers, and the state file between runs.
 
-mod common;
-use common::{check, Etcd, PdServer};
+use crate::common::check;
+use testkit::{Etcd, PdServer};
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 
@@ -49,7 +49,7 @@ fn cluster(bodies: [String; 2]) -> (Vec<PdServer>, PdServer) {
     (tikvs, PdServer::with_stores(stores))
 }
 
-fn run(etcd: &Etcd, pd: &PdServer, state_dir: &str, extra: &[&str]) -> common::Run {
+fn run(etcd: &Etcd, pd: &PdServer, state_dir: &str, extra: &[&str]) -> testkit::Run {
     let mut args = vec![
         "--pd",
         &etcd.endpoint,

@@ -1,14 +1,14 @@
 //! TLS and etcd auth against a real etcd started with `--client-cert-auth`, and PD's HTTP
 //! API served over HTTPS with client-certificate checking (`openssl s_server -WWW`).
 
-mod common;
+use crate::common::check;
 use check_tidb_log_backup::etcd::Access;
-use check_tidb_log_backup::fixture::{load_into_etcd_with, Fixture};
 use check_tidb_log_backup::tls::Tls;
-use common::{check, Certs, Etcd, Run};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::SystemTime;
+use testkit::fixture::{load_into_etcd_with, Fixture};
+use testkit::{Certs, Etcd, HttpsPd, Run};
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 
@@ -25,7 +25,7 @@ fn client_tls(certs: &Certs) -> Tls {
 }
 
 fn load(etcd: &Etcd, access: Access, fixture: &str) {
-    let pairs = Fixture::load(&common::fixture_path(fixture))
+    let pairs = Fixture::load(&testkit::fixture_path(fixture))
         .unwrap()
         .pairs(SystemTime::now())
         .unwrap();
@@ -169,82 +169,6 @@ fn mutual_tls_to_etcd() {
         "{}",
         run.stdout
     );
-}
-
-/// `openssl s_server -WWW` serving PD's API files over HTTPS, requiring a client cert.
-struct HttpsPd {
-    child: Child,
-    dir: std::path::PathBuf,
-    endpoint: String,
-}
-
-impl HttpsPd {
-    /// `client_ca`: the CA whose client certificates it accepts.
-    fn start(certs: &Certs, client_ca: &str) -> HttpsPd {
-        let dir =
-            std::env::temp_dir().join(format!("ctlb-https-pd-{client_ca}-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("pd/api/v1/gc")).unwrap();
-        for (src, dst) in [
-            ("pd/stores.json", "pd/api/v1/stores"),
-            ("pd/gc_safepoint.json", "pd/api/v1/gc/safepoint"),
-        ] {
-            std::fs::copy(common::fixture_path(src), dir.join(dst)).unwrap();
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("openssl")
-            .args([
-                "s_server",
-                "-quiet",
-                "-WWW",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .args([
-                "-cert",
-                &certs.path("server.crt"),
-                "-key",
-                &certs.path("server.key"),
-            ])
-            .args([
-                "-CAfile",
-                &certs.path(client_ca),
-                "-Verify",
-                "1",
-                "-verify_return_error",
-            ])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("openssl s_server");
-        // Ready when it accepts TCP.
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed().as_secs() < 10,
-                "openssl s_server did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        HttpsPd {
-            child,
-            dir,
-            endpoint: format!("https://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for HttpsPd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 #[test]

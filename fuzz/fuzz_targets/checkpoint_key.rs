@@ -1,8 +1,9 @@
-//! `cargo fuzz run checkpoint_key`: see fuzz/README.md and `checks::checkpoint_key` for what it asserts.
+//! `cargo fuzz run checkpoint_key`: see fuzz/README.md and
+//! `testkit::oracles::checkpoint_key::check` for what it asserts.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    check_tidb_log_backup_fuzz::checks::checkpoint_key(data);
+    testkit::oracles::checkpoint_key::check(data);
 });

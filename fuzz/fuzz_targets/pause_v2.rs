@@ -1,8 +1,9 @@
-//! `cargo fuzz run pause_v2`: see fuzz/README.md and `checks::pause_v2` for what it asserts.
+//! `cargo fuzz run pause_v2`: see fuzz/README.md and
+//! `testkit::oracles::pause_v2::check` for what it asserts.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    check_tidb_log_backup_fuzz::checks::pause_v2(data);
+    testkit::oracles::pause_v2::check(data);
 });

@@ -1,8 +1,9 @@
-//! `cargo fuzz run prometheus`: see fuzz/README.md and `checks::prometheus` for what it asserts.
+//! `cargo fuzz run prometheus`: see fuzz/README.md and
+//! `testkit::oracles::prometheus::check` for what it asserts.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    check_tidb_log_backup_fuzz::checks::prometheus(data);
+    testkit::oracles::prometheus::check(data);
 });

@@ -1,8 +1,9 @@
-//! `cargo fuzz run protobuf`: see fuzz/README.md and `checks::protobuf` for what it asserts.
+//! `cargo fuzz run protobuf`: see fuzz/README.md and
+//! `testkit::oracles::protobuf::check` for what it asserts.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    check_tidb_log_backup_fuzz::checks::protobuf(data);
+    testkit::oracles::protobuf::check(data);
 });

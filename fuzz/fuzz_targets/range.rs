@@ -1,8 +1,9 @@
-//! `cargo fuzz run range`: see fuzz/README.md and `checks::range` for what it asserts.
+//! `cargo fuzz run range`: see fuzz/README.md and
+//! `testkit::oracles::range::check` for what it asserts.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    check_tidb_log_backup_fuzz::checks::range(data);
+    testkit::oracles::range::check(data);
 });

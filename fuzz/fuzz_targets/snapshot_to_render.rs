@@ -7,10 +7,10 @@
 //! first, so a crash found in a structured input can be kept as a raw regression file.
 #![no_main]
 
-use check_tidb_log_backup_fuzz::checks::{check_case, Case};
 use check_tidb_log_backup_fuzz::structured::Input;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
+use testkit::oracles::snapshot_to_render::{check_case, Case};
 
 fn write_raw_to() -> Option<&'static str> {
     static PATH: OnceLock<Option<String>> = OnceLock::new();

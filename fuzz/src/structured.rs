@@ -4,10 +4,11 @@
 //! the time), optional PD and TiKV answers, and how to judge and render. It becomes a
 //! [`Case`], whose raw encoding is what regression files hold.
 
-use crate::checks::{base64_encode, Case, TikvCase, TikvStore, DEFAULT_NOW_MS};
 use arbitrary::{Arbitrary, Result, Unstructured};
 use check_tidb_log_backup::{keys, proto, snapshot::Kv, tso};
 use prost::Message;
+use testkit::oracles::pause_v2::base64_encode;
+use testkit::oracles::snapshot_to_render::{Case, TikvCase, TikvStore, DEFAULT_NOW_MS};
 
 /// Task names that collide on purpose: prefixes of each other, ones that sort
 /// differently from their keys, ones that are not label-safe or not printable.

@@ -2,17 +2,17 @@
 //! "now" fixed at 2024-01-01T01:00:00Z) and the reference documents' worked examples.
 //! Every seed is run through the target's own assertions; failures are reported.
 
-#[path = "../../src/checks.rs"]
-mod checks;
-
-use check_tidb_log_backup::fixture::Fixture;
 use check_tidb_log_backup::keys;
 use check_tidb_log_backup::pause::{self, Pause, Payload};
 use check_tidb_log_backup::snapshot::Kv;
-use checks::{Case, TikvCase, TikvStore, DEFAULT_NOW_MS};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
+use testkit::fixture::Fixture;
+use testkit::oracles::{
+    self,
+    snapshot_to_render::{Case, TikvCase, TikvStore, DEFAULT_NOW_MS},
+};
 
 /// Reference §8.2 V-e / V-f and the Go form of a pause without `--message`.
 const PAUSE_EXAMPLES: &[&str] = &[
@@ -102,7 +102,7 @@ impl Seeds {
         }
         // A seed that fails is written all the same: the failure is a finding in src/
         // (or a check to fix), reported here and by the fuzzer and the replay.
-        if std::panic::catch_unwind(|| checks::check(target, data)).is_err() {
+        if std::panic::catch_unwind(|| oracles::check(target, data)).is_err() {
             eprintln!("warning: seed {target}/{name} fails its checks (see the panic above)");
         }
         let dir = self.root.join(target);
@@ -118,7 +118,7 @@ impl Seeds {
 }
 
 fn hex(text: &str) -> Vec<u8> {
-    check_tidb_log_backup::fixture::parse_hex(text).unwrap()
+    testkit::fixture::parse_hex(text).unwrap()
 }
 
 fn main() {

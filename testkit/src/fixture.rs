@@ -10,11 +10,20 @@
 //! A `tso` value is stored as 8 big-endian bytes of `physical_ms << 18`; `now±<duration>`
 //! is relative to the time the fixture is resolved, so a demo always looks current.
 
-use crate::snapshot::Kv;
-use crate::tso;
+use check_tidb_log_backup::snapshot::Kv;
+use check_tidb_log_backup::{etcd, keys, snapshot, tls, tso};
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+/// `fixtures/<name>` in the repository (the directory holding testkit/).
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit/ has a parent directory")
+        .join("fixtures")
+        .join(name)
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,7 +33,7 @@ pub struct Fixture {
     #[serde(default)]
     pub kv: Vec<FixtureKv>,
     /// PD HTTP responses served by the tests' fixture server (recorded formats,
-    /// tikv-pd-alerts.md §3–§4); missing ones fall back to `fixtures/pd/*.json`.
+    /// docs/rules.md#pd-facts); missing ones fall back to `fixtures/pd/*.json`.
     #[serde(default)]
     pub pd: FixturePd,
 }
@@ -121,19 +130,19 @@ impl Fixture {
 /// Replaces everything under `/tidb/br-stream/` (and PD's cluster id) in a test or demo
 /// etcd with `pairs`, in Txns of at most 128 puts.
 pub fn load_into_etcd(endpoint: &str, pairs: &[Kv]) -> Result<(), String> {
-    load_into_etcd_with(endpoint, pairs, crate::etcd::Access::default())
+    load_into_etcd_with(endpoint, pairs, etcd::Access::default())
 }
 
 /// [`load_into_etcd`] over TLS and/or with credentials.
 pub fn load_into_etcd_with(
     endpoint: &str,
     pairs: &[Kv],
-    access: crate::etcd::Access,
+    access: etcd::Access,
 ) -> Result<(), String> {
     use etcd_client::{Client, ConnectOptions, DeleteOptions, Txn, TxnOp};
     let mut options = ConnectOptions::new();
     if let Some(tls) = access.tls {
-        options = options.with_tls(tls.etcd_options(crate::tls::url_host(endpoint)));
+        options = options.with_tls(tls.etcd_options(tls::url_host(endpoint)));
     }
     if let Some(c) = access.credentials {
         options = options.with_user(c.user.clone(), c.password.0.clone());
@@ -147,14 +156,14 @@ pub fn load_into_etcd_with(
             .await
             .map_err(|e| e.to_string())?;
         client
-            .delete(crate::keys::CLUSTER_ID, None)
+            .delete(keys::CLUSTER_ID, None)
             .await
             .map_err(|e| e.to_string())?;
         client
             .delete("/tidb/br-stream/", Some(DeleteOptions::new().with_prefix()))
             .await
             .map_err(|e| e.to_string())?;
-        for chunk in pairs.chunks(crate::snapshot::MAX_TXN_OPS) {
+        for chunk in pairs.chunks(snapshot::MAX_TXN_OPS) {
             let ops: Vec<TxnOp> = chunk
                 .iter()
                 .map(|kv| TxnOp::put(kv.key.clone(), kv.value.clone(), None))

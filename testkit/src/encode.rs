@@ -1,6 +1,5 @@
 //! Byte builders shared by the pure decode and rule tests: hex, TSOs, key-value pairs and
 //! a minimal protobuf encoder (varint and length-delimited fields).
-#![allow(dead_code)]
 
 use check_tidb_log_backup::snapshot::Kv;
 

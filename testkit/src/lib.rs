@@ -1,0 +1,25 @@
+//! Dev-only support code of check_tidb_log_backup, kept out of the shipped crate
+//! (`publish = false`; a dev-dependency of the main crate):
+//!
+//! - [`fixture`]: the fixture format (`fixtures/*.toml`) and its etcd loader, used by the
+//!   tests, `examples/load_fixture.rs` (the demo), and the fuzz seed generator;
+//! - [`etcd`]: a real etcd on a free loopback port; [`certs`]: test certificates;
+//! - [`http`]: the PD HTTP API and TiKV `/metrics` stand-in; [`https`]: PD over HTTPS;
+//! - [`run`]: running the built binary; [`encode`]: byte builders for the pure tests;
+//! - [`oracles`]: what each fuzz target asserts, also replayed by `cargo test`.
+
+pub mod certs;
+pub mod encode;
+pub mod etcd;
+pub mod fixture;
+pub mod http;
+pub mod https;
+pub mod oracles;
+pub mod run;
+
+pub use certs::Certs;
+pub use etcd::Etcd;
+pub use fixture::{fixture_path, Fixture};
+pub use http::{PdServer, Route};
+pub use https::HttpsPd;
+pub use run::Run;

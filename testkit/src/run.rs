@@ -1,0 +1,30 @@
+//! Runs the built binary. Its path is known only to the integration test crate
+//! (`env!("CARGO_BIN_EXE_check_tidb_log_backup")`), which passes it in.
+
+use std::process::{Command, Output, Stdio};
+
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+/// Runs `binary` with a clean environment (no $TIDB_PD leaking in), plus `env`
+/// (`TZ`, `NO_COLOR`, …).
+pub fn run(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output: Output = Command::new(binary)
+        .args(args)
+        .env_remove("TIDB_PD")
+        .env_remove("NO_COLOR")
+        // The table prints BR's local dates: pin the zone so the golden files hold anywhere.
+        .env("TZ", "UTC")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run check_tidb_log_backup");
+    Run {
+        stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code().expect("exit code, not a signal"),
+    }
+}
