@@ -125,9 +125,9 @@ pub fn br_date_in(ms: u64, zone: &jiff::tz::TimeZone) -> String {
 
 /// A default as the help text writes it: `10s`, `5m`, `6h` (whole units only).
 pub fn short_duration(seconds: u64) -> String {
-    if seconds > 0 && seconds % 3600 == 0 {
+    if seconds > 0 && seconds.is_multiple_of(3600) {
         format!("{}h", seconds / 3600)
-    } else if seconds > 0 && seconds % 60 == 0 {
+    } else if seconds > 0 && seconds.is_multiple_of(60) {
         format!("{}m", seconds / 60)
     } else {
         format!("{seconds}s")

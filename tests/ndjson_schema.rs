@@ -4,13 +4,11 @@
 //! subset: exactly the keywords the schema uses, and it refuses any other keyword so the
 //! schema cannot silently rely on one it ignores.
 
-use check_tidb_log_backup::cli::Cli;
 use check_tidb_log_backup::keys;
 use check_tidb_log_backup::render::{renderer, Format, Outcome, RenderOptions};
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
 use check_tidb_log_backup::state::State;
 use check_tidb_log_backup::tso;
-use clap::Parser;
 use serde_json::{json, Value};
 use std::path::Path;
 use testkit::fixture::Fixture;
@@ -222,14 +220,14 @@ fn fixtures() -> Vec<(String, Vec<Kv>)> {
 }
 
 fn render_checked(pairs: Vec<Kv>, extra: &[&str]) -> String {
-    let mut args = vec!["check_tidb_log_backup", "--now", NOW, "--format", "ndjson"];
+    let mut args = vec!["--now", NOW, "--format", "ndjson"];
     args.extend_from_slice(extra);
-    let options = Cli::try_parse_from(args)
-        .unwrap()
-        .into_options(None)
-        .unwrap();
-    let verdict =
-        check_tidb_log_backup::judge(&Snapshot::from_pairs(pairs), &options, options.now.unwrap());
+    let plan = testkit::plan::plan(&args).unwrap();
+    let verdict = testkit::plan::judge_snapshot(
+        &Snapshot::from_pairs(pairs),
+        &plan.clusters[0],
+        plan.run.now.unwrap(),
+    );
     let render = RenderOptions {
         duration_ms: 1234,
         ..RenderOptions::default()
@@ -717,12 +715,12 @@ fn fleet_events_match_the_schema() {
         .into_iter()
         .find(|(name, _)| name == "v71-running.toml")
         .unwrap();
-    let options = Cli::try_parse_from(["x", "--now", NOW])
-        .unwrap()
-        .into_options(None)
-        .unwrap();
-    let verdict =
-        check_tidb_log_backup::judge(&Snapshot::from_pairs(pairs), &options, options.now.unwrap());
+    let plan = testkit::plan::plan(&["--now", NOW]).unwrap();
+    let verdict = testkit::plan::judge_snapshot(
+        &Snapshot::from_pairs(pairs),
+        &plan.clusters[0],
+        plan.run.now.unwrap(),
+    );
     let now_ms = tso::unix_ms(tso::parse_now(NOW).unwrap());
     let fleet = Outcome::Fleet(vec![
         check_tidb_log_backup::render::ClusterResult {

@@ -1,9 +1,7 @@
 //! The nagios output stays within its byte budget and parseable whatever the data.
 
-use check_tidb_log_backup::cli::Cli;
 use check_tidb_log_backup::render::{renderer, Format, Outcome, RenderOptions};
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
-use clap::Parser;
 use std::time::{Duration, UNIX_EPOCH};
 
 const START_TS: u64 = 446_710_992_076_800_000; // 2024-01-01 00:00:00 UTC
@@ -38,12 +36,9 @@ fn kv(key: String, value: Vec<u8>) -> Kv {
 fn render(mut pairs: Vec<Kv>, max: usize, verbosity: u8) -> String {
     // An advancer owner, so that only the lag decides.
     pairs.push(kv("/tidb/br-stream/owner/1".into(), b"uuid".to_vec()));
-    let options = Cli::try_parse_from(["x", "--now", "2024-01-01T01:05:00Z"])
-        .unwrap()
-        .into_options(None)
-        .unwrap();
+    let options = testkit::plan::cluster_plan(&["--now", "2024-01-01T01:05:00Z"]);
     let now = UNIX_EPOCH + Duration::from_secs(1_704_071_100);
-    let verdict = check_tidb_log_backup::judge(&Snapshot::from_pairs(pairs), &options, now);
+    let verdict = testkit::plan::judge_snapshot(&Snapshot::from_pairs(pairs), &options, now);
     let render_options = RenderOptions {
         max_bytes: max,
         verbosity,

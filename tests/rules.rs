@@ -1,9 +1,10 @@
-//! Evaluation rules: decoded tasks → states and reason texts (src/evaluate.rs).
+//! The rules: decoded tasks → states and reason texts (src/judge/).
 //!
 //! Every case runs the whole pure pipeline (`Snapshot::from_pairs` → `model::decode` →
-//! `evaluate::evaluate`) with `now` passed in; the wall clock is never read.
+//! `judge::judge`) with `now` passed in; the wall clock is never read.
 
-use check_tidb_log_backup::evaluate::{evaluate, Policy, Reason, TaskVerdict, Thresholds, Verdict};
+use check_tidb_log_backup::collect::Observed;
+use check_tidb_log_backup::judge::{self, Finding, Policy, TaskVerdict, Thresholds, Verdict};
 use check_tidb_log_backup::model::{decode, CheckpointSource, Selection, Status};
 use check_tidb_log_backup::range::Range;
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
@@ -102,7 +103,18 @@ fn judge_with(mut pairs: Vec<Kv>, selection: &Selection, policy: &Policy, now_ms
         "8a1f6c2e-0d4b-4f7e-9b1a-3c5d7e9f1a2b",
     ));
     let cluster = decode(&Snapshot::from_pairs(pairs), selection);
-    evaluate(cluster, policy, now_ms)
+    judge::judge(&cluster, &Observed::default(), policy, now_ms)
+}
+
+/// The warning and critical ranges the lag was judged against (its metric's thresholds).
+fn lag_ranges(tv: &TaskVerdict) -> (Range, Range) {
+    let lag = tv
+        .metric("checkpoint_lag")
+        .expect("a checkpoint_lag metric");
+    (
+        lag.warn.expect("a warning range"),
+        lag.crit.expect("a critical range"),
+    )
 }
 
 fn judge(pairs: Vec<Kv>, now_ms: u64) -> Verdict {
@@ -120,7 +132,7 @@ fn task<'a>(verdict: &'a Verdict, name: &str) -> &'a TaskVerdict {
 fn reasons(tv: &TaskVerdict) -> Vec<(State, String)> {
     tv.reasons
         .iter()
-        .map(|Reason { state, text }| (*state, text.clone()))
+        .map(|Finding { state, text }| (*state, text.clone()))
         .collect()
 }
 
@@ -186,8 +198,8 @@ fn running_lag_around_the_default_thresholds() {
         assert_eq!(tv.state, state, "{lag_ms} ms");
         assert_eq!(reasons(tv), vec![r(state, text)], "{lag_ms} ms");
         assert_eq!(verdict.state, state, "{lag_ms} ms");
-        assert_eq!(tv.lag_warning, Range::upper(600.0));
-        assert_eq!(tv.lag_critical, Range::upper(1800.0));
+        assert_eq!(lag_ranges(tv).0, Range::upper(600.0));
+        assert_eq!(lag_ranges(tv).1, Range::upper(1800.0));
         assert_eq!(
             tv.checkpoint,
             Some((tso(CKPT_MS), CheckpointSource::StorageCheckpoint))
@@ -231,8 +243,8 @@ fn paused_lag_uses_the_paused_thresholds() {
             assert_eq!(reasons(tv), vec![r(state, text)], "{marker:?} {lag}");
             assert_eq!(tv.state, state);
             assert_eq!(verdict.state, state);
-            assert_eq!(tv.lag_warning, Range::upper(7200.0));
-            assert_eq!(tv.lag_critical, Range::upper(43_200.0));
+            assert_eq!(lag_ranges(tv).0, Range::upper(7200.0));
+            assert_eq!(lag_ranges(tv).1, Range::upper(43_200.0));
         }
     }
 }
@@ -331,9 +343,9 @@ fn per_task_thresholds_override_the_defaults() {
         assert_eq!(reasons(other), vec![r(other_want.0, other_want.1)], "{lag}");
         assert_eq!(verdict.state, pitr_want.0);
         let want_warning = if paused { 300.0 } else { 60.0 };
-        assert_eq!(pitr.lag_warning, Range::upper(want_warning));
+        assert_eq!(lag_ranges(pitr).0, Range::upper(want_warning));
         let want_warning = if paused { 7200.0 } else { 600.0 };
-        assert_eq!(other.lag_warning, Range::upper(want_warning));
+        assert_eq!(lag_ranges(other).0, Range::upper(want_warning));
     }
 
     // Changing the defaults changes every task without an override.
@@ -422,8 +434,8 @@ fn inside_and_lower_bound_ranges() {
         let verdict = judge_with(running("pitr"), &Selection::All, &policy, after(lag));
         let tv = only(&verdict);
         assert_eq!(reasons(tv), vec![r(want.0, want.1)], "{w} {c} lag {lag}");
-        assert_eq!(tv.lag_warning, Range::parse(w).unwrap());
-        assert_eq!(tv.lag_critical, Range::parse(c).unwrap());
+        assert_eq!(lag_ranges(tv).0, Range::parse(w).unwrap());
+        assert_eq!(lag_ranges(tv).1, Range::parse(c).unwrap());
     }
 }
 
@@ -766,7 +778,7 @@ fn no_task_uses_no_task_state() {
         assert_eq!(verdict.tasks, vec![]);
         assert_eq!(
             verdict.findings,
-            vec![Reason {
+            vec![Finding {
                 state,
                 text: "no log backup task".into()
             }]
@@ -779,7 +791,7 @@ fn no_task_uses_no_task_state() {
     assert_eq!(verdict.state, State::Critical);
     assert_eq!(
         verdict.findings,
-        vec![Reason {
+        vec![Finding {
             state: State::Critical,
             text: "no log backup task".into()
         }]
@@ -796,7 +808,7 @@ fn missing_named_task_is_critical() {
     let verdict = judge_with(running("pitr"), &selection, &policy, after(5));
     assert_eq!(
         verdict.findings,
-        vec![Reason {
+        vec![Finding {
             state: State::Critical,
             text: "task nope not found".into()
         }]
@@ -810,7 +822,7 @@ fn missing_named_task_is_critical() {
     assert_eq!(verdict.tasks, vec![]);
     assert_eq!(
         verdict.findings,
-        vec![Reason {
+        vec![Finding {
             state: State::Critical,
             text: "task nope not found".into()
         }]

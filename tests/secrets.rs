@@ -5,9 +5,7 @@
 //! Debug print of anything the check holds.
 
 use crate::common::check;
-use check_tidb_log_backup::cli::Cli;
 use check_tidb_log_backup::snapshot::Snapshot;
-use clap::Parser;
 use std::time::SystemTime;
 use testkit::fixture::Fixture;
 use testkit::{Etcd, PdServer};
@@ -110,11 +108,8 @@ fn no_secret_in_debug_prints() {
         .pairs(SystemTime::now())
         .unwrap();
     let snapshot = Snapshot::from_pairs(pairs);
-    let options = Cli::try_parse_from(["x", "-vvv"])
-        .unwrap()
-        .into_options(None)
-        .unwrap();
-    let verdict = check_tidb_log_backup::judge(&snapshot, &options, SystemTime::now());
+    let options = testkit::plan::cluster_plan(&["-vvv"]);
+    let verdict = testkit::plan::judge_snapshot(&snapshot, &options, SystemTime::now());
     assert_eq!(verdict.tasks.len(), 6);
     assert_clean("Debug of the snapshot", &format!("{snapshot:?}"));
     assert_clean("Debug of the verdict", &format!("{verdict:?}"));

@@ -19,7 +19,7 @@ use std::time::Duration;
 /// errors list them in).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Layer {
+pub struct Layer {
     /// A `[[clusters]]` entry's name (fleet mode).
     pub name: Option<String>,
     /// Fleet mode: one entry per cluster, each over the top-level settings.
@@ -65,7 +65,7 @@ pub(super) struct Layer {
 /// `[tasks.<name>]`: one task's lag thresholds.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub(super) struct TaskOverride {
+pub struct TaskOverride {
     pub warning: Option<String>,
     pub critical: Option<String>,
     pub paused_warning: Option<String>,

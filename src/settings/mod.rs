@@ -14,12 +14,19 @@ use crate::judge::Policy;
 use crate::model::Selection;
 use crate::render::Format;
 use crate::tls::{Credentials, Tls};
-use layer::{build, CommandLineOnly, Layer};
+use layer::{build, CommandLineOnly};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 pub use cli::command;
+pub use layer::{Layer, TaskOverride};
+
+/// A config file's text → its settings as written (unknown keys and bad types are
+/// errors, naming the line); nothing is validated further.
+pub fn parse_config(text: &str) -> Result<Layer, String> {
+    file::parse(text)
+}
 
 /// Everything a run does: how it reports, and which clusters it checks. One cluster is
 /// a fleet of one.

@@ -6,7 +6,8 @@
 //! - [`etcd`]: a real etcd on a free loopback port; [`certs`]: test certificates;
 //! - [`http`]: the PD HTTP API and TiKV `/metrics` stand-in; [`https`]: PD over HTTPS;
 //! - [`run`]: running the built binary; [`encode`]: byte builders for the pure tests;
-//! - [`oracles`]: what each fuzz target asserts, also replayed by `cargo test`.
+//! - [`oracles`]: what each fuzz target asserts, also replayed by `cargo test`;
+//! - [`plan`]: settings and judging as the binary does them, for the pure tests.
 
 pub mod certs;
 pub mod encode;
@@ -15,6 +16,7 @@ pub mod fixture;
 pub mod http;
 pub mod https;
 pub mod oracles;
+pub mod plan;
 pub mod run;
 
 pub use certs::Certs;

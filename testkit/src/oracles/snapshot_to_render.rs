@@ -4,10 +4,11 @@
 
 use super::ignored;
 use check_tidb_log_backup as lib;
-use lib::cli::{Cli, Options};
-use lib::evaluate::{self, Observed, Verdict};
+use lib::collect::Observed;
+use lib::judge::Verdict;
 use lib::pd::{self, PdFacts};
 use lib::render::{renderer, Format, Outcome, RenderOptions};
+use lib::settings::ClusterPlan;
 use lib::snapshot::{Kv, Snapshot};
 use lib::state::State;
 use lib::throughput::{self, StateFile};
@@ -51,19 +52,12 @@ pub const OPTION_ARGS: &[&[&str]] = &[
     ],
 ];
 
-pub fn options() -> &'static [Options] {
-    static OPTIONS: OnceLock<Vec<Options>> = OnceLock::new();
+pub fn options() -> &'static [ClusterPlan] {
+    static OPTIONS: OnceLock<Vec<ClusterPlan>> = OnceLock::new();
     OPTIONS.get_or_init(|| {
-        use clap::Parser;
         OPTION_ARGS
             .iter()
-            .map(|args| {
-                let argv = std::iter::once("check_tidb_log_backup").chain(args.iter().copied());
-                Cli::try_parse_from(argv)
-                    .expect("fuzz option set parses")
-                    .into_options(None)
-                    .expect("fuzz option set is valid")
-            })
+            .map(|args| crate::plan::cluster_plan(args))
             .collect()
     })
 }
@@ -290,25 +284,18 @@ impl Case {
                 .collect();
             throughput::compare(state.as_ref(), &current, now_ms)
         });
-        Observed { pd, tikv }
+        Observed {
+            pd,
+            tikv,
+            ..Observed::default()
+        }
     }
 
-    /// Snapshot → verdict, as `lib::run` does it (plain `judge` without PD and TiKV facts).
+    /// Snapshot → verdict, as the runner makes it.
     pub fn judge(&self) -> Verdict {
         let options = &options()[usize::from(self.option) % options().len()];
         let snapshot = Snapshot::from_pairs(self.pairs.clone());
-        let observed = self.observed();
-        if observed.pd.is_none() && observed.tikv.is_none() {
-            lib::judge(&snapshot, options, self.now())
-        } else {
-            let cluster = lib::model::decode(&snapshot, &options.selection);
-            evaluate::evaluate_observed(
-                cluster,
-                &observed,
-                &options.policy,
-                lib::tso::unix_ms(self.now()),
-            )
-        }
+        crate::plan::judge_observed(&snapshot, &self.observed(), options, self.now())
     }
 }
 
