@@ -5,6 +5,8 @@
 //! `OUT_DIR/completions/{check_tidb_log_backup.bash,_check_tidb_log_backup,check_tidb_log_backup.fish}`.
 //! DATE (`YYYY-MM-DD`) goes into the man page header; the packaging script passes the
 //! date of the last commit so that rebuilds are reproducible.
+// A developer tool: printing is its job (the check itself never prints directly).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use check_tidb_log_backup::settings;
 use clap_complete::Shell;

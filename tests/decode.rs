@@ -1,4 +1,4 @@
-//! Model decoding: snapshot bytes → `Cluster` (tidb-logbackup-meta.md §1, §2, §3.3, §6, §8).
+//! Model decoding: snapshot bytes → `Cluster` (docs/etcd-layout.md: #key-catalogue, #pause-marker, #pitfalls, #worked-example; docs/br-status.md#table-rows).
 //!
 //! Every test builds its key space in memory, runs it through `Snapshot::from_pairs` (the
 //! same read plan as the real etcd code) and checks `model::decode` with exact values.
@@ -16,24 +16,24 @@ use testkit::encode::*;
 
 /// 2024-01-01 00:00:00 UTC in Unix ms.
 const T0_MS: u64 = 1_704_067_200_000;
-/// §8 start_ts (2024-01-01 00:00:00).
+/// The worked example\'s start_ts (2024-01-01 00:00:00).
 const START_TS: u64 = 446_710_992_076_800_000;
-/// §8 central_global (01:00:00).
+/// The worked example\'s central_global (01:00:00).
 const CENTRAL_GLOBAL: u64 = 446_711_935_795_200_000;
-/// §8 storage checkpoints: store 1 (00:59:00), store 4 (00:58:30), store 1001 (00:59:30).
+/// The worked example\'s storage checkpoints: store 1 (00:59:00), store 4 (00:58:30), store 1001 (00:59:30).
 const SC_STORE_1: u64 = 446_711_920_066_560_000;
 const SC_STORE_4: u64 = 446_711_912_202_240_000;
 const SC_STORE_1001: u64 = 446_711_927_930_880_000;
-/// §8 end_ts (BR's default).
+/// The worked example\'s end_ts (BR's default).
 const END_TS: u64 = 999_999_999_999_999_999;
 
-/// §8.1 K1 value of task `pitr` (with the trailing `3a 00` security_config).
+/// The baseline K1 value (docs/etcd-layout.md#worked-example-baseline) of task `pitr` (with the trailing `3a 00` security_config).
 const PITR_INFO_HEX: &str = "0a161a141a066261636b75702208706974722d6c6f6750011080808080fda8c2990618ffff8fbbbad6adf00d2204706974722a032a2e2a30033a00";
-/// §8.2 V-f K9 value: store 4, `KV:LogBackup:Io`.
+/// V-f (docs/etcd-layout.md#worked-example-variants) K9 value: store 4, `KV:LogBackup:Io`.
 const K9_STORE_4_HEX: &str = "08e8cfa294cc31120f4b563a4c6f674261636b75703a496f1a285b73746f7265203d20345d20492f4f206572726f723a207065726d697373696f6e2064656e6965642004";
-/// §8.2 V-f PauseV2 (TiKV fatal error) value.
+/// V-f (docs/etcd-layout.md#worked-example-variants) PauseV2 (TiKV fatal error) value.
 const PAUSE_V2_ERROR: &str = r#"{"severity":"ERROR","operation_hostname":"tikv-4","operation_pid":4242,"operation_time":"2024-01-01T08:59:45.123+08:00","payload_type":"application/x-protobuf;messageType=brpb.StreamBackupError","payload":"COjPopTMMRIPS1Y6TG9nQmFja3VwOklvGihbc3RvcmUgPSA0XSBJL08gZXJyb3I6IHBlcm1pc3Npb24gZGVuaWVkIAQ="}"#;
-/// §8.2 V-e PauseV2 (BR manual, text message) value.
+/// V-e (docs/etcd-layout.md#worked-example-variants) PauseV2 (BR manual, text message) value.
 const PAUSE_V2_MANUAL: &str = r#"{"severity":"MANUAL","operation_hostname":"br-host","operation_pid":12345,"operation_time":"2024-01-01T09:05:00+08:00","payload_type":"text/plain;charset=UTF-8","payload":"bWFpbnRlbmFuY2U="}"#;
 
 /// TSO `secs` seconds after 2024-01-01 00:00:00.
@@ -165,7 +165,7 @@ fn assert_one_problem(task: &Task, key: &str, reason: &str) {
     );
 }
 
-/// The §8.1 baseline (v7.1+, running) for task `pitr`.
+/// The baseline (docs/etcd-layout.md#worked-example-baseline) (v7.1+, running) for task `pitr`.
 fn baseline() -> Vec<Kv> {
     vec![
         kv(info_key("pitr"), hex(PITR_INFO_HEX)),
@@ -227,7 +227,7 @@ fn v71_baseline_storage_checkpoint_only() {
     assert_eq!(t.legacy_checkpoints, vec![]);
     assert_eq!(t.region_keys, 0);
     assert_eq!(t.error_keys, 0);
-    // §8.1: checkpoint[global] = store 1001's K8 (the max), not K4.
+    // The worked example (docs/etcd-layout.md#worked-example-baseline): checkpoint[global] = store 1001's K8 (the max), not K4.
     assert_eq!(
         t.checkpoint(),
         Some((SC_STORE_1001, CheckpointSource::StorageCheckpoint))
@@ -238,7 +238,7 @@ fn v71_baseline_storage_checkpoint_only() {
 
 #[test]
 fn v62_to_v70_store_keys_beside_central_global() {
-    // §8.2 V-a: K5 keys for stores 1, 1001, 4, all = start_ts (stale in V3 mode).
+    // V-a (docs/etcd-layout.md#worked-example-variants): K5 keys for stores 1, 1001, 4, all = start_ts (stale in V3 mode).
     let mut pairs = baseline();
     for store in [1, 1001, 4] {
         pairs.push(kv(store_key("pitr", store), hex("06330947d0000000")));
@@ -296,7 +296,7 @@ fn k5_store_keys_ahead_of_k8_are_not_used_for_the_checkpoint() {
 
 #[test]
 fn v61_legacy_eight_byte_keys_take_the_minimum() {
-    // §8.2 V-c: K1 without fields 6 and 7; legacy keys for stores 1, 4, 1001 and 47 (0x2f = '/').
+    // V-c (docs/etcd-layout.md#worked-example-variants): K1 without fields 6 and 7; legacy keys for stores 1, 4, 1001 and 47 (0x2f = '/').
     let info = hex("0a161a141a066261636b75702208706974722d6c6f6750011080808080fda8c2990618ffff8fbbbad6adf00d2204706974722a032a2e2a");
     let mut pairs = vec![kv(info_key("pitr"), info)];
     pairs.push(kv(legacy_key("pitr", 1), be(SC_STORE_1)));
@@ -355,7 +355,7 @@ fn storage_checkpoint_wins_over_legacy_keys() {
 
 #[test]
 fn fresh_task_uses_start_ts() {
-    // §8.2 V-b: only K1 and K2.
+    // V-b (docs/etcd-layout.md#worked-example-variants): only K1 and K2.
     let cluster = decode_all(task("pitr", tso_at(42)));
     let t = get(&cluster, "pitr");
     assert_eq!(t.problems, vec![]);
@@ -503,7 +503,7 @@ fn tasks_are_listed_in_key_order() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Status word (§2.2 rule) and pause decoding.
+// Status word (docs/br-status.md#status-word) and pause decoding.
 // ---------------------------------------------------------------------------------------
 
 #[test]
@@ -799,7 +799,7 @@ fn bad_pause_values_are_problems_and_the_severity_still_counts() {
             assert_eq!(t.pause, Some(None), "{value}");
             assert_eq!(t.status(), Status::Pause, "{value}");
         } else {
-            // Only the payload is bad: the severity still decides, as in BR (§2.2).
+            // Only the payload is bad: the severity still decides, as in BR (docs/br-status.md#status-word).
             let want = if value.contains("\"ERROR\"") {
                 Status::Error
             } else {
@@ -821,7 +821,7 @@ fn bad_pause_values_are_problems_and_the_severity_still_counts() {
 
 #[test]
 fn orphan_storage_checkpoint_of_a_prefix_sharing_name_is_excluded() {
-    // §8.2 V-h: BR's slash-less prefix would pick pitr2's value up as pitr's max.
+    // V-h (docs/etcd-layout.md#worked-example-variants): BR's slash-less prefix would pick pitr2's value up as pitr's max.
     let mut pairs = baseline();
     pairs.push(kv(sc_key("pitr2", "1"), be(tso_at(7200))));
     let cluster = decode_all(pairs);

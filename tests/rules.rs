@@ -15,16 +15,16 @@ use testkit::encode::*;
 // Helpers.
 // ---------------------------------------------------------------------------------------
 
-/// 2024-01-01 00:00:00 UTC in Unix ms (the §8 start_ts).
+/// 2024-01-01 00:00:00 UTC in Unix ms (the worked example's start_ts, docs/etcd-layout.md#worked-example).
 const T0_MS: u64 = 1_704_067_200_000;
 /// The checkpoint every lag case measures from: 01:00:00.
 const CKPT_MS: u64 = T0_MS + 3_600_000;
 
-/// §8.2 V-f K9 value: store 4, `KV:LogBackup:Io`.
+/// V-f (docs/etcd-layout.md#worked-example-variants) K9 value: store 4, `KV:LogBackup:Io`.
 const K9_STORE_4_HEX: &str = "08e8cfa294cc31120f4b563a4c6f674261636b75703a496f1a285b73746f7265203d20345d20492f4f206572726f723a207065726d697373696f6e2064656e6965642004";
-/// §8.2 V-f PauseV2 (TiKV fatal error, protobuf payload for store 4).
+/// V-f (docs/etcd-layout.md#worked-example-variants) PauseV2 (TiKV fatal error, protobuf payload for store 4).
 const PAUSE_V2_ERROR: &str = r#"{"severity":"ERROR","operation_hostname":"tikv-4","operation_pid":4242,"operation_time":"2024-01-01T08:59:45.123+08:00","payload_type":"application/x-protobuf;messageType=brpb.StreamBackupError","payload":"COjPopTMMRIPS1Y6TG9nQmFja3VwOklvGihbc3RvcmUgPSA0XSBJL08gZXJyb3I6IHBlcm1pc3Npb24gZGVuaWVkIAQ="}"#;
-/// §8.2 V-e PauseV2 (BR manual pause with a text message).
+/// V-e (docs/etcd-layout.md#worked-example-variants) PauseV2 (BR manual pause with a text message).
 const PAUSE_V2_MANUAL: &str = r#"{"severity":"MANUAL","operation_hostname":"br-host","operation_pid":12345,"operation_time":"2024-01-01T09:05:00+08:00","payload_type":"text/plain;charset=UTF-8","payload":"bWFpbnRlbmFuY2U="}"#;
 /// PauseV2 severity ERROR without any payload (e.g. an advancer or `AsError` pause).
 const PAUSE_V2_ERROR_BARE: &str = r#"{"severity":"ERROR","operation_hostname":"adv","operation_pid":7,"operation_time":"2024-01-01T09:05:00Z","payload_type":"","payload":null}"#;

@@ -2,7 +2,7 @@
 //!
 //! Telegraf is not packaged for Debian, so its parse rules are re-implemented here from
 //! reading `influxdata/telegraf:plugins/parsers/nagios/parser.go` (and the conventions
-//! in plugin-conventions.md §1.2/§1.3/§2.3); no code is copied. The rules:
+//! in docs/output-contract.md#how-consumers-parse-the-output and #perfdata); no code is copied. The rules:
 //!
 //! - line 1 is split at `|`: one part = text only, two = text + perfdata, more than two
 //!   rejects the whole result ("illegal output format");

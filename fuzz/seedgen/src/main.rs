@@ -1,5 +1,5 @@
 //! Writes the seed corpora under `fuzz/seeds/<target>/` from `fixtures/*.toml` (with
-//! "now" fixed at 2024-01-01T01:00:00Z) and the reference documents' worked examples.
+//! "now" fixed at 2024-01-01T01:00:00Z) and the worked examples of docs/etcd-layout.md.
 //! Every seed is run through the target's own assertions; failures are reported.
 
 use check_tidb_log_backup::keys;
@@ -14,7 +14,7 @@ use testkit::oracles::{
     snapshot_to_render::{Case, TikvCase, TikvStore, DEFAULT_NOW_MS},
 };
 
-/// Reference §8.2 V-e / V-f and the Go form of a pause without `--message`.
+/// V-e / V-f of docs/etcd-layout.md#worked-example-variants, and the Go form of a pause without `--message`.
 const PAUSE_EXAMPLES: &[&str] = &[
     r#"{"severity":"MANUAL","operation_hostname":"br-host","operation_pid":12345,"operation_time":"2024-01-01T09:05:00+08:00","payload_type":"text/plain;charset=UTF-8","payload":"bWFpbnRlbmFuY2U="}"#,
     r#"{"severity":"MANUAL","operation_hostname":"h","operation_pid":1,"operation_time":"2024-01-01T09:05:00Z","payload_type":"","payload":null}"#,
@@ -22,7 +22,7 @@ const PAUSE_EXAMPLES: &[&str] = &[
     r#"{"severity":"ERROR","operation_hostname":"tidb-1","operation_pid":7,"operation_time":"2024-01-01T09:05:00+08:00","payload_type":"text/plain;charset=UTF-8","payload":"VGhlIGNoZWNrcG9pbnQgaXMgdG9vIGZhciBiZWhpbmQ="}"#,
 ];
 
-/// Reference §8.1 K1 value and §8.2 K9 value.
+/// The K1 value of docs/etcd-layout.md#worked-example-baseline and the K9 value of its variants.
 const PROTOBUF_EXAMPLES: &[&str] = &[
     "0a161a141a066261636b75702208706974722d6c6f6750011080808080fda8c2990618ffff8fbbbad6adf00d2204706974722a032a2e2a30033a00",
     "0a161a141a066261636b75702208706974722d6c6f6750011080808080fda8c2990618ffff8fbbbad6adf00d2204706974722a032a2e2a3003",
@@ -60,7 +60,7 @@ const RANGES: &[&str] = &[
     "1e-7",
 ];
 
-/// tikv-pd-alerts.md §1.4 (elided buckets dropped) plus a fatal error and an old name.
+/// docs/rules.md#exposition-format (elided buckets dropped) plus a fatal error and an old name.
 const METRICS: &str = r#"# HELP tikv_log_backup_errors The errors during stream backup.
 # TYPE tikv_log_backup_errors counter
 tikv_log_backup_errors{type="KV:LogBackup:ObserveCancel"} 4

@@ -5,7 +5,7 @@
 //! Shared by the fuzz targets (`fuzz/fuzz_targets/*.rs`), the seed generator
 //! (`fuzz/seedgen/`) and the regression replay in `cargo test`
 //! (`tests/fuzz_regressions.rs`). So they use only the public library API and the main
-//! crate's own dependencies (clap, prost, serde_json): no libfuzzer, no arbitrary.
+//! crate's own dependencies (prost, serde_json): no libfuzzer, no arbitrary.
 
 use std::sync::OnceLock;
 
