@@ -36,6 +36,14 @@ pub fn check(data: &[u8]) {
         Ok(Pause::V2(p)) => {
             assert!(!data.is_empty(), "empty value decoded as PauseV2");
             assert_eq!(p.is_error(), p.severity == "ERROR");
+            assert!(
+                matches!(
+                    p.severity.as_str(),
+                    "ERROR" | "MANUAL" | "REGULAR_OPERATION"
+                ),
+                "severity {:?} decoded",
+                p.severity
+            );
             if let Payload::Error(_) = &p.payload {
                 assert!(
                     p.payload_type.to_ascii_lowercase().contains("x-protobuf"),
@@ -44,8 +52,13 @@ pub fn check(data: &[u8]) {
                 );
             }
         }
+        // The three ways a marker is unreadable to BR too: not a PauseV2 JSON object, a
+        // payload that is not base64, a severity that says neither who nor why.
         Err(e) => assert!(
-            e.starts_with("invalid PauseV2 JSON"),
+            e.starts_with("invalid PauseV2 JSON")
+                || e == "PauseV2 payload is not valid base64"
+                || (e.starts_with("PauseV2 severity '")
+                    && e.ends_with("' is neither MANUAL nor ERROR")),
             "unexpected error text {e}"
         ),
     }
