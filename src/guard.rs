@@ -96,6 +96,22 @@ where
     });
 }
 
+/// Before the command line is parsed: was ndjson or br-json asked for? (so a usage error
+/// is still one JSON line, or BR's stderr line)
+pub fn sniff_format(args: &[String]) -> Format {
+    let asked = |name: &str| {
+        args.windows(2).any(|w| w[0] == "--format" && w[1] == name)
+            || args.iter().any(|a| *a == format!("--format={name}"))
+    };
+    if asked("br-json") {
+        Format::BrJson
+    } else if asked("ndjson") {
+        Format::Ndjson
+    } else {
+        Format::Nagios
+    }
+}
+
 /// The output of a run in `format`: the plugin contract (stdout, exit 0-3), except for
 /// br-json, which keeps BR's (the document and 0, or one stderr line and 1).
 pub fn emission(format: Format, outcome: &Outcome, options: &RenderOptions) -> Emission {

@@ -30,7 +30,7 @@ fn main() {
         Err(Refusal::Info(text)) => guard::emit_and_exit(&text, 3),
         Err(Refusal::Usage(first)) => {
             let args: Vec<String> = std::env::args().collect();
-            guard::set_format(settings::sniff_format(&args));
+            guard::set_format(guard::sniff_format(&args));
             guard::emit(&guard::failure(
                 State::Unknown,
                 format!("usage: {first} (see --help)"),

@@ -1,7 +1,7 @@
 //! Run-level rules: what is true of the cluster or of the run rather than of one task.
 
 use super::policy::Policy;
-use super::verdict::{Judged, Metric};
+use super::verdict::{Finding, Judged, Metric};
 use crate::etcd::FetchError;
 use crate::model::Cluster;
 use crate::pd::PdFacts;
@@ -10,9 +10,9 @@ use crate::state::State;
 /// PD's etcd could not be read: our own deadline → UNKNOWN (the check could not finish,
 /// nothing is known about the backup); otherwise `--unreachable-state` (CRITICAL by
 /// default: a cluster nobody can reach is a cluster whose backup nobody can trust).
-pub fn fetch_failure(error: &FetchError, policy: &Policy) -> (State, String) {
+pub fn fetch_failure(error: &FetchError, policy: &Policy) -> Finding {
     if error.timed_out {
-        (
+        Finding::new(
             State::Unknown,
             format!(
                 "timed out after {}: {}",
@@ -21,7 +21,7 @@ pub fn fetch_failure(error: &FetchError, policy: &Policy) -> (State, String) {
             ),
         )
     } else {
-        (policy.unreachable_state, error.message.clone())
+        Finding::new(policy.unreachable_state, error.message.clone())
     }
 }
 

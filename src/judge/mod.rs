@@ -53,14 +53,14 @@ struct Context<'a> {
 /// be read), `observed` what the I/O returned, `now_ms` Unix ms.
 pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
     if let Err(error) = &observed.etcd {
-        let (state, message) = cluster::fetch_failure(error, policy);
+        let failure = cluster::fetch_failure(error, policy);
         return Verdict {
-            state,
+            state: failure.state,
             tasks: Vec::new(),
             findings: Vec::new(),
             metrics: Vec::new(),
             missing: Vec::new(),
-            failure: Some(message),
+            failure: Some(failure),
             cluster: ClusterFacts::default(),
             now_ms,
         };
@@ -486,5 +486,31 @@ mod tests {
         assert_eq!(v.tasks[0].state, State::Ok);
         assert_eq!(v.tasks[0].gc_margin_seconds, None);
         assert_eq!(v.cluster.stores, None);
+    }
+
+    #[test]
+    fn an_unreadable_etcd_is_the_unreachable_state_and_a_timeout_unknown() {
+        use crate::etcd::FetchError;
+        let policy = Policy {
+            unreachable_state: State::Warning,
+            timeout: std::time::Duration::from_secs(7),
+            ..Policy::default()
+        };
+        for (timed_out, state, text) in [
+            (false, State::Warning, "refused"),
+            (true, State::Unknown, "timed out after 7s: refused"),
+        ] {
+            let observed = Observed {
+                etcd: Err(FetchError {
+                    message: "refused".into(),
+                    timed_out,
+                }),
+                ..Observed::default()
+            };
+            let v = judge(&Cluster::default(), &observed, &policy, NOW);
+            assert_eq!(v.state, state);
+            assert_eq!(v.failure, Some(Finding::new(state, text)));
+            assert!(v.tasks.is_empty() && v.findings.is_empty());
+        }
     }
 }

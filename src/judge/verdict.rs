@@ -172,8 +172,9 @@ pub struct Verdict {
     pub metrics: Vec<Metric>,
     /// Names asked for with `--task` that have no task info.
     pub missing: Vec<String>,
-    /// PD's etcd could not be read: why (the state says how bad). Nothing else is known.
-    pub failure: Option<String>,
+    /// PD's etcd could not be read: the finding that says so, and how bad it is. Nothing
+    /// else is known then.
+    pub failure: Option<Finding>,
     pub cluster: ClusterFacts,
     pub now_ms: u64,
 }

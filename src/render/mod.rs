@@ -3,6 +3,7 @@
 pub mod brjson;
 pub mod nagios;
 pub mod ndjson;
+pub mod perfdata;
 pub mod table;
 
 use crate::judge::{TaskVerdict, Verdict};
@@ -36,9 +37,9 @@ impl Outcome {
     /// A verdict, or the failure it records (PD's etcd could not be read).
     pub fn from_verdict(verdict: Verdict) -> Outcome {
         match verdict.failure {
-            Some(message) => Outcome::Failed {
-                state: verdict.state,
-                message,
+            Some(failure) => Outcome::Failed {
+                state: failure.state,
+                message: failure.text,
                 now_ms: verdict.now_ms,
             },
             None => Outcome::Checked(Box::new(verdict)),

@@ -224,21 +224,5 @@ fn plan(cli: &cli::Cli, env: &Env) -> Result<Plan, String> {
     Ok(Plan { run, clusters })
 }
 
-/// Before the command line is parsed: was ndjson or br-json asked for? (so a usage error
-/// is still one JSON line, or BR's stderr line)
-pub fn sniff_format(args: &[String]) -> Format {
-    let asked = |name: &str| {
-        args.windows(2).any(|w| w[0] == "--format" && w[1] == name)
-            || args.iter().any(|a| *a == format!("--format={name}"))
-    };
-    if asked("br-json") {
-        Format::BrJson
-    } else if asked("ndjson") {
-        Format::Ndjson
-    } else {
-        Format::Nagios
-    }
-}
-
 #[cfg(test)]
 mod tests;
