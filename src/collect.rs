@@ -1,12 +1,16 @@
 //! All of a cluster's I/O, bounded by one deadline: PD's etcd (one consistent snapshot),
-//! PD's HTTP API (concurrently) and, with `--throughput`, every Up TiKV's `/metrics`.
+//! PD's HTTP API (concurrently), with `--throughput` every Up TiKV's `/metrics`, and with
+//! `--storage` each task's backup storage.
 //! Failures are data here; judging turns them into findings.
 
 use crate::etcd::{self, FetchError};
 use crate::guard;
+use crate::keys;
 use crate::pd::{self, PdFacts};
-use crate::settings::{ClusterPlan, Throughput};
+use crate::proto;
+use crate::settings::{ClusterPlan, StoragePlan, Throughput};
 use crate::snapshot::Snapshot;
+use crate::storage::{self, Credentials, Location, StorageFacts, StorageRequest};
 use crate::throughput::{self, TikvFacts};
 use crate::tikv;
 use crate::tls::Tls;
@@ -22,6 +26,8 @@ pub struct Observed {
     pub pd: Option<PdFacts>,
     /// TiKV `/metrics`; `None` without `--throughput` or when etcd failed.
     pub tikv: Option<TikvFacts>,
+    /// The backup storage (`--storage`); `None` when off or etcd failed.
+    pub storage: Option<StorageFacts>,
     /// Set-up warnings found while resolving the settings.
     pub notices: Vec<String>,
 }
@@ -33,6 +39,7 @@ impl Default for Observed {
             etcd: Ok(Snapshot::default()),
             pd: None,
             tikv: None,
+            storage: None,
             notices: Vec::new(),
         }
     }
@@ -56,6 +63,7 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
                 etcd: Err(e),
                 pd: None,
                 tikv: None,
+                storage: None,
                 notices: plan.notices.clone(),
             }
         }
@@ -77,12 +85,86 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
             .unwrap_or_else(|| plan.endpoints.join(","));
         observe_tikv(settings, plan.tls.as_ref(), pd.as_ref(), &cluster, deadline)
     });
+    let storage = plan.storage.as_ref().map(|settings| {
+        guard::set_stage("reading the backup storage");
+        let requests = storage_requests(&snapshot, plan, settings);
+        storage::read_all(
+            &requests,
+            &settings.full_backups,
+            &settings.full_backup_roots,
+            deadline,
+        )
+    });
     Observed {
         etcd: Ok(snapshot),
         pd,
         tikv,
+        storage,
         notices: plan.notices.clone(),
     }
+}
+
+/// Each selected task whose storage is read, where, and with whose credentials. A task
+/// whose info does not decode has no storage to read (its problem is judged already).
+fn storage_requests(
+    snapshot: &Snapshot,
+    plan: &ClusterPlan,
+    settings: &StoragePlan,
+) -> Vec<StorageRequest> {
+    let mut out = Vec::new();
+    for kv in &snapshot.info {
+        let name = String::from_utf8_lossy(&kv.key[keys::INFO.len()..]).into_owned();
+        if !plan.selection.wants(&name) || !settings.wants(&name) {
+            continue;
+        }
+        let Ok(info) = proto::decode_task_info(&kv.value) else {
+            continue;
+        };
+        let own = settings.per_task.get(&name);
+        let location = own
+            .and_then(|o| o.url.clone())
+            .or_else(|| Location::from_backend(info.storage.as_ref()));
+        let Some(mut location) = location else {
+            continue;
+        };
+        if let (
+            Some(o),
+            Location::S3 {
+                endpoint,
+                region,
+                force_path_style,
+                ..
+            },
+        ) = (own, &mut location)
+        {
+            if let Some(e) = &o.endpoint {
+                *endpoint = e.clone();
+            }
+            if let Some(r) = &o.region {
+                *region = r.clone();
+            }
+            if let Some(f) = o.force_path_style {
+                *force_path_style = f;
+            }
+        }
+        if let (Some(Some(e)), Location::Gcs { endpoint, .. } | Location::Azure { endpoint, .. }) =
+            (own.map(|o| &o.endpoint), &mut location)
+        {
+            *endpoint = e.clone();
+        }
+        let credentials = match own.and_then(|o| o.credentials.clone()) {
+            Some(files) => files,
+            None if settings.task_credentials => Credentials::from_task_info(&kv.value),
+            None => Credentials::Host,
+        };
+        out.push(StorageRequest {
+            task: name,
+            location,
+            credentials,
+            checkpoint: None,
+        });
+    }
+    out
 }
 
 /// Samples every Up TiKV's `/metrics` and compares with the previous run's sample.

@@ -22,6 +22,7 @@ pub mod runner;
 pub mod settings;
 pub mod snapshot;
 pub mod state;
+pub mod storage;
 pub mod throughput;
 pub mod tikv;
 pub mod tls;

@@ -291,7 +291,7 @@ impl Selection {
         }
     }
 
-    fn wants(&self, name: &str) -> bool {
+    pub fn wants(&self, name: &str) -> bool {
         match self {
             Selection::All => true,
             Selection::Named(names) => names.iter().any(|n| n == name),

@@ -52,15 +52,15 @@ pub enum Backend {
     #[prost(message, tag = "2")]
     Local(Local),
     #[prost(message, tag = "3")]
-    S3(BucketPrefix),
+    S3(S3),
     #[prost(message, tag = "4")]
-    Gcs(GcsPrefix),
+    Gcs(Gcs),
     #[prost(message, tag = "5")]
     CloudDynamic(Empty),
     #[prost(message, tag = "6")]
     Hdfs(Empty),
     #[prost(message, tag = "7")]
-    AzureBlobStorage(GcsPrefix),
+    AzureBlobStorage(Azure),
 }
 
 /// A message whose fields we never need (its secrets included).
@@ -73,23 +73,143 @@ pub struct Local {
     pub path: String,
 }
 
-/// `S3`: bucket 3, prefix 4 (access_key 8, secret_access_key 9, session_token 15 not declared).
+/// `S3`: where the bucket is (access_key 8, secret_access_key 9, session_token 15 are
+/// not declared; `profile` 17 names a profile of the host's AWS config, no secret).
 #[derive(Clone, PartialEq, Message)]
-pub struct BucketPrefix {
+pub struct S3 {
+    #[prost(string, tag = "1")]
+    pub endpoint: String,
+    #[prost(string, tag = "2")]
+    pub region: String,
     #[prost(string, tag = "3")]
     pub bucket: String,
     #[prost(string, tag = "4")]
     pub prefix: String,
+    #[prost(bool, tag = "10")]
+    pub force_path_style: bool,
+    #[prost(string, tag = "17")]
+    pub profile: String,
 }
 
-/// `GCS` and `AzureBlobStorage` share bucket 2, prefix 3 (credentials_blob 6 / shared_key 6,
-/// access_sig 8, encryption_key 10 not declared).
+/// `GCS` (credentials_blob 6 not declared).
 #[derive(Clone, PartialEq, Message)]
-pub struct GcsPrefix {
+pub struct Gcs {
+    #[prost(string, tag = "1")]
+    pub endpoint: String,
     #[prost(string, tag = "2")]
     pub bucket: String,
     #[prost(string, tag = "3")]
     pub prefix: String,
+}
+
+/// `AzureBlobStorage` (shared_key 6, access_sig 8, encryption_key 10 not declared).
+#[derive(Clone, PartialEq, Message)]
+pub struct Azure {
+    #[prost(string, tag = "1")]
+    pub endpoint: String,
+    #[prost(string, tag = "2")]
+    pub bucket: String,
+    #[prost(string, tag = "3")]
+    pub prefix: String,
+    #[prost(string, tag = "5")]
+    pub account_name: String,
+}
+
+/// The credentials a task info may carry, decoded only on request
+/// (`storage_credentials = "task"`) and only into [`crate::tls::Secret`]s.
+#[derive(Clone, PartialEq, Message)]
+#[prost(skip_debug)]
+pub struct TaskSecrets {
+    #[prost(message, optional, tag = "1")]
+    pub storage: Option<SecretBackend>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+#[prost(skip_debug)]
+pub struct SecretBackend {
+    #[prost(oneof = "SecretKind", tags = "3, 4, 7")]
+    pub backend: Option<SecretKind>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+#[prost(skip_debug)]
+pub enum SecretKind {
+    #[prost(message, tag = "3")]
+    S3(S3Secrets),
+    #[prost(message, tag = "4")]
+    Gcs(GcsSecrets),
+    #[prost(message, tag = "7")]
+    Azure(AzureSecrets),
+}
+
+#[derive(Clone, PartialEq, Message)]
+#[prost(skip_debug)]
+pub struct S3Secrets {
+    #[prost(string, tag = "8")]
+    pub access_key: String,
+    #[prost(string, tag = "9")]
+    pub secret_access_key: String,
+    #[prost(string, tag = "15")]
+    pub session_token: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+#[prost(skip_debug)]
+pub struct GcsSecrets {
+    #[prost(string, tag = "6")]
+    pub credentials_blob: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+#[prost(skip_debug)]
+pub struct AzureSecrets {
+    #[prost(string, tag = "6")]
+    pub shared_key: String,
+    #[prost(string, tag = "8")]
+    pub access_sig: String,
+}
+
+/// Never shows a credential, whatever a `Debug` print of a task's secrets reaches.
+macro_rules! redacted_debug {
+    ($($name:ident),*) => {$(
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    )*};
+}
+redacted_debug!(
+    TaskSecrets,
+    SecretBackend,
+    SecretKind,
+    S3Secrets,
+    GcsSecrets,
+    AzureSecrets
+);
+
+/// `backup.BackupMeta`: the fields a restorable-window check needs.
+#[derive(Clone, PartialEq, Message)]
+pub struct BackupMeta {
+    #[prost(uint64, tag = "1")]
+    pub cluster_id: u64,
+    #[prost(string, tag = "2")]
+    pub cluster_version: String,
+    #[prost(uint64, tag = "5")]
+    pub start_version: u64,
+    #[prost(uint64, tag = "6")]
+    pub end_version: u64,
+    #[prost(bool, tag = "8")]
+    pub is_raw_kv: bool,
+    #[prost(string, tag = "11")]
+    pub br_version: String,
+}
+
+/// `backup.Migration` (`v1/migrations/BASE`): only `truncated_to`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Migration {
+    #[prost(uint64, tag = "2")]
+    pub truncated_to: u64,
 }
 
 /// Decodes a K1 value.
@@ -226,13 +346,20 @@ mod tests {
 
     #[test]
     fn storage_urls_follow_go_url_rules() {
-        let bp = |bucket: &str, prefix: &str| BucketPrefix {
+        let bp = |bucket: &str, prefix: &str| S3 {
             bucket: bucket.into(),
             prefix: prefix.into(),
+            ..S3::default()
         };
-        let gp = |bucket: &str, prefix: &str| GcsPrefix {
+        let gp = |bucket: &str, prefix: &str| Gcs {
             bucket: bucket.into(),
             prefix: prefix.into(),
+            ..Gcs::default()
+        };
+        let ap = |bucket: &str, prefix: &str| Azure {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+            ..Azure::default()
         };
         let local = |path: &str| backend(Backend::Local(Local { path: path.into() }));
         let cases = [
@@ -250,7 +377,7 @@ mod tests {
             ),
             (backend(Backend::Gcs(gp("bkt", "p"))), "gcs://bkt/p"),
             (
-                backend(Backend::AzureBlobStorage(gp("container", "p"))),
+                backend(Backend::AzureBlobStorage(ap("container", "p"))),
                 "azure://container/p",
             ),
             (backend(Backend::Hdfs(Empty {})), ""),

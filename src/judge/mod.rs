@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod gc;
 pub mod lag;
 pub mod policy;
+pub mod storage;
 pub mod stores;
 pub mod task_state;
 pub mod tikv;
@@ -45,6 +46,7 @@ struct Context<'a> {
     now_ms: u64,
     pd: Option<&'a PdFacts>,
     tikv: Option<&'a TikvFacts>,
+    storage: Option<&'a crate::storage::StorageFacts>,
     owner_keys: usize,
     policy: &'a Policy,
 }
@@ -88,6 +90,7 @@ pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u6
         now_ms,
         pd,
         tikv: observed.tikv.as_ref(),
+        storage: observed.storage.as_ref(),
         owner_keys: cluster.owner_keys,
         policy,
     };
@@ -151,6 +154,14 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
     if let Some(tikv) = ctx.tikv {
         judged.extend(tikv::judge(task, tikv));
     }
+    let mut storage_view = None;
+    if let Some(facts) = ctx.storage {
+        if let Some(read) = facts.task(&task.name) {
+            let (j, view) = storage::judge(task, read, facts, &ctx.policy.storage, ctx.now_ms);
+            judged.extend(j);
+            storage_view = Some(view);
+        }
+    }
     let mut reasons = judged.findings;
     if reasons.is_empty() {
         // Unreachable: a task always has task info or a problem naming it; kept total.
@@ -169,6 +180,7 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
         pause: task.pause.as_ref().map(|p| PauseView::of(p.as_ref())),
         gc_margin_seconds,
         resume_deadline_ms,
+        storage: storage_view,
     }
 }
 #[cfg(test)]
@@ -256,6 +268,7 @@ mod tests {
                 now_ms: NOW,
                 pd: facts,
                 tikv: None,
+                storage: None,
                 owner_keys,
                 policy: &policy,
             },

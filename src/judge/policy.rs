@@ -28,6 +28,39 @@ pub const NO_TASK_STATE: State = State::Critical;
 /// PD's etcd cannot be read (a timeout is always UNKNOWN).
 pub const UNREACHABLE_STATE: State = State::Critical;
 
+/// The backup storage cannot be read (the etcd verdict still stands).
+pub const STORAGE_UNREACHABLE_STATE: State = State::Warning;
+
+/// `--storage` thresholds, all optional (no default window or age: it depends on the
+/// retention the operator chose).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoragePolicy {
+    pub unreachable_state: State,
+    /// Restorable window (seconds), e.g. `7d:`: WARNING/CRITICAL when outside.
+    pub window_warning: Option<Range>,
+    pub window_critical: Option<Range>,
+    /// Age of the newest flush (seconds).
+    pub flush_age_warning: Option<Range>,
+    pub flush_age_critical: Option<Range>,
+    /// Age of the newest valid full backup (seconds).
+    pub full_age_warning: Option<Range>,
+    pub full_age_critical: Option<Range>,
+}
+
+impl Default for StoragePolicy {
+    fn default() -> Self {
+        StoragePolicy {
+            unreachable_state: STORAGE_UNREACHABLE_STATE,
+            window_warning: None,
+            window_critical: None,
+            flush_age_warning: None,
+            flush_age_critical: None,
+            full_age_warning: None,
+            full_age_critical: None,
+        }
+    }
+}
+
 /// Lag thresholds (seconds) for one task.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
@@ -63,6 +96,7 @@ pub struct Policy {
     pub safepoint_critical: u64,
     /// central_global ahead of the restorable checkpoint by more (seconds) → WARNING.
     pub persist_lag: u64,
+    pub storage: StoragePolicy,
 }
 
 impl Default for Policy {
@@ -76,6 +110,7 @@ impl Default for Policy {
             safepoint_warning: SAFEPOINT_WARNING,
             safepoint_critical: SAFEPOINT_CRITICAL,
             persist_lag: PERSIST_LAG,
+            storage: StoragePolicy::default(),
         }
     }
 }

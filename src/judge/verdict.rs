@@ -144,6 +144,8 @@ pub struct TaskVerdict {
     /// Paused tasks: Unix ms after which resume is impossible (None: no PD data,
     /// not paused, no protecting safepoint, or a safepoint that never expires).
     pub resume_deadline_ms: Option<u64>,
+    /// What the backup storage says (`--storage`); `None` when it was not read.
+    pub storage: Option<super::storage::StorageView>,
 }
 
 impl TaskVerdict {

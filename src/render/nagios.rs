@@ -184,6 +184,21 @@ fn task_lines(t: &TaskVerdict, verbosity: u8, now_ms: u64) -> Vec<String> {
             e.error_message
         ));
     }
+    if let Some(st) = &t.storage {
+        if let (Some(from), Some(to), Some(window)) = (
+            st.restorable_from_ts,
+            st.restorable_to_ts,
+            st.window_seconds,
+        ) {
+            detail.push(format!(
+                "restorable {} .. {} (window {}, {} storage requests)",
+                tso::br_date(tso::physical_ms(from)),
+                tso::br_date(tso::physical_ms(to)),
+                tso::human_duration(window),
+                st.requests.unwrap_or(0)
+            ));
+        }
+    }
     if t.task.region_keys > 0 {
         detail.push(format!(
             "{} legacy region checkpoint keys (counted, not read)",

@@ -41,6 +41,20 @@ struct TaskEvent<'a> {
     gc_margin_seconds: Option<i64>,
     /// Paused tasks: when the last safepoint protecting the checkpoint expires.
     resume_deadline: Option<String>,
+    /// `--storage`: `off`, `ok` or `unreadable`.
+    storage_state: &'static str,
+    restorable_from_ts: Option<u64>,
+    restorable_to_ts: Option<u64>,
+    restorable_from: Option<String>,
+    restorable_to: Option<String>,
+    restorable_window_seconds: Option<u64>,
+    storage_checkpoint_ts: Option<u64>,
+    truncate_ts: Option<u64>,
+    newest_flush_age_seconds: Option<u64>,
+    full_backup_ts: Option<u64>,
+    full_backup_age_seconds: Option<u64>,
+    pitr_restorable_from_ts: Option<u64>,
+    storage_requests: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -157,6 +171,7 @@ fn threshold(range: Option<crate::range::Range>) -> String {
 fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
     let task = &t.task;
     let lag = t.metric("checkpoint_lag");
+    let st = t.storage.as_ref();
     let info = task.info.as_ref();
     TaskEvent {
         schema: SCHEMA_VERSION,
@@ -199,6 +214,23 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
         region_checkpoint_keys: task.region_keys,
         gc_margin_seconds: t.gc_margin_seconds,
         resume_deadline: t.resume_deadline_ms.map(tso::rfc3339_ms),
+        storage_state: st.map_or("off", |s| s.state),
+        restorable_from_ts: st.and_then(|s| s.restorable_from_ts),
+        restorable_to_ts: st.and_then(|s| s.restorable_to_ts),
+        restorable_from: st
+            .and_then(|s| s.restorable_from_ts)
+            .map(|ts| tso::rfc3339_ms(tso::physical_ms(ts))),
+        restorable_to: st
+            .and_then(|s| s.restorable_to_ts)
+            .map(|ts| tso::rfc3339_ms(tso::physical_ms(ts))),
+        restorable_window_seconds: st.and_then(|s| s.window_seconds),
+        storage_checkpoint_ts: st.and_then(|s| s.storage_checkpoint_ts),
+        truncate_ts: st.and_then(|s| s.truncate_ts),
+        newest_flush_age_seconds: st.and_then(|s| s.newest_flush_age_seconds),
+        full_backup_ts: st.and_then(|s| s.full_backup_ts),
+        full_backup_age_seconds: st.and_then(|s| s.full_backup_age_seconds),
+        pitr_restorable_from_ts: st.and_then(|s| s.pitr_restorable_from_ts),
+        storage_requests: st.and_then(|s| s.requests),
     }
 }
 

@@ -191,6 +191,22 @@ fn rows(t: &TaskVerdict, view: &View, rate: f64) -> Vec<(String, String)> {
             e.error_message.clone(),
         ));
     }
+    if let Some(st) = &t.storage {
+        let shown = match (
+            st.restorable_from_ts,
+            st.restorable_to_ts,
+            st.window_seconds,
+        ) {
+            (Some(from), Some(to), Some(window)) => format!(
+                "{} .. {} (window {})",
+                view.date(tso::physical_ms(from)),
+                view.date(tso::physical_ms(to)),
+                go_duration(window as i64)
+            ),
+            _ => st.state.to_string(),
+        };
+        rows.push(("restorable".into(), shown));
+    }
     let reasons: Vec<&str> = t.reasons.iter().map(|r| r.text.as_str()).collect();
     let check = format!("{} - {}", t.state, reasons.join("; "));
     rows.push(("check".into(), paint(&check, state_colour(t.state), color)));

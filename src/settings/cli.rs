@@ -144,6 +144,47 @@ pub(super) struct Cli {
     #[arg(long, value_name = "N")]
     pub(super) parallel: Option<usize>,
 
+    /// Also read each task's backup storage (read-only: GET and LIST): the restorable
+    /// window, the storage checkpoint, the newest flush and the full-backup base
+    #[arg(long)]
+    pub(super) storage: bool,
+
+    /// State when a task's backup storage cannot be read [default: {default}]
+    #[arg(long, value_name = "STATE")]
+    pub(super) storage_unreachable_state: Option<String>,
+
+    /// Restorable window (seconds or durations) for WARNING, e.g. 7d: (warn below 7 days)
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub(super) window_warning: Option<String>,
+
+    /// Restorable window for CRITICAL, e.g. 1d:
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub(super) window_critical: Option<String>,
+
+    /// Age of the newest flush in the storage for WARNING, e.g. 15m
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub(super) flush_age_warning: Option<String>,
+
+    /// Age of the newest flush in the storage for CRITICAL
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub(super) flush_age_critical: Option<String>,
+
+    /// A snapshot (full) backup that can be the PITR base, as a storage URL (repeatable)
+    #[arg(long = "full-backup", value_name = "URL")]
+    pub(super) full_backup: Vec<String>,
+
+    /// A prefix whose every child prefix holding a backupmeta is one snapshot backup (repeatable)
+    #[arg(long = "full-backup-root", value_name = "URL")]
+    pub(super) full_backup_root: Vec<String>,
+
+    /// Age of the newest valid full backup for WARNING, e.g. 8d
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub(super) full_age_warning: Option<String>,
+
+    /// Age of the newest valid full backup for CRITICAL
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
+    pub(super) full_age_critical: Option<String>,
+
     /// More detail: -v per-store lines, -vv the endpoint and revision read
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub(super) verbose: u8,
@@ -187,6 +228,10 @@ fn help_defaults() -> Vec<(&'static str, String)> {
         ("format", defaults::FORMAT.name().to_string()),
         ("max_output", defaults::MAX_OUTPUT.to_string()),
         ("parallel", defaults::PARALLEL.to_string()),
+        (
+            "storage_unreachable_state",
+            state(policy::STORAGE_UNREACHABLE_STATE),
+        ),
     ]
 }
 
@@ -259,6 +304,17 @@ impl Cli {
             format: self.format.clone(),
             max_output: self.max_output,
             parallel: self.parallel,
+            storage: self.storage.then_some(true),
+            storage_unreachable_state: self.storage_unreachable_state.clone(),
+            storage_credentials: None,
+            window_warning: self.window_warning.clone(),
+            window_critical: self.window_critical.clone(),
+            flush_age_warning: self.flush_age_warning.clone(),
+            flush_age_critical: self.flush_age_critical.clone(),
+            full_backup: some_vec(&self.full_backup),
+            full_backup_root: some_vec(&self.full_backup_root),
+            full_age_warning: self.full_age_warning.clone(),
+            full_age_critical: self.full_age_critical.clone(),
             tasks: Default::default(),
         }
     }

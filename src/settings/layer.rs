@@ -57,19 +57,36 @@ pub struct Layer {
     pub timeout: Option<String>,
     pub format: Option<String>,
     pub max_output: Option<usize>,
+    /// Read each task's backup storage (`--storage`).
+    pub storage: Option<bool>,
+    pub storage_unreachable_state: Option<String>,
+    /// `host` (default) or `task`: whose credentials open the storage.
+    pub storage_credentials: Option<String>,
+    pub window_warning: Option<String>,
+    pub window_critical: Option<String>,
+    pub flush_age_warning: Option<String>,
+    pub flush_age_critical: Option<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub full_backup: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub full_backup_root: Option<Vec<String>>,
+    pub full_age_warning: Option<String>,
+    pub full_age_critical: Option<String>,
     /// `[tasks.<name>]` threshold overrides (files only).
     #[serde(default)]
     pub tasks: BTreeMap<String, TaskOverride>,
 }
 
 /// `[tasks.<name>]`: one task's lag thresholds.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TaskOverride {
     pub warning: Option<String>,
     pub critical: Option<String>,
     pub paused_warning: Option<String>,
     pub paused_critical: Option<String>,
+    /// `storage = false`, or a `[tasks.<name>.storage]` table.
+    pub storage: Option<super::storage::TaskStorage>,
 }
 
 /// `pd = "a:2379"` or `pd = ["a:2379", "b:2379"]`.
@@ -129,7 +146,18 @@ impl Layer {
             unreachable_state,
             timeout,
             format,
-            max_output
+            max_output,
+            storage,
+            storage_unreachable_state,
+            storage_credentials,
+            window_warning,
+            window_critical,
+            flush_age_warning,
+            flush_age_critical,
+            full_backup,
+            full_backup_root,
+            full_age_warning,
+            full_age_critical
         )
     }
 }
@@ -142,11 +170,11 @@ pub(super) struct CommandLineOnly<'a> {
     pub config: Option<&'a Path>,
 }
 
-fn range(text: &str, what: &str) -> Result<Range, String> {
+pub(super) fn range(text: &str, what: &str) -> Result<Range, String> {
     Range::parse(text).map_err(|e| format!("invalid {what} range: {e}"))
 }
 
-fn state(text: &str, what: &str) -> Result<State, String> {
+pub(super) fn state(text: &str, what: &str) -> Result<State, String> {
     State::parse(text)
         .ok_or_else(|| format!("invalid {what} '{text}' (want ok, warning, critical or unknown)"))
 }
@@ -405,6 +433,7 @@ pub(super) fn build(
         None => defaults::TIMEOUT,
     };
     let now = only.now.map(crate::tso::parse_now).transpose()?;
+    let (storage, storage_policy) = super::storage::build(layer)?;
     let cluster = ClusterPlan {
         name: None,
         endpoints,
@@ -423,7 +452,9 @@ pub(super) fn build(
             safepoint_warning,
             safepoint_critical,
             persist_lag,
+            storage: storage_policy,
         },
+        storage,
     };
     let run = RunPlan {
         format,

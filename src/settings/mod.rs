@@ -9,6 +9,7 @@ mod cli;
 pub mod defaults;
 mod file;
 mod layer;
+mod storage;
 
 use crate::judge::Policy;
 use crate::model::Selection;
@@ -21,6 +22,7 @@ use std::time::{Duration, SystemTime};
 
 pub use cli::command;
 pub use layer::{Layer, TaskOverride};
+pub use storage::{StorageOverride, StoragePlan, TaskStorage, TaskStoragePlan};
 
 /// A config file's text → its settings as written (unknown keys and bad types are
 /// errors, naming the line); nothing is validated further.
@@ -71,6 +73,8 @@ pub struct ClusterPlan {
     pub notices: Vec<String>,
     pub selection: Selection,
     pub policy: Policy,
+    /// `--storage`: what to read of the backup storage; `None` when off.
+    pub storage: Option<StoragePlan>,
 }
 
 /// `--throughput` settings.

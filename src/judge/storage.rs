@@ -1,0 +1,340 @@
+//! `--storage`: what the backup storage says can be restored, against what etcd claims
+//! (docs/storage.md). BR's rules (`br log metadata`, `br restore point`):
+//! restorable_from = max(log start, truncate safepoint), restorable_to =
+//! max(restorable_from, the newest `global_checkpoint` file); a full backup is a PITR base
+//! when restorable_from ≤ its end_version ≤ restorable_to.
+
+use super::policy::StoragePolicy;
+use super::verdict::{Judged, Metric};
+use crate::model::Task;
+use crate::range::Range;
+use crate::state::State;
+use crate::storage::{flush_ms, FullMeta, LogStorage, StorageFacts, FLUSH_WINDOW_MS};
+use crate::tso;
+
+/// What the storage rules found, for the outputs (all `None` when not known).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageView {
+    /// `ok` or `unreadable` (`off` is no view at all).
+    pub state: &'static str,
+    pub restorable_from_ts: Option<u64>,
+    pub restorable_to_ts: Option<u64>,
+    pub window_seconds: Option<u64>,
+    pub storage_checkpoint_ts: Option<u64>,
+    pub truncate_ts: Option<u64>,
+    pub newest_flush_age_seconds: Option<u64>,
+    /// The newest valid full backup's ts (approximate when its backupmeta is encrypted).
+    pub full_backup_ts: Option<u64>,
+    pub full_backup_age_seconds: Option<u64>,
+    pub full_backup_approximate: bool,
+    /// The oldest point PITR can restore to: the oldest valid full backup's ts.
+    pub pitr_restorable_from_ts: Option<u64>,
+    pub requests: Option<u32>,
+}
+
+fn date(ts: u64) -> String {
+    tso::br_date(tso::physical_ms(ts))
+}
+
+/// A value against optional warning and critical ranges.
+fn judge_value(
+    out: &mut Judged,
+    value: u64,
+    warn: Option<Range>,
+    crit: Option<Range>,
+    text: impl Fn(&Range) -> String,
+) {
+    let v = value as f64;
+    if let Some(c) = crit.filter(|r| r.alerts(v)) {
+        out.push(State::Critical, text(&c));
+    } else if let Some(w) = warn.filter(|r| r.alerts(v)) {
+        out.push(State::Warning, text(&w));
+    }
+}
+
+fn seconds_metric(
+    label: &'static str,
+    value: Option<u64>,
+    warn: Option<Range>,
+    crit: Option<Range>,
+) -> Metric {
+    Metric {
+        label,
+        value: value.map(|v| v as f64),
+        uom: "s",
+        warn,
+        crit,
+        min: Some(0.0),
+        max: None,
+    }
+}
+
+/// The storage rules for one task: `None` storage means it was not read for this task.
+pub fn judge(
+    task: &Task,
+    storage: &LogStorage,
+    facts: &StorageFacts,
+    policy: &StoragePolicy,
+    now_ms: u64,
+) -> (Judged, StorageView) {
+    let mut out = Judged::default();
+    let mut view = StorageView {
+        state: "unreadable",
+        requests: Some(storage.requests),
+        ..StorageView::default()
+    };
+    let url = &storage.url;
+    let read = match &storage.read {
+        Ok(read) => read,
+        Err(e) => {
+            out.push(
+                policy.unreachable_state,
+                format!("backup storage {url} unreadable: {e}"),
+            );
+            return (out, view);
+        }
+    };
+    view.state = "ok";
+    let truncate = read
+        .truncate_safepoint
+        .max(read.base_truncated_to.unwrap_or(0));
+    view.truncate_ts = Some(truncate);
+    let checkpoint = read.global_checkpoints.iter().map(|(_, ts)| *ts).max();
+    view.storage_checkpoint_ts = checkpoint;
+    let root = match &read.backupmeta {
+        None => {
+            out.push(
+                State::Critical,
+                format!("{url} is not a log backup storage: it has no backupmeta"),
+            );
+            None
+        }
+        Some(Err(e)) => {
+            out.push(
+                State::Critical,
+                format!("{url} is not a log backup storage: {e}"),
+            );
+            None
+        }
+        Some(Ok(m)) if m.end_version > 0 => {
+            out.push(
+                State::Critical,
+                format!(
+                    "{url} is not a log backup storage: its backupmeta is a full backup's (end_version {})",
+                    m.end_version
+                ),
+            );
+            None
+        }
+        Some(Ok(m)) => Some(*m),
+    };
+    // TiKV writes the file before the etcd key, so the file is never behind the key.
+    let etcd_max = task.storage_checkpoints.iter().map(|s| s.ts).max();
+    if let Some(key) = etcd_max.filter(|k| *k > checkpoint.unwrap_or(0)) {
+        out.push(
+            State::Warning,
+            format!(
+                "storage holds an older checkpoint than TiKV reported: wrong bucket or rolled back? ({} in {url}, {} in etcd)",
+                checkpoint.map_or("none".to_string(), date),
+                date(key)
+            ),
+        );
+    }
+    let Some(root) = root else {
+        return (out, view);
+    };
+    let from = root.start_version.max(truncate);
+    let to = from.max(checkpoint.unwrap_or(0));
+    let window = (tso::physical_ms(to).saturating_sub(tso::physical_ms(from))) / 1000;
+    view.restorable_from_ts = Some(from);
+    view.restorable_to_ts = Some(to);
+    view.window_seconds = Some(window);
+    judge_value(
+        &mut out,
+        window,
+        policy.window_warning,
+        policy.window_critical,
+        |r| {
+            format!(
+                "restorable window {} {} ({} .. {})",
+                tso::human_duration(window),
+                super::lag::describe_violation(r),
+                date(from),
+                date(to)
+            )
+        },
+    );
+    out.metrics.push(seconds_metric(
+        "restorable_window",
+        Some(window),
+        policy.window_warning,
+        policy.window_critical,
+    ));
+    let flush_age = read
+        .newest_flush
+        .map(|f| now_ms.saturating_sub(flush_ms(f)) / 1000);
+    view.newest_flush_age_seconds = flush_age;
+    match flush_age {
+        Some(age) => judge_value(
+            &mut out,
+            age,
+            policy.flush_age_warning,
+            policy.flush_age_critical,
+            |r| {
+                format!(
+                    "newest flush in {url} {} ago {}",
+                    tso::human_duration(age),
+                    super::lag::describe_violation(r)
+                )
+            },
+        ),
+        None if policy.flush_age_warning.is_some() || policy.flush_age_critical.is_some() => out
+            .push(
+                if policy.flush_age_critical.is_some() {
+                    State::Critical
+                } else {
+                    State::Warning
+                },
+                format!(
+                    "no meta file flushed to {url} since {} before the checkpoint",
+                    tso::human_duration(FLUSH_WINDOW_MS / 1000)
+                ),
+            ),
+        None => {}
+    }
+    if read.suspicious_metas > 0 {
+        out.push(
+            State::Ok,
+            format!(
+                "{} meta files flushed while PD gave no TSO (flush ts 0 or SYNTHETIC)",
+                read.suspicious_metas
+            ),
+        );
+    }
+    out.metrics.push(seconds_metric(
+        "newest_flush_age",
+        flush_age,
+        policy.flush_age_warning,
+        policy.flush_age_critical,
+    ));
+    if facts.full_backups_asked {
+        full_backups(
+            &mut out,
+            &mut view,
+            root.cluster_id,
+            from,
+            to,
+            facts,
+            policy,
+            now_ms,
+        );
+    }
+    (out, view)
+}
+
+/// The full-backup base: BR's `br restore point` checks, without restoring anything.
+#[allow(clippy::too_many_arguments)]
+fn full_backups(
+    out: &mut Judged,
+    view: &mut StorageView,
+    log_cluster: u64,
+    from: u64,
+    to: u64,
+    facts: &StorageFacts,
+    policy: &StoragePolicy,
+    now_ms: u64,
+) {
+    let mut valid: Vec<(u64, bool)> = Vec::new();
+    let mut rejected: Vec<String> = Vec::new();
+    for backup in &facts.full_backups {
+        let (ts, approximate) = match &backup.read {
+            Err(e) => {
+                rejected.push(format!("{}: {e}", backup.url));
+                continue;
+            }
+            Ok(FullMeta::Encrypted { modified_ms }) => (tso::from_physical_ms(*modified_ms), true),
+            Ok(FullMeta::Decoded(m)) => {
+                if m.is_raw_kv {
+                    rejected.push(format!("{}: a raw-KV backup", backup.url));
+                    continue;
+                }
+                if m.cluster_id != 0 && log_cluster != 0 && m.cluster_id != log_cluster {
+                    rejected.push(format!(
+                        "{}: from cluster {}, the log from cluster {log_cluster}",
+                        backup.url, m.cluster_id
+                    ));
+                    continue;
+                }
+                (m.end_version, false)
+            }
+        };
+        if ts < from || ts > to {
+            rejected.push(format!(
+                "{}: {} outside the log window",
+                backup.url,
+                date(ts)
+            ));
+            continue;
+        }
+        valid.push((ts, approximate));
+    }
+    for (root, e) in &facts.root_errors {
+        out.push(
+            policy.unreachable_state,
+            format!("full backup root {root} unreadable: {e}"),
+        );
+    }
+    let Some(&(newest, approximate)) = valid.iter().max_by_key(|(ts, _)| *ts) else {
+        let why = if rejected.is_empty() {
+            "none found".to_string()
+        } else {
+            rejected.join("; ")
+        };
+        out.push(
+            State::Critical,
+            format!(
+                "PITR impossible: no full backup inside the log window [{}, {}] ({why})",
+                date(from),
+                date(to)
+            ),
+        );
+        out.metrics.push(seconds_metric(
+            "full_backup_age",
+            None,
+            policy.full_age_warning,
+            policy.full_age_critical,
+        ));
+        return;
+    };
+    let age = now_ms.saturating_sub(tso::physical_ms(newest)) / 1000;
+    view.full_backup_ts = Some(newest);
+    view.full_backup_age_seconds = Some(age);
+    view.full_backup_approximate = approximate;
+    view.pitr_restorable_from_ts = valid.iter().map(|(ts, _)| *ts).min();
+    let about = if approximate { "about " } else { "" };
+    judge_value(
+        out,
+        age,
+        policy.full_age_warning,
+        policy.full_age_critical,
+        |r| {
+            format!(
+                "newest full backup {about}{} old {}",
+                tso::human_duration(age),
+                super::lag::describe_violation(r)
+            )
+        },
+    );
+    if approximate {
+        out.push(
+            State::Ok,
+            "the newest full backup's backupmeta is encrypted: its time is the object's last-modified time, approximate",
+        );
+    }
+    out.metrics.push(seconds_metric(
+        "full_backup_age",
+        Some(age),
+        policy.full_age_warning,
+        policy.full_age_critical,
+    ));
+}

@@ -1,0 +1,104 @@
+//! The backup storage, read-only: what can actually be restored (docs/storage.md).
+//!
+//! Per task (Tier A, as `br log metadata` reads it, at most 4 + N requests): the root
+//! `backupmeta`, the truncate safepoint file, `v1/migrations/BASE`, one LIST of
+//! `v1/global_checkpoint/` and a GET of each `<store>.ts`; then one LIST page of
+//! `v1/backupmeta/` starting after the checkpoint minus [`FLUSH_WINDOW_MS`] for the
+//! newest flush. Only GET, HEAD and LIST are ever sent; no BR command, no lock file.
+
+pub mod location;
+pub mod names;
+mod read;
+
+pub use location::Location;
+pub use read::{flush_ms, read_all, Credentials, StorageRequest};
+
+/// How far before the restorable checkpoint the freshness listing starts.
+pub const FLUSH_WINDOW_MS: u64 = 30 * 60 * 1000;
+/// One LIST page (S3's and GCS's page size).
+pub const LIST_PAGE: usize = 1000;
+
+/// What one task's log storage holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogStorage {
+    /// As shown in reasons (`s3://bucket/prefix`).
+    pub url: String,
+    /// `None`: the request failed before anything was known (`reason` of the error).
+    pub read: Result<LogRead, String>,
+    /// Requests sent for this task.
+    pub requests: u32,
+}
+
+/// The facts Tier A read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogRead {
+    /// The root `backupmeta`: `None` when the object does not exist.
+    pub backupmeta: Option<Result<RootMeta, String>>,
+    /// `v1_stream_trancate_safepoint.txt` (the typo is BR's); 0 when absent.
+    pub truncate_safepoint: u64,
+    /// `v1/migrations/BASE`'s `truncated_to`, when the object exists.
+    pub base_truncated_to: Option<u64>,
+    /// Every 8-byte `v1/global_checkpoint/<store>.ts`: (store, ts). Others are skipped.
+    pub global_checkpoints: Vec<(String, u64)>,
+    /// `.ts` files of another size (skipped, as TiKV and BR do).
+    pub skipped_checkpoint_files: usize,
+    /// The newest meta name in the freshness window: its ts, or its last-modified time
+    /// (Unix ms) when the name tells none.
+    pub newest_flush: Option<Flush>,
+    /// Meta names in the window that say a flush happened while PD gave no TSO.
+    pub suspicious_metas: usize,
+}
+
+/// A root `backupmeta` as decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RootMeta {
+    pub start_version: u64,
+    pub end_version: u64,
+    pub cluster_id: u64,
+    pub is_raw_kv: bool,
+}
+
+/// The newest flush seen in the freshness listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// A TSO from the meta's name.
+    Ts(u64),
+    /// The object's last-modified time, Unix ms (names that carry no usable ts).
+    Modified(u64),
+}
+
+/// One snapshot (full) backup, `--full-backup` or a child of `--full-backup-root`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FullBackup {
+    pub url: String,
+    pub read: Result<FullMeta, String>,
+}
+
+/// What a full backup's `backupmeta` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FullMeta {
+    Decoded(RootMeta),
+    /// It does not decode (encrypted with `--crypter.*`): only its last-modified time
+    /// (Unix ms) is known, later than the backup ts by the backup's duration.
+    Encrypted {
+        modified_ms: u64,
+    },
+}
+
+/// Everything the storage said for one cluster.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageFacts {
+    /// Per task name, for the tasks whose storage was read.
+    pub tasks: Vec<(String, LogStorage)>,
+    pub full_backups: Vec<FullBackup>,
+    /// `--full-backup`/`--full-backup-root` were given.
+    pub full_backups_asked: bool,
+    /// Roots that could not be listed: (url, why).
+    pub root_errors: Vec<(String, String)>,
+}
+
+impl StorageFacts {
+    pub fn task(&self, name: &str) -> Option<&LogStorage> {
+        self.tasks.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+}

@@ -1,0 +1,496 @@
+//! The storage I/O (object_store): S3, GCS, Azure Blob or a local directory, GET and
+//! LIST only, every request bounded by the run's deadline.
+
+use super::names;
+use super::{
+    Flush, FullBackup, FullMeta, Location, LogRead, LogStorage, RootMeta, StorageFacts,
+    FLUSH_WINDOW_MS, LIST_PAGE,
+};
+use crate::proto::{self, SecretKind, TaskSecrets};
+use crate::tls::Secret;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ClientOptions, ObjectStore, RetryConfig};
+use prost::Message;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Whose credentials open a storage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Credentials {
+    /// The monitoring host's own, the usual way of each cloud (environment, instance
+    /// role or managed identity, `GOOGLE_APPLICATION_CREDENTIALS`, …).
+    #[default]
+    Host,
+    /// Read from files the config names.
+    Files {
+        access_key_id: Option<Secret>,
+        secret_access_key: Option<Secret>,
+        google_service_account: Option<String>,
+        azure_key: Option<Secret>,
+        azure_sas: Option<Secret>,
+    },
+    /// The ones stored in the task info (`storage_credentials = "task"`).
+    Task(TaskSecrets),
+}
+
+impl Credentials {
+    /// The task info's secrets, decoded from its raw value (only with the opt-in).
+    pub fn from_task_info(value: &[u8]) -> Credentials {
+        Credentials::Task(TaskSecrets::decode(value).unwrap_or_default())
+    }
+}
+
+/// One task's storage to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageRequest {
+    pub task: String,
+    pub location: Location,
+    pub credentials: Credentials,
+    /// The etcd checkpoint: the freshness listing starts [`FLUSH_WINDOW_MS`] before it.
+    pub checkpoint: Option<u64>,
+}
+
+/// Counts what is sent, for `storage_requests`.
+struct Counted {
+    store: Arc<dyn ObjectStore>,
+    requests: AtomicU32,
+}
+
+fn describe(e: &object_store::Error) -> String {
+    // object_store's messages name the request and its cause on one line, never a key.
+    crate::render::clean_text(&e.to_string())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Counted {
+    async fn get(&self, path: &str) -> Result<Option<(Vec<u8>, u64)>, String> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        match self.store.get(&Path::from(path)).await {
+            Ok(result) => {
+                let modified = result.meta.last_modified.timestamp_millis().max(0) as u64;
+                let bytes = result.bytes().await.map_err(|e| describe(&e))?;
+                Ok(Some((bytes.to_vec(), modified)))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(format!("GET {path}: {}", describe(&e))),
+        }
+    }
+
+    /// One page at most, starting after `offset` when given.
+    async fn list(
+        &self,
+        prefix: &str,
+        offset: Option<&str>,
+    ) -> Result<Vec<object_store::ObjectMeta>, String> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let prefix = Path::from(prefix);
+        let stream = match offset {
+            Some(o) => self.store.list_with_offset(Some(&prefix), &Path::from(o)),
+            None => self.store.list(Some(&prefix)),
+        };
+        stream
+            .take(LIST_PAGE)
+            .try_collect()
+            .await
+            .map_err(|e| format!("LIST {prefix}/: {}", describe(&e)))
+    }
+}
+
+/// An object store for `location`, its requests bounded by `timeout`.
+fn open(
+    location: &Location,
+    credentials: &Credentials,
+    timeout: Duration,
+) -> Result<Arc<dyn ObjectStore>, String> {
+    use object_store::aws::AmazonS3Builder;
+    use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+    use object_store::gcp::GoogleCloudStorageBuilder;
+    let client = ClientOptions::new()
+        .with_timeout(timeout)
+        .with_connect_timeout(timeout)
+        .with_allow_http(true);
+    // No retries: the run's deadline is the only budget, and a failure is a finding.
+    let retry = RetryConfig {
+        max_retries: 0,
+        retry_timeout: timeout,
+        ..RetryConfig::default()
+    };
+    let fail =
+        |e: object_store::Error| format!("cannot open {}: {}", location.display(), describe(&e));
+    let store: Arc<dyn ObjectStore> = match location {
+        Location::S3 {
+            bucket,
+            endpoint,
+            region,
+            force_path_style,
+            profile,
+            ..
+        } => {
+            let mut b = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_client_options(client)
+                .with_retry(retry)
+                .with_virtual_hosted_style_request(!force_path_style && endpoint.is_empty());
+            if !region.is_empty() {
+                b = b.with_region(region);
+            }
+            if !endpoint.is_empty() {
+                b = b.with_endpoint(endpoint);
+            }
+            match credentials {
+                Credentials::Files {
+                    access_key_id: Some(id),
+                    secret_access_key: Some(key),
+                    ..
+                } => b = b.with_access_key_id(&id.0).with_secret_access_key(&key.0),
+                Credentials::Task(TaskSecrets {
+                    storage: Some(proto::SecretBackend {
+                        backend: Some(SecretKind::S3(s)),
+                    }),
+                }) if !s.access_key.is_empty() => {
+                    b = b
+                        .with_access_key_id(&s.access_key)
+                        .with_secret_access_key(&s.secret_access_key);
+                    if !s.session_token.is_empty() {
+                        b = b.with_token(&s.session_token);
+                    }
+                }
+                _ if !profile.is_empty() => {
+                    return Err(format!(
+                        "{}: the task names AWS profile '{profile}', which cannot be read here: give the host's credentials in its environment or in [tasks.<name>.storage]",
+                        location.display()
+                    ))
+                }
+                _ => {}
+            }
+            Arc::new(b.build().map_err(fail)?)
+        }
+        Location::Gcs {
+            bucket, endpoint, ..
+        } => {
+            let mut b = GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(bucket)
+                .with_client_options(client)
+                .with_retry(retry);
+            match credentials {
+                Credentials::Files {
+                    google_service_account: Some(path),
+                    ..
+                } => b = b.with_service_account_path(path),
+                Credentials::Task(TaskSecrets {
+                    storage:
+                        Some(proto::SecretBackend {
+                            backend: Some(SecretKind::Gcs(g)),
+                        }),
+                }) if !g.credentials_blob.is_empty() => {
+                    b = b.with_service_account_key(&g.credentials_blob)
+                }
+                _ if !endpoint.is_empty() => {
+                    // A custom endpoint without credentials (an emulator or a proxy
+                    // that signs): object_store takes it from a key without OAuth.
+                    let key = serde_json::json!({
+                        "gcs_base_url": endpoint.trim_end_matches('/'),
+                        "disable_oauth": true,
+                        "client_email": "",
+                        "private_key": "",
+                        "private_key_id": "",
+                    });
+                    b = b.with_service_account_key(key.to_string());
+                }
+                _ => {}
+            }
+            Arc::new(b.build().map_err(fail)?)
+        }
+        Location::Azure {
+            container,
+            endpoint,
+            account,
+            ..
+        } => {
+            let mut b = MicrosoftAzureBuilder::from_env()
+                .with_container_name(container)
+                .with_client_options(client)
+                .with_retry(retry);
+            if !account.is_empty() {
+                b = b.with_account(account);
+            }
+            if !endpoint.is_empty() {
+                b = b.with_endpoint(endpoint.clone());
+            }
+            match credentials {
+                Credentials::Files {
+                    azure_key: Some(k), ..
+                } => b = b.with_access_key(&k.0),
+                Credentials::Files {
+                    azure_sas: Some(s), ..
+                } => b = b.with_config(AzureConfigKey::SasKey, &s.0),
+                Credentials::Task(TaskSecrets {
+                    storage:
+                        Some(proto::SecretBackend {
+                            backend: Some(SecretKind::Azure(a)),
+                        }),
+                }) => {
+                    if !a.shared_key.is_empty() {
+                        b = b.with_access_key(&a.shared_key);
+                    } else if !a.access_sig.is_empty() {
+                        b = b.with_config(AzureConfigKey::SasKey, &a.access_sig);
+                    }
+                }
+                _ => {}
+            }
+            Arc::new(b.build().map_err(fail)?)
+        }
+        Location::Local { path } => {
+            Arc::new(object_store::local::LocalFileSystem::new_with_prefix(path).map_err(fail)?)
+        }
+    };
+    let prefix = location.prefix().trim_matches('/');
+    Ok(match location {
+        Location::Local { .. } => store,
+        _ if prefix.is_empty() => store,
+        _ => Arc::new(object_store::prefix::PrefixStore::new(store, prefix)),
+    })
+}
+
+fn decode_root(bytes: &[u8]) -> Result<RootMeta, String> {
+    let meta =
+        proto::BackupMeta::decode(bytes).map_err(|e| format!("backupmeta does not decode: {e}"))?;
+    Ok(RootMeta {
+        start_version: meta.start_version,
+        end_version: meta.end_version,
+        cluster_id: meta.cluster_id,
+        is_raw_kv: meta.is_raw_kv,
+    })
+}
+
+/// Tier A and the freshness page of one task's storage.
+async fn read_log(store: &Counted, checkpoint: Option<u64>) -> Result<LogRead, String> {
+    let mut out = LogRead::default();
+    let (root, safepoint, base, checkpoints) = futures::join!(
+        store.get("backupmeta"),
+        store.get("v1_stream_trancate_safepoint.txt"),
+        store.get("v1/migrations/BASE"),
+        store.list("v1/global_checkpoint", None),
+    );
+    out.backupmeta = root?.map(|(bytes, _)| decode_root(&bytes));
+    if let Some((bytes, _)) = safepoint? {
+        let text = String::from_utf8_lossy(&bytes);
+        out.truncate_safepoint = text.trim().parse().map_err(|_| {
+            format!(
+                "v1_stream_trancate_safepoint.txt holds '{}', not a TSO",
+                text.trim()
+            )
+        })?;
+    }
+    if let Some((bytes, _)) = base? {
+        let migration = proto::Migration::decode(bytes.as_slice())
+            .map_err(|e| format!("v1/migrations/BASE does not decode: {e}"))?;
+        out.base_truncated_to = Some(migration.truncated_to);
+    }
+    let files: Vec<String> = checkpoints?
+        .into_iter()
+        .map(|m| m.location.to_string())
+        .filter(|p| p.ends_with(".ts"))
+        .collect();
+    let fetched = futures::future::join_all(files.iter().map(|p| store.get(p))).await;
+    for (path, result) in files.iter().zip(fetched) {
+        let Some((bytes, _)) = result? else { continue };
+        let store_id = path
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(".ts")
+            .to_string();
+        match <[u8; 8]>::try_from(bytes.as_slice()) {
+            Ok(le) => out
+                .global_checkpoints
+                .push((store_id, u64::from_le_bytes(le))),
+            Err(_) => out.skipped_checkpoint_files += 1,
+        }
+    }
+    out.global_checkpoints.sort();
+    // Freshness: one page from the checkpoint minus the window.
+    let from = out
+        .global_checkpoints
+        .iter()
+        .map(|(_, ts)| *ts)
+        .chain(checkpoint)
+        .max();
+    let offset = from.map(|ts| {
+        let ms = crate::tso::physical_ms(ts).saturating_sub(FLUSH_WINDOW_MS);
+        names::list_offset(crate::tso::from_physical_ms(ms))
+    });
+    let metas = store.list("v1/backupmeta", offset.as_deref()).await?;
+    for meta in &metas {
+        let name = meta.location.filename().unwrap_or("");
+        let modified = meta.last_modified.timestamp_millis().max(0) as u64;
+        let flush = match names::parse(name) {
+            Some(n) if n.suspicious => {
+                out.suspicious_metas += 1;
+                Flush::Modified(modified)
+            }
+            // A legacy name's ts is the store's resolved ts, older than the flush.
+            Some(n) if n.store_id.is_some() || name.as_bytes().get(16) == Some(&b'-') => {
+                Flush::Ts(n.ts)
+            }
+            _ => Flush::Modified(modified),
+        };
+        let newer = match (out.newest_flush, flush) {
+            (None, _) => true,
+            (Some(old), new) => flush_ms(new) > flush_ms(old),
+        };
+        if newer {
+            out.newest_flush = Some(flush);
+        }
+    }
+    Ok(out)
+}
+
+/// A flush's time in Unix ms.
+pub fn flush_ms(flush: Flush) -> u64 {
+    match flush {
+        Flush::Ts(ts) => crate::tso::physical_ms(ts),
+        Flush::Modified(ms) => ms,
+    }
+}
+
+async fn read_full(store: &Counted) -> Result<FullMeta, String> {
+    match store.get("backupmeta").await? {
+        None => {
+            Err("no backupmeta: the backup is still running, failed, or is not here".to_string())
+        }
+        Some((bytes, modified)) => Ok(match decode_root(&bytes) {
+            Ok(meta) => FullMeta::Decoded(meta),
+            Err(_) => FullMeta::Encrypted {
+                modified_ms: modified,
+            },
+        }),
+    }
+}
+
+/// Reads every task's storage and the full backups, concurrently, before `deadline`.
+pub fn read_all(
+    requests: &[StorageRequest],
+    full_backups: &[Location],
+    full_backup_roots: &[Location],
+    deadline: Instant,
+) -> StorageFacts {
+    let timeout = deadline.saturating_duration_since(Instant::now());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let why = format!("cannot start the storage I/O runtime: {e}");
+            return StorageFacts {
+                tasks: requests
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.task.clone(),
+                            LogStorage {
+                                url: r.location.display(),
+                                read: Err(why.clone()),
+                                requests: 0,
+                            },
+                        )
+                    })
+                    .collect(),
+                ..StorageFacts::default()
+            };
+        }
+    };
+    let timed_out = || "timed out before the storage answered".to_string();
+    runtime.block_on(async {
+        let tasks = futures::future::join_all(requests.iter().map(|r| async move {
+            let (read, requests) = match open(&r.location, &r.credentials, timeout) {
+                Err(e) => (Err(e), 0),
+                Ok(store) => {
+                    let counted = Counted {
+                        store,
+                        requests: AtomicU32::new(0),
+                    };
+                    let read = tokio::time::timeout(timeout, read_log(&counted, r.checkpoint))
+                        .await
+                        .unwrap_or_else(|_| Err(timed_out()));
+                    (read, counted.requests.load(Ordering::Relaxed))
+                }
+            };
+            (
+                r.task.clone(),
+                LogStorage {
+                    url: r.location.display(),
+                    read,
+                    requests,
+                },
+            )
+        }));
+        let roots = futures::future::join_all(full_backup_roots.iter().map(|root| async move {
+            let listed = async {
+                let store = open(root, &Credentials::Host, timeout)?;
+                let listing = store
+                    .list_with_delimiter(None)
+                    .await
+                    .map_err(|e| format!("LIST {}: {}", root.display(), describe(&e)))?;
+                Ok::<_, String>(
+                    listing
+                        .common_prefixes
+                        .iter()
+                        .filter_map(|p| p.filename().map(|n| root.child(n)))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            (
+                root.display(),
+                tokio::time::timeout(timeout, listed)
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out())),
+            )
+        }));
+        let (tasks, roots) = futures::join!(tasks, roots);
+        let mut root_errors = Vec::new();
+        let mut candidates: Vec<(Location, bool)> =
+            full_backups.iter().map(|l| (l.clone(), true)).collect();
+        for (url, listed) in roots {
+            match listed {
+                Ok(children) => candidates.extend(children.into_iter().map(|c| (c, false))),
+                Err(e) => root_errors.push((url, e)),
+            }
+        }
+        let fulls =
+            futures::future::join_all(candidates.iter().map(|(location, named)| async move {
+                let read = match open(location, &Credentials::Host, timeout) {
+                    Err(e) => Err(e),
+                    Ok(store) => {
+                        let counted = Counted {
+                            store,
+                            requests: AtomicU32::new(0),
+                        };
+                        tokio::time::timeout(timeout, read_full(&counted))
+                            .await
+                            .unwrap_or_else(|_| Err(timed_out()))
+                    }
+                };
+                // A root's child without a backupmeta is simply not a backup.
+                (!*named && read.is_err()).then_some(()).map_or(
+                    Some(FullBackup {
+                        url: location.display(),
+                        read,
+                    }),
+                    |_| None,
+                )
+            }))
+            .await;
+        StorageFacts {
+            tasks,
+            full_backups: fulls.into_iter().flatten().collect(),
+            full_backups_asked: !full_backups.is_empty() || !full_backup_roots.is_empty(),
+            root_errors,
+        }
+    })
+}
