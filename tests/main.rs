@@ -19,6 +19,7 @@ mod plugin_examples;
 mod range_oracle;
 mod rules;
 mod secrets;
+mod storage_rules;
 mod telegraf_parse;
 mod throughput;
 mod tls;
