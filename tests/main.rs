@@ -15,6 +15,7 @@ mod fuzz_regressions;
 mod golden;
 mod ndjson_schema;
 mod output_budget;
+mod pause_rules;
 mod plugin_examples;
 mod range_oracle;
 mod rules;

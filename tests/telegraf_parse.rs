@@ -352,9 +352,19 @@ fn v71_running_fields_as_telegraf_stores_them() {
             "stores_disconnected",
             "pitr_checkpoint_lag",
             "pitr_paused",
-            "pitr_store_errors"
+            "pitr_store_errors",
+            "pitr_auto_pause_in"
         ]
     );
+    // 48h lag limit − (01:05:00 − central_global 01:00:00) = 172500 s, alerting below 12h/2h.
+    let horizon = parsed
+        .metrics
+        .iter()
+        .find(|m| m.label == "pitr_auto_pause_in")
+        .unwrap();
+    assert_eq!(horizon.fields.get("value"), Some(&172_500.0));
+    assert_eq!(horizon.fields.get("warning_lt"), Some(&43_200.0));
+    assert_eq!(horizon.fields.get("critical_lt"), Some(&7_200.0));
 }
 
 /// The emulation itself: the cases where Telegraf rejects, drops or mangles.

@@ -20,6 +20,7 @@
 pub mod cluster;
 pub mod gc;
 pub mod lag;
+pub mod pause;
 pub mod policy;
 pub mod storage;
 pub mod stores;
@@ -129,11 +130,18 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
     let checkpoint = task.checkpoint();
     let lag_seconds = checkpoint.map(|(ts, _)| tso::lag_seconds(ctx.now_ms, tso::physical_ms(ts)));
 
+    let origin = pause::origin(task, ctx.pd.and_then(|p| p.gc.as_ref().ok()));
     let mut judged = task_state::undecodable_keys(task);
-    judged.extend(task_state::failed(task));
+    if origin == Some(pause::Origin::AdvancerLagLimit) {
+        judged.extend(pause::auto_paused(task, ctx.policy));
+    } else {
+        judged.extend(task_state::failed(task));
+    }
     judged.extend(lag::judge(lag_seconds, paused, thresholds));
     judged.extend(task_state::stale_last_error(task));
     judged.metrics.extend(task_state::state_metrics(task));
+    let (horizon, auto_pause_in_seconds) = pause::horizon(task, ctx.policy, ctx.now_ms);
+    judged.extend(horizon);
     let mut gc_margin_seconds = None;
     let mut resume_deadline_ms = None;
     if let (Some((ts, _)), Some(resume_ts)) = (checkpoint, task.resume_checkpoint()) {
@@ -177,7 +185,11 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
         checkpoint,
         lag_seconds,
         metrics: judged.metrics,
-        pause: task.pause.as_ref().map(|p| PauseView::of(p.as_ref())),
+        pause: task
+            .pause
+            .as_ref()
+            .map(|p| PauseView::of(p.as_ref(), origin.unwrap_or(pause::Origin::Unknown))),
+        auto_pause_in_seconds,
         gc_margin_seconds,
         resume_deadline_ms,
         storage: storage_view,

@@ -23,6 +23,12 @@ pub const SAFEPOINT_WARNING: u64 = 6 * 3600;
 pub const SAFEPOINT_CRITICAL: u64 = 2 * 3600;
 /// central_global ahead of the storage checkpoint by more than this → WARNING (seconds).
 pub const PERSIST_LAG: u64 = 300;
+/// The advancer's checkpoint lag limit (`tidb_advancer_check_point_lag_limit`'s default).
+pub const LAG_LIMIT: u64 = 48 * 3600;
+/// A running task this close to the lag limit (seconds) → WARNING.
+pub const AUTO_PAUSE_WARNING: u64 = 12 * 3600;
+/// A running task this close to the lag limit (seconds) → CRITICAL.
+pub const AUTO_PAUSE_CRITICAL: u64 = 2 * 3600;
 /// The cluster has no log backup task.
 pub const NO_TASK_STATE: State = State::Critical;
 /// PD's etcd cannot be read (a timeout is always UNKNOWN).
@@ -96,6 +102,11 @@ pub struct Policy {
     pub safepoint_critical: u64,
     /// central_global ahead of the restorable checkpoint by more (seconds) → WARNING.
     pub persist_lag: u64,
+    /// The advancer's lag limit in this cluster (seconds).
+    pub lag_limit: u64,
+    /// Seconds left before the advancer pauses a running task: WARNING / CRITICAL below.
+    pub auto_pause_warning: u64,
+    pub auto_pause_critical: u64,
     pub storage: StoragePolicy,
 }
 
@@ -110,6 +121,9 @@ impl Default for Policy {
             safepoint_warning: SAFEPOINT_WARNING,
             safepoint_critical: SAFEPOINT_CRITICAL,
             persist_lag: PERSIST_LAG,
+            lag_limit: LAG_LIMIT,
+            auto_pause_warning: AUTO_PAUSE_WARNING,
+            auto_pause_critical: AUTO_PAUSE_CRITICAL,
             storage: StoragePolicy::default(),
         }
     }

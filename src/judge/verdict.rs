@@ -81,6 +81,8 @@ pub struct PauseView {
     pub format: &'static str,
     /// PauseV2's fields: who paused, when, why.
     pub details: Option<PauseDetails>,
+    /// Who paused it: `operator`, `advancer-lag-limit`, `tikv-error` or `unknown`.
+    pub origin: &'static str,
     /// The one-line description (`paused ERROR by host pid 7 at …: …`); `None` for an
     /// undecodable marker, whose problem is already a finding.
     pub text: Option<String>,
@@ -88,17 +90,22 @@ pub struct PauseView {
 
 impl PauseView {
     /// `marker` is the decoded pause key: `None` when its value cannot be decoded.
-    pub fn of(marker: Option<&Pause>) -> PauseView {
+    pub fn of(marker: Option<&Pause>, origin: super::pause::Origin) -> PauseView {
+        let origin = origin.as_str();
         match marker {
             None => PauseView {
                 format: "invalid",
                 details: None,
+                origin,
                 text: None,
             },
             Some(Pause::V1) => PauseView {
                 format: "v1",
                 details: None,
-                text: Some("paused (no pause details: PauseV1)".to_string()),
+                origin,
+                text: Some(format!(
+                    "paused (no pause details: PauseV1; origin {origin})"
+                )),
             },
             Some(Pause::V2(p)) => {
                 let mut text = format!("paused {} by {}", p.severity, p.operation_hostname);
@@ -114,9 +121,11 @@ impl PauseView {
                     PausePayload::Invalid(_) => text.push_str(": payload cannot be decoded"),
                     PausePayload::None => {}
                 }
+                text.push_str(&format!(" (origin {origin})"));
                 PauseView {
                     format: "v2",
                     details: Some(p.clone()),
+                    origin,
                     text: Some(text),
                 }
             }
@@ -139,6 +148,8 @@ pub struct TaskVerdict {
     pub metrics: Vec<Metric>,
     /// `Some` when the task is paused.
     pub pause: Option<PauseView>,
+    /// A running task: seconds until the advancer's lag limit pauses it.
+    pub auto_pause_in_seconds: Option<u64>,
     /// physical(checkpoint) − physical(gc_safe_point), when PD answered.
     pub gc_margin_seconds: Option<i64>,
     /// Paused tasks: Unix ms after which resume is impossible (None: no PD data,

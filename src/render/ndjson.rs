@@ -41,6 +41,8 @@ struct TaskEvent<'a> {
     gc_margin_seconds: Option<i64>,
     /// Paused tasks: when the last safepoint protecting the checkpoint expires.
     resume_deadline: Option<String>,
+    /// A running task: seconds until the advancer's lag limit pauses it.
+    auto_pause_in_seconds: Option<u64>,
     /// `--storage`: `off`, `ok` or `unreadable`.
     storage_state: &'static str,
     restorable_from_ts: Option<u64>,
@@ -61,6 +63,8 @@ struct TaskEvent<'a> {
 struct PauseEvent<'a> {
     /// `v1` (empty marker), `v2` (JSON), `invalid` (cannot be decoded).
     format: &'static str,
+    /// `operator`, `advancer-lag-limit`, `tikv-error` or `unknown`.
+    origin: &'static str,
     severity: Option<&'a str>,
     operation_hostname: Option<&'a str>,
     operation_pid: Option<i64>,
@@ -148,6 +152,7 @@ fn pause_event(pause: &PauseView) -> PauseEvent<'_> {
     let p = pause.details.as_ref();
     PauseEvent {
         format: pause.format,
+        origin: pause.origin,
         severity: p.map(|p| p.severity.as_str()),
         operation_hostname: p.map(|p| p.operation_hostname.as_str()),
         operation_pid: p.and_then(|p| p.operation_pid),
@@ -214,6 +219,7 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
         region_checkpoint_keys: task.region_keys,
         gc_margin_seconds: t.gc_margin_seconds,
         resume_deadline: t.resume_deadline_ms.map(tso::rfc3339_ms),
+        auto_pause_in_seconds: t.auto_pause_in_seconds,
         storage_state: st.map_or("off", |s| s.state),
         restorable_from_ts: st.and_then(|s| s.restorable_from_ts),
         restorable_to_ts: st.and_then(|s| s.restorable_to_ts),

@@ -48,6 +48,19 @@ pub(super) struct Cli {
     #[arg(long, value_name = "DURATION")]
     pub(super) persist_lag: Option<String>,
 
+    /// The advancer's checkpoint lag limit in this cluster (TiDB's
+    /// tidb_advancer_check_point_lag_limit; not in etcd) [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) lag_limit: Option<String>,
+
+    /// A running task closer than this to being paused by the advancer → WARNING [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) auto_pause_warning: Option<String>,
+
+    /// A running task closer than this to being paused by the advancer → CRITICAL [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) auto_pause_critical: Option<String>,
+
     /// Also read every Up TiKV's /metrics: KV events per second (rate against the previous
     /// run's sample), task status 2 and new fatal errors → CRITICAL
     #[arg(long)]
@@ -214,6 +227,15 @@ fn help_defaults() -> Vec<(&'static str, String)> {
             short_duration(policy::SAFEPOINT_CRITICAL),
         ),
         ("persist_lag", short_duration(policy::PERSIST_LAG)),
+        ("lag_limit", short_duration(policy::LAG_LIMIT)),
+        (
+            "auto_pause_warning",
+            short_duration(policy::AUTO_PAUSE_WARNING),
+        ),
+        (
+            "auto_pause_critical",
+            short_duration(policy::AUTO_PAUSE_CRITICAL),
+        ),
         ("state_dir", defaults::STATE_DIR_HELP.to_string()),
         ("warning", short_duration(policy::LAG_WARNING)),
         ("critical", short_duration(policy::LAG_CRITICAL)),
@@ -304,6 +326,9 @@ impl Cli {
             format: self.format.clone(),
             max_output: self.max_output,
             parallel: self.parallel,
+            lag_limit: self.lag_limit.clone(),
+            auto_pause_warning: self.auto_pause_warning.clone(),
+            auto_pause_critical: self.auto_pause_critical.clone(),
             storage: self.storage.then_some(true),
             storage_unreachable_state: self.storage_unreachable_state.clone(),
             storage_credentials: None,

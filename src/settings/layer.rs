@@ -57,6 +57,9 @@ pub struct Layer {
     pub timeout: Option<String>,
     pub format: Option<String>,
     pub max_output: Option<usize>,
+    pub lag_limit: Option<String>,
+    pub auto_pause_warning: Option<String>,
+    pub auto_pause_critical: Option<String>,
     /// Read each task's backup storage (`--storage`).
     pub storage: Option<bool>,
     pub storage_unreachable_state: Option<String>,
@@ -147,6 +150,9 @@ impl Layer {
             timeout,
             format,
             max_output,
+            lag_limit,
+            auto_pause_warning,
+            auto_pause_critical,
             storage,
             storage_unreachable_state,
             storage_credentials,
@@ -424,6 +430,17 @@ pub(super) fn build(
         "safepoint-critical",
     )?;
     let persist_lag = seconds(&layer.persist_lag, policy::PERSIST_LAG, "persist-lag")?;
+    let lag_limit = seconds(&layer.lag_limit, policy::LAG_LIMIT, "lag-limit")?;
+    let auto_pause_warning = seconds(
+        &layer.auto_pause_warning,
+        policy::AUTO_PAUSE_WARNING,
+        "auto-pause-warning",
+    )?;
+    let auto_pause_critical = seconds(
+        &layer.auto_pause_critical,
+        policy::AUTO_PAUSE_CRITICAL,
+        "auto-pause-critical",
+    )?;
     let unreachable_state = match &layer.unreachable_state {
         Some(text) => state(text, "unreachable-state")?,
         None => policy::UNREACHABLE_STATE,
@@ -452,6 +469,9 @@ pub(super) fn build(
             safepoint_warning,
             safepoint_critical,
             persist_lag,
+            lag_limit,
+            auto_pause_warning,
+            auto_pause_critical,
             storage: storage_policy,
         },
         storage,
