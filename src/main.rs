@@ -49,6 +49,18 @@ fn main() {
     guard::set_stage("connecting");
     guard::watch(run.timeout, started);
 
+    if run.list_tasks {
+        match runner::list_tasks(&plan, started) {
+            Ok(tasks) => guard::emit_and_exit(&render::task_list(&tasks, run.format), 0),
+            Err(failed) => {
+                let options = RenderOptions {
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    ..RenderOptions::default()
+                };
+                guard::emit(&guard::emission(run.format, &failed, &options))
+            }
+        }
+    }
     let outcome = runner::run(&plan, started);
     guard::set_stage("rendering");
     let table = run.format == Format::Table;

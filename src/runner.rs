@@ -79,3 +79,35 @@ pub fn check(plan: &ClusterPlan, now: Option<SystemTime>, deadline: Instant) -> 
     let verdict = judge::judge(&cluster, &observed, &plan.policy, tso::unix_ms(now));
     Outcome::from_verdict(verdict)
 }
+
+/// `--list-tasks`: the selected tasks of every cluster (cluster name in fleet mode), in
+/// etcd key order; the first cluster that cannot be read ends it as a failed run.
+pub fn list_tasks(plan: &Plan, started: Instant) -> Result<Vec<(Option<String>, String)>, Outcome> {
+    let deadline = started + work_budget(plan.run.timeout);
+    let mut out = Vec::new();
+    for cluster in &plan.clusters {
+        let access = crate::etcd::Access {
+            tls: cluster.tls.as_ref(),
+            credentials: cluster.credentials.as_ref(),
+        };
+        let observed = Observed {
+            etcd: crate::etcd::read_snapshot(&cluster.endpoints, access, deadline),
+            ..Observed::default()
+        };
+        let decoded = match &observed.etcd {
+            Ok(snapshot) => model::decode(snapshot, &cluster.selection),
+            Err(_) => {
+                let now = tso::unix_ms(plan.run.now.unwrap_or_else(SystemTime::now));
+                let verdict = judge::judge(&Cluster::default(), &observed, &cluster.policy, now);
+                return Err(Outcome::from_verdict(verdict));
+            }
+        };
+        out.extend(
+            decoded
+                .tasks
+                .into_iter()
+                .map(|t| (cluster.name.clone(), t.name)),
+        );
+    }
+    Ok(out)
+}

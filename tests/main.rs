@@ -9,6 +9,7 @@
 mod common;
 mod contract;
 mod decode;
+mod discovery;
 mod faults;
 mod fleet;
 mod fuzz_regressions;

@@ -143,6 +143,30 @@ pub fn renderer(format: Format) -> &'static dyn Render {
     }
 }
 
+/// `--list-tasks` output: one name per line (`<cluster>\t<task>` in fleet mode), or one
+/// `task-list` event per task in ndjson.
+pub fn task_list(tasks: &[(Option<String>, String)], format: Format) -> String {
+    let mut out = String::new();
+    for (cluster, task) in tasks {
+        if format == Format::Ndjson {
+            let text = |v: &str| serde_json::to_string(v).unwrap_or_default();
+            let cluster = cluster.as_deref().map_or("null".to_string(), text);
+            out.push_str(&format!(
+                "{{\"kind\":\"task-list\",\"cluster\":{cluster},\"task\":{}}}",
+                text(task)
+            ));
+        } else {
+            if let Some(c) = cluster {
+                out.push_str(&clean_text(c));
+                out.push('\t');
+            }
+            out.push_str(&clean_text(task));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Text safe for every engine: no `|` (the perfdata separator), no control characters
 /// (a newline would start a new long-output line).
 pub fn clean_text(text: &str) -> String {

@@ -104,6 +104,19 @@ pub(super) struct Cli {
     #[arg(long = "task", value_name = "NAME")]
     pub(super) task: Vec<String>,
 
+    /// Only check tasks whose whole name matches this regular expression (repeatable)
+    #[arg(long = "task-match", value_name = "REGEX")]
+    pub(super) task_match: Vec<String>,
+
+    /// Leave out tasks whose whole name matches this regular expression (repeatable)
+    #[arg(long = "task-ignore", value_name = "REGEX")]
+    pub(super) task_ignore: Vec<String>,
+
+    /// Print the selected task names, one per line (ndjson: one task-list event each),
+    /// and exit 0: for Icinga `apply for` rules and Director imports
+    #[arg(long)]
+    pub(super) list_tasks: bool,
+
     /// Checkpoint lag range of a running task for WARNING [default: {default}]
     #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
     pub(super) warning: Option<String>,
@@ -316,6 +329,8 @@ impl Cli {
             password: None,
             password_file: self.password_file.clone(),
             task: some_vec(&self.task),
+            task_match: some_vec(&self.task_match),
+            task_ignore: some_vec(&self.task_ignore),
             warning: self.warning.clone(),
             critical: self.critical.clone(),
             paused_warning: self.paused_warning.clone(),

@@ -4,7 +4,7 @@
 use super::defaults;
 use super::{ClusterPlan, Env, RunPlan, Throughput};
 use crate::judge::policy::{self, Policy, Thresholds};
-use crate::model::Selection;
+use crate::model::{Pattern, Patterns, Selection};
 use crate::range::Range;
 use crate::render::Format;
 use crate::state::State;
@@ -48,6 +48,11 @@ pub struct Layer {
     /// Task names to check (`*` = all).
     #[serde(default, deserialize_with = "one_or_many")]
     pub task: Option<Vec<String>>,
+    /// Regular expressions (whole name) of tasks to check, and to leave out.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub task_match: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub task_ignore: Option<Vec<String>>,
     pub warning: Option<String>,
     pub critical: Option<String>,
     pub paused_warning: Option<String>,
@@ -141,6 +146,8 @@ impl Layer {
             state_dir,
             sample,
             task,
+            task_match,
+            task_ignore,
             warning,
             critical,
             paused_warning,
@@ -174,6 +181,7 @@ pub(super) struct CommandLineOnly<'a> {
     pub now: Option<&'a str>,
     /// `--config`, for the "readable by others" notice.
     pub config: Option<&'a Path>,
+    pub list_tasks: bool,
 }
 
 pub(super) fn range(text: &str, what: &str) -> Result<Range, String> {
@@ -302,6 +310,30 @@ fn override_thresholds(
         paused_warning: pick(&o.paused_warning, base.paused_warning, "paused_warning")?,
         paused_critical: pick(&o.paused_critical, base.paused_critical, "paused_critical")?,
     })
+}
+
+/// `--task` names and `--task-match`/`--task-ignore` patterns → the selection.
+fn selection(
+    names: &[String],
+    include: &Option<Vec<String>>,
+    exclude: &Option<Vec<String>>,
+) -> Result<Selection, String> {
+    let compile = |v: &Option<Vec<String>>| -> Result<Vec<Pattern>, String> {
+        v.iter().flatten().map(|p| Pattern::new(p)).collect()
+    };
+    let (include, exclude) = (compile(include)?, compile(exclude)?);
+    if include.is_empty() && exclude.is_empty() {
+        return Ok(Selection::from_names(names));
+    }
+    let names = match Selection::from_names(names) {
+        Selection::Named(names) => names,
+        _ => Vec::new(),
+    };
+    Ok(Selection::Patterns(Patterns {
+        names,
+        include,
+        exclude,
+    }))
 }
 
 /// Validates one merged layer (the environment and defaults below it).
@@ -459,7 +491,7 @@ pub(super) fn build(
         tls,
         credentials,
         notices,
-        selection: Selection::from_names(&tasks),
+        selection: selection(&tasks, &layer.task_match, &layer.task_ignore)?,
         policy: Policy {
             defaults: thresholds,
             per_task,
@@ -483,6 +515,7 @@ pub(super) fn build(
             .unwrap_or(defaults::MAX_OUTPUT)
             .max(defaults::MAX_OUTPUT_FLOOR),
         verbosity: only.verbosity.min(defaults::MAX_VERBOSITY),
+        list_tasks: only.list_tasks,
         timeout,
         now,
         fleet: false,

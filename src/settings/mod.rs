@@ -53,6 +53,8 @@ pub struct RunPlan {
     pub fleet: bool,
     /// Fleet mode: clusters checked at once.
     pub parallel: usize,
+    /// `--list-tasks`: print the selected task names instead of judging them.
+    pub list_tasks: bool,
 }
 
 /// One cluster: where to read, with what credentials, and how to judge.
@@ -160,6 +162,7 @@ fn plan(cli: &cli::Cli, env: &Env) -> Result<Plan, String> {
         verbosity: cli.verbose,
         now: cli.now.as_deref(),
         config: cli.config.as_deref(),
+        list_tasks: cli.list_tasks,
     };
     let flags = cli.layer();
     let mut top = config.clone();
