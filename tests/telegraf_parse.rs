@@ -350,6 +350,7 @@ fn v71_running_fields_as_telegraf_stores_them() {
             "tasks",
             "stores_down",
             "stores_disconnected",
+            "gc_hold",
             "pitr_checkpoint_lag",
             "pitr_paused",
             "pitr_store_errors",

@@ -3,7 +3,7 @@
 //! checkpoint (docs/rules.md#gc-safepoints-in-pd).
 
 use super::policy::Policy;
-use super::verdict::Judged;
+use super::verdict::{Judged, Metric};
 use crate::model::Task;
 use crate::pd::{self, GcSafepoints};
 use crate::state::State;
@@ -110,4 +110,48 @@ pub fn orphan_safepoints(gc: &GcSafepoints, total_tasks: usize) -> Judged {
         );
     }
     out
+}
+
+/// How long log backup holds GC back: now − physical(the oldest live log-backup service
+/// safepoint), seconds; `None` when there is none. WARNING when that safepoint is also
+/// the oldest of every service's but GC's own (`gc_worker`, which follows the minimum),
+/// so it is what keeps GC from advancing, and older than `gc_hold_warning`: MVCC
+/// versions pile up behind a stuck or forgotten task.
+pub fn hold(gc: &GcSafepoints, policy: &Policy, now_ms: u64) -> (Judged, Option<u64>) {
+    let mut out = Judged::default();
+    let now_s = (now_ms / 1000) as i64;
+    let live: Vec<_> = gc
+        .service_gc_safe_points
+        .iter()
+        .filter(|sp| sp.expired_at > now_s && sp.service_id != "gc_worker")
+        .collect();
+    let oldest_log = live
+        .iter()
+        .filter(|sp| pd::is_log_backup_safepoint(&sp.service_id))
+        .min_by_key(|sp| sp.safe_point);
+    let hold = oldest_log.map(|sp| tso::lag_seconds(now_ms, tso::physical_ms(sp.safe_point)));
+    if let (Some(sp), Some(seconds)) = (oldest_log, hold) {
+        let minimum = live.iter().map(|s| s.safe_point).min() == Some(sp.safe_point);
+        if minimum && seconds > policy.gc_hold_warning {
+            out.push(
+                State::Warning,
+                format!(
+                    "log backup holds GC back by {} ({} at {}): old MVCC versions pile up until the task advances or is stopped",
+                    tso::human_duration(seconds),
+                    sp.service_id,
+                    tso::br_date(tso::physical_ms(sp.safe_point))
+                ),
+            );
+        }
+    }
+    out.metrics.push(Metric {
+        label: "gc_hold",
+        value: hold.map(|h| h as f64),
+        uom: "s",
+        warn: Some(crate::range::Range::upper(policy.gc_hold_warning as f64)),
+        crit: None,
+        min: Some(0.0),
+        max: None,
+    });
+    (out, hold)
 }

@@ -72,6 +72,7 @@ pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u6
     let mut run = cluster::selection(cluster, policy);
     run.metrics.push(cluster::task_count(cluster.tasks.len()));
     let mut store_counts = None;
+    let mut gc_hold_seconds = None;
     if let Some(pd) = pd {
         run.extend(cluster::pd_readable(pd));
         if let Ok(gc) = &pd.gc {
@@ -81,6 +82,11 @@ pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u6
             let counts = stores::counts(stores);
             run.metrics.extend(stores::count_metrics(&counts));
             store_counts = Some(counts);
+        }
+        if let Ok(gc) = &pd.gc {
+            let (held, seconds) = gc::hold(gc, policy, now_ms);
+            run.extend(held);
+            gc_hold_seconds = seconds;
         }
     }
     if let Some(tikv) = &observed.tikv {
@@ -117,6 +123,7 @@ pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u6
                 .and_then(|p| p.gc.as_ref().ok())
                 .map(|gc| gc.gc_safe_point),
             stores: store_counts,
+            gc_hold_seconds,
             tikv: observed.tikv.clone(),
         },
         now_ms,
@@ -537,5 +544,70 @@ mod tests {
             assert_eq!(v.failure, Some(Finding::new(state, text)));
             assert!(v.tasks.is_empty() && v.findings.is_empty());
         }
+    }
+
+    #[test]
+    fn gc_held_back_by_log_backup() {
+        let hour = 60 * MIN;
+        let policy = Policy::default();
+        let cases = [
+            // The coordinator 30 h old and the oldest (gc_worker aside): WARNING.
+            (
+                vec![
+                    sp("gc_worker", u64::MAX / 4, ts(NOW - 30 * hour)),
+                    sp("log-backup-coordinator", NOW + hour, ts(NOW - 30 * hour)),
+                    sp("ticdc", NOW + hour, ts(NOW - 2 * hour)),
+                ],
+                Some(30 * 3600),
+                true,
+            ),
+            // Another service holds GC further back: reported, not blamed.
+            (
+                vec![
+                    sp("log-backup-coordinator", NOW + hour, ts(NOW - 30 * hour)),
+                    sp("ticdc", NOW + hour, ts(NOW - 40 * hour)),
+                ],
+                Some(30 * 3600),
+                false,
+            ),
+            // Younger than 24 h, or expired, or none at all.
+            (
+                vec![sp("pitr_pause_safepoint", NOW + hour, ts(NOW - 20 * hour))],
+                Some(20 * 3600),
+                false,
+            ),
+            (
+                vec![sp("backup-stream-pitr-1", NOW - MIN, ts(NOW - 30 * hour))],
+                None,
+                false,
+            ),
+            (
+                vec![sp("ticdc", NOW + hour, ts(NOW - 30 * hour))],
+                None,
+                false,
+            ),
+        ];
+        for (safepoints, want_hold, warns) in cases {
+            let gc = GcSafepoints {
+                service_gc_safe_points: safepoints.clone(),
+                gc_safe_point: 0,
+            };
+            let (judged, held) = gc::hold(&gc, &policy, NOW);
+            assert_eq!(held, want_hold, "{safepoints:?}");
+            assert_eq!(judged.findings.len(), usize::from(warns), "{safepoints:?}");
+            assert_eq!(judged.metrics[0].value, want_hold.map(|h| h as f64));
+        }
+        let gc = GcSafepoints {
+            service_gc_safe_points: vec![sp(
+                "log-backup-coordinator",
+                NOW + 60 * MIN,
+                ts(NOW - 30 * 60 * MIN),
+            )],
+            gc_safe_point: 0,
+        };
+        assert_eq!(
+            gc::hold(&gc, &policy, NOW).0.findings[0].text,
+            "log backup holds GC back by 1d6h0m (log-backup-coordinator at 2023-12-30 19:05:00 +0000): old MVCC versions pile up until the task advances or is stopped"
+        );
     }
 }

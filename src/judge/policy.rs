@@ -29,6 +29,8 @@ pub const LAG_LIMIT: u64 = 48 * 3600;
 pub const AUTO_PAUSE_WARNING: u64 = 12 * 3600;
 /// A running task this close to the lag limit (seconds) → CRITICAL.
 pub const AUTO_PAUSE_CRITICAL: u64 = 2 * 3600;
+/// Log backup holding GC back for longer than this (seconds) → WARNING.
+pub const GC_HOLD_WARNING: u64 = 24 * 3600;
 /// The cluster has no log backup task.
 pub const NO_TASK_STATE: State = State::Critical;
 /// PD's etcd cannot be read (a timeout is always UNKNOWN).
@@ -107,6 +109,8 @@ pub struct Policy {
     /// Seconds left before the advancer pauses a running task: WARNING / CRITICAL below.
     pub auto_pause_warning: u64,
     pub auto_pause_critical: u64,
+    /// Log backup holding GC back longer than this (seconds) → WARNING.
+    pub gc_hold_warning: u64,
     pub storage: StoragePolicy,
 }
 
@@ -124,6 +128,7 @@ impl Default for Policy {
             lag_limit: LAG_LIMIT,
             auto_pause_warning: AUTO_PAUSE_WARNING,
             auto_pause_critical: AUTO_PAUSE_CRITICAL,
+            gc_hold_warning: GC_HOLD_WARNING,
             storage: StoragePolicy::default(),
         }
     }

@@ -201,6 +201,8 @@ pub struct ClusterFacts {
     /// PD's GC safepoint and store counts, when its HTTP API answered.
     pub gc_safe_point: Option<u64>,
     pub stores: Option<StoreCounts>,
+    /// now − the oldest log-backup service safepoint, seconds (PD answered and one exists).
+    pub gc_hold_seconds: Option<u64>,
     /// TiKV `/metrics` results (`--throughput`).
     pub tikv: Option<TikvFacts>,
 }

@@ -104,6 +104,8 @@ struct SummaryEvent<'a> {
     reasons: Vec<&'a str>,
     orphans: Vec<OrphanEvent<'a>>,
     gc_safe_point: Option<u64>,
+    /// now − the oldest log-backup service safepoint (seconds): how long GC is held.
+    gc_hold_seconds: Option<u64>,
     stores: Option<StoreCountsEvent>,
     /// `--throughput`: KV events per second over all stores with a previous sample.
     kv_events_per_second: Option<f64>,
@@ -298,6 +300,7 @@ fn summary<'a>(
             })
             .unwrap_or_default(),
         gc_safe_point: verdict.and_then(|v| v.cluster.gc_safe_point),
+        gc_hold_seconds: verdict.and_then(|v| v.cluster.gc_hold_seconds),
         stores: verdict
             .and_then(|v| v.cluster.stores)
             .map(|c| StoreCountsEvent {

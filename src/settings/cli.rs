@@ -53,6 +53,11 @@ pub(super) struct Cli {
     #[arg(long, value_name = "DURATION")]
     pub(super) lag_limit: Option<String>,
 
+    /// Log backup holding GC back for longer than this (its service safepoint being the
+    /// oldest) → WARNING [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) gc_hold_warning: Option<String>,
+
     /// A running task closer than this to being paused by the advancer → WARNING [default: {default}]
     #[arg(long, value_name = "DURATION")]
     pub(super) auto_pause_warning: Option<String>,
@@ -241,6 +246,7 @@ fn help_defaults() -> Vec<(&'static str, String)> {
         ),
         ("persist_lag", short_duration(policy::PERSIST_LAG)),
         ("lag_limit", short_duration(policy::LAG_LIMIT)),
+        ("gc_hold_warning", short_duration(policy::GC_HOLD_WARNING)),
         (
             "auto_pause_warning",
             short_duration(policy::AUTO_PAUSE_WARNING),
@@ -342,6 +348,7 @@ impl Cli {
             max_output: self.max_output,
             parallel: self.parallel,
             lag_limit: self.lag_limit.clone(),
+            gc_hold_warning: self.gc_hold_warning.clone(),
             auto_pause_warning: self.auto_pause_warning.clone(),
             auto_pause_critical: self.auto_pause_critical.clone(),
             storage: self.storage.then_some(true),

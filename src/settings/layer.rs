@@ -63,6 +63,7 @@ pub struct Layer {
     pub format: Option<String>,
     pub max_output: Option<usize>,
     pub lag_limit: Option<String>,
+    pub gc_hold_warning: Option<String>,
     pub auto_pause_warning: Option<String>,
     pub auto_pause_critical: Option<String>,
     /// Read each task's backup storage (`--storage`).
@@ -158,6 +159,7 @@ impl Layer {
             format,
             max_output,
             lag_limit,
+            gc_hold_warning,
             auto_pause_warning,
             auto_pause_critical,
             storage,
@@ -463,6 +465,11 @@ pub(super) fn build(
     )?;
     let persist_lag = seconds(&layer.persist_lag, policy::PERSIST_LAG, "persist-lag")?;
     let lag_limit = seconds(&layer.lag_limit, policy::LAG_LIMIT, "lag-limit")?;
+    let gc_hold_warning = seconds(
+        &layer.gc_hold_warning,
+        policy::GC_HOLD_WARNING,
+        "gc-hold-warning",
+    )?;
     let auto_pause_warning = seconds(
         &layer.auto_pause_warning,
         policy::AUTO_PAUSE_WARNING,
@@ -504,6 +511,7 @@ pub(super) fn build(
             lag_limit,
             auto_pause_warning,
             auto_pause_critical,
+            gc_hold_warning,
             storage: storage_policy,
         },
         storage,
