@@ -18,6 +18,9 @@ pub mod https;
 pub mod oracles;
 pub mod plan;
 pub mod run;
+pub mod spawn;
+pub mod store;
+pub mod wire;
 
 pub use certs::Certs;
 pub use etcd::Etcd;
