@@ -9,6 +9,7 @@
 //! - [`oracles`]: what each fuzz target asserts, also replayed by `cargo test`;
 //! - [`plan`]: settings and judging as the binary does them, for the pure tests.
 
+pub mod azurite;
 pub mod certs;
 pub mod encode;
 pub mod etcd;
@@ -24,6 +25,7 @@ pub mod spawn;
 pub mod store;
 pub mod wire;
 
+pub use azurite::Azurite;
 pub use certs::Certs;
 pub use etcd::Etcd;
 pub use fixture::{fixture_path, Fixture};
