@@ -35,6 +35,9 @@ pub mod spawn;
 pub mod store;
 pub mod wire;
 
+#[cfg(test)]
+mod selftest;
+
 pub use azurite::Azurite;
 pub use certs::Certs;
 pub use etcd::Etcd;
