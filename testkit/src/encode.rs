@@ -1,6 +1,8 @@
 //! Byte builders shared by the pure decode and rule tests: hex, TSOs, key-value pairs and
 //! a minimal protobuf encoder (varint and length-delimited fields).
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use check_tidb_log_backup::snapshot::Kv;
 
 pub fn hex(text: &str) -> Vec<u8> {
@@ -10,8 +12,35 @@ pub fn hex(text: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The TSO of a Unix time in milliseconds (physical << 18, logical 0).
 pub fn tso(unix_ms: u64) -> u64 {
     unix_ms << 18
+}
+
+/// The TSO of a wall-clock time (physical milliseconds << 18, logical 0).
+pub fn tso_at(time: SystemTime) -> u64 {
+    tso(time.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64)
+}
+
+/// The TSO of an RFC 3339 UTC time (`2024-01-01T00:00:00Z`); panics on a bad time.
+pub fn tso_rfc3339(time: &str) -> u64 {
+    tso_at(humantime::parse_rfc3339(time).unwrap_or_else(|e| panic!("{time}: {e}")))
+}
+
+/// The physical part of a TSO, in Unix milliseconds.
+pub fn tso_unix_ms(ts: u64) -> u64 {
+    ts >> 18
+}
+
+/// A duration in TSO units (to add to or subtract from a TSO).
+pub fn tso_span(span: Duration) -> u64 {
+    tso(span.as_millis() as u64)
+}
+
+/// A TSO's UTC time as RFC 3339 with seconds (`2024-01-01T00:59:30Z`).
+pub fn tso_time(ts: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(tso_unix_ms(ts)))
+        .to_string()
 }
 
 pub fn be(ts: u64) -> Vec<u8> {
@@ -42,4 +71,20 @@ pub fn field_bytes(tag: u32, bytes: &[u8], out: &mut Vec<u8>) {
     varint((u64::from(tag) << 3) | 2, out);
     varint(bytes.len() as u64, out);
     out.extend_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "2024-01-01T00:59:30Z";
+
+    #[test]
+    fn tso_helpers() {
+        let ts = tso_rfc3339(T);
+        assert_eq!(ts, 446711927930880000); // docs' worked example
+        assert_eq!(tso_time(ts), T);
+        assert_eq!(tso_unix_ms(ts), 1704070770000);
+        assert_eq!(tso_span(Duration::from_secs(1)), 1000 << 18);
+    }
 }

@@ -1,0 +1,302 @@
+//! A recording HTTP reverse proxy on a free loopback port, in front of a storage server
+//! ([`crate::S3Server`], [`crate::Azurite`], [`crate::GcsServer`]): it records every
+//! request's method and target (path and query), and can be switched into fault modes
+//! to show how the check behaves when storage denies listing or hangs.
+//!
+//! It is naive HTTP/1.1 on std threads, one thread per connection: it reads the whole
+//! request (de-chunking the body), forwards it with `Connection: close`, and copies the
+//! upstream's answer back byte for byte until the upstream closes, with
+//! `Connection: close` towards the client too, so no connection is ever reused. The
+//! `Host` header is forwarded unchanged: signatures that cover it (S3 SigV4) stay valid.
+
+use crate::wire::{self, Request};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// What the proxy does with the next requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Forward everything.
+    Pass,
+    /// Answer every LIST ([`is_list`]) with 403 and an S3-style `AccessDenied` XML body
+    /// (what S3 answers without `s3:ListBucket`); forward the rest.
+    DenyList,
+    /// Accept and read every request, then never answer (until the recorder is
+    /// dropped): a storage endpoint that hangs.
+    Hang,
+}
+
+/// The body of a denied LIST, as S3 words it (Azure and GCS clients only look at the
+/// status).
+pub const ACCESS_DENIED_XML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>recorder</RequestId></Error>";
+
+/// The query parameters by which a GET is a listing in S3's and GCS's XML APIs
+/// (`list-type=2`, `prefix`, `delimiter`, `start-after`, `continuation-token`,
+/// `max-keys`, `marker`), in Azure's (`comp=list`, `marker`, `startFrom`) and in GCS's
+/// JSON API (`startOffset`, `pageToken`).
+const LIST_PARAMS: &[&str] = &[
+    "list-type",
+    "prefix",
+    "delimiter",
+    "start-after",
+    "continuation-token",
+    "max-keys",
+    "marker",
+    "startFrom",
+    "startOffset",
+    "pageToken",
+];
+
+/// Whether `method target` is a LIST: a GET of the bucket or container root with a
+/// listing query (one of the parameters above, or `comp=list`). Object GETs never carry
+/// them (object_store adds at most `versionId` or `generation`).
+pub fn is_list(method: &str, target: &str) -> bool {
+    if method != "GET" {
+        return false;
+    }
+    let Some((_, query)) = target.split_once('?') else {
+        return false;
+    };
+    wire::parse_query(query)
+        .iter()
+        .any(|(k, v)| LIST_PARAMS.contains(&k.as_str()) || (k == "comp" && v == "list"))
+}
+
+struct Shared {
+    upstream: String,
+    mode: Mutex<Mode>,
+    requests: Mutex<Vec<(String, String)>>,
+    stop: AtomicBool,
+}
+
+/// The proxy; stops (and drops hung connections) on drop.
+pub struct Recorder {
+    port: u16,
+    /// The upstream URL's path (e.g. `/devstoreaccount1`), repeated in [`Self::endpoint`].
+    base_path: String,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Recorder {
+    /// Proxies to `upstream`, an `http://host:port[/path]` URL (a server's
+    /// `endpoint()`); starts in [`Mode::Pass`].
+    pub fn start(upstream: &str) -> Recorder {
+        let rest = upstream
+            .strip_prefix("http://")
+            .unwrap_or_else(|| panic!("recorder upstream must be http://…: {upstream}"));
+        let (host, base_path) = match rest.find('/') {
+            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+            None => (rest, ""),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(Shared {
+            upstream: host.to_string(),
+            mode: Mutex::new(Mode::Pass),
+            requests: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let state = shared.clone();
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if state.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let state = state.clone();
+                    std::thread::spawn(move || serve(stream, &state));
+                }
+            }
+        });
+        Recorder {
+            port,
+            base_path: base_path.to_string(),
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    /// The proxy's URL, with the upstream's path: `http://127.0.0.1:PORT[/path]`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, self.base_path)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        *self.shared.mode.lock().unwrap() = mode;
+    }
+
+    pub fn mode(&self) -> Mode {
+        *self.shared.mode.lock().unwrap()
+    }
+
+    /// Every request so far as `(method, target)`, target = path and query as sent
+    /// (percent-encoded), in arrival order. Denied and hung requests are included.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// The requests that are neither GET nor HEAD (PUT, POST, DELETE, …): a read-only
+    /// client makes none.
+    pub fn writes(&self) -> Vec<(String, String)> {
+        self.requests()
+            .into_iter()
+            .filter(|(method, _)| method != "GET" && method != "HEAD")
+            .collect()
+    }
+
+    /// The LIST requests ([`is_list`]).
+    pub fn lists(&self) -> Vec<(String, String)> {
+        self.requests()
+            .into_iter()
+            .filter(|(method, target)| is_list(method, target))
+            .collect()
+    }
+
+    /// Forgets the requests recorded so far.
+    pub fn clear(&self) {
+        self.shared.requests.lock().unwrap().clear();
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept so the thread sees the flag and ends.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(client: TcpStream, shared: &Shared) {
+    let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(match client.try_clone() {
+        Ok(c) => c,
+        Err(_) => return,
+    });
+    let Ok(Some(request)) = wire::read_request(&mut reader) else {
+        return;
+    };
+    shared
+        .requests
+        .lock()
+        .unwrap()
+        .push((request.method.clone(), request.target.clone()));
+    let mode = *shared.mode.lock().unwrap();
+    let mut client = client;
+    match mode {
+        Mode::Hang => {
+            // Hold the connection open, unanswered, until the recorder is dropped.
+            while !shared.stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Mode::DenyList if is_list(&request.method, &request.target) => {
+            let _ = wire::write_response(
+                &mut client,
+                403,
+                &[("Content-Type", "application/xml".to_string())],
+                ACCESS_DENIED_XML.as_bytes(),
+                false,
+            );
+        }
+        Mode::Pass | Mode::DenyList => {
+            if let Err(e) = forward(&request, &mut client, &shared.upstream) {
+                let body = format!("recorder: upstream {}: {e}", shared.upstream);
+                let _ = wire::write_response(&mut client, 502, &[], body.as_bytes(), false);
+            }
+        }
+    }
+}
+
+/// Headers that describe this hop only: replaced, never forwarded.
+const HOP_HEADERS: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "content-length",
+    "te",
+    "upgrade",
+];
+
+fn forward(request: &Request, client: &mut TcpStream, upstream: &str) -> std::io::Result<()> {
+    let mut up = TcpStream::connect(upstream)?;
+    up.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
+    for (k, v) in &request.headers {
+        if !HOP_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        request.body.len()
+    ));
+    up.write_all(head.as_bytes())?;
+    up.write_all(&request.body)?;
+    up.flush()?;
+
+    // The answer: the status line and headers (hop headers replaced), then every byte
+    // the upstream sends until it closes (its body keeps its own framing).
+    let mut reader = BufReader::new(up);
+    let mut status = String::new();
+    reader.read_line(&mut status)?;
+    let mut out = status.trim_end().to_string() + "\r\n";
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        let trimmed = line.trim_end_matches(['\r', '\n']);
+        if trimmed.is_empty() {
+            break;
+        }
+        let name = trimmed.split(':').next().unwrap_or("").trim();
+        if !["connection", "keep-alive"].contains(&name.to_ascii_lowercase().as_str()) {
+            out.push_str(trimmed);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    client.write_all(out.as_bytes())?;
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        client.write_all(&buf[..n])?;
+    }
+    client.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_list;
+
+    #[test]
+    fn lists_are_gets_with_a_listing_query() {
+        assert!(is_list("GET", "/bucket?list-type=2&prefix=v1%2F"));
+        assert!(is_list("GET", "/bucket?prefix="));
+        assert!(is_list(
+            "GET",
+            "/devstoreaccount1/c?restype=container&comp=list"
+        ));
+        assert!(is_list("GET", "/storage/v1/b/b/o?startOffset=x"));
+        assert!(!is_list("GET", "/bucket/v1/backupmeta"));
+        assert!(!is_list("GET", "/bucket/key?versionId=3"));
+        assert!(!is_list("HEAD", "/bucket?list-type=2"));
+        assert!(!is_list("PUT", "/bucket?restype=container"));
+    }
+}
