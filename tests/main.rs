@@ -21,6 +21,7 @@ mod plugin_examples;
 mod range_oracle;
 mod rules;
 mod secrets;
+mod storage;
 mod storage_rules;
 mod telegraf_parse;
 mod throughput;

@@ -206,8 +206,8 @@ pub fn judge(
         out.push(
             State::Ok,
             format!(
-                "{} meta files flushed while PD gave no TSO (flush ts 0 or SYNTHETIC)",
-                read.suspicious_metas
+                "{} flushed while PD gave no TSO (flush ts 0 or SYNTHETIC)",
+                crate::render::plural(read.suspicious_metas, "meta file")
             ),
         );
     }

@@ -88,11 +88,16 @@ impl Counted {
     ) -> Result<Vec<object_store::ObjectMeta>, String> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let prefix = Path::from(prefix);
-        let stream = match offset {
-            Some(o) => self.store.list_with_offset(Some(&prefix), &Path::from(o)),
+        let offset = offset.map(Path::from);
+        let stream = match &offset {
+            Some(o) => self.store.list_with_offset(Some(&prefix), o),
             None => self.store.list(Some(&prefix)),
         };
+        // Some servers (Azurite) ignore the start key: keep only what sorts after it.
         stream
+            .try_filter(move |m| {
+                futures::future::ready(offset.as_ref().is_none_or(|o| m.location > *o))
+            })
             .take(LIST_PAGE)
             .try_collect()
             .await
@@ -109,9 +114,12 @@ fn open(
     use object_store::aws::AmazonS3Builder;
     use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
     use object_store::gcp::GoogleCloudStorageBuilder;
+    // A little beyond the deadline: the run's own timeout below ends a hanging request
+    // first, with a clearer reason than the client's.
+    let client_timeout = timeout + Duration::from_millis(500);
     let client = ClientOptions::new()
-        .with_timeout(timeout)
-        .with_connect_timeout(timeout)
+        .with_timeout(client_timeout)
+        .with_connect_timeout(client_timeout)
         .with_allow_http(true);
     // No retries: the run's deadline is the only budget, and a failure is a finding.
     let retry = RetryConfig {

@@ -1,0 +1,375 @@
+//! `--storage` end to end, on real storage servers: a local directory, S3 (moto's server),
+//! Azure Blob (Azurite) and GCS (an in-test stand-in of its API), the etcd of the
+//! fixtures, and a recording proxy that proves only reads are sent and injects faults.
+
+use crate::common::check_env;
+use testkit::encode::tso_rfc3339 as at;
+use testkit::layout::{Flush, LogStorage, MetaName};
+use testkit::recorder::{Mode, Recorder};
+use testkit::sink::{set_modified, Sink, TempDir};
+use testkit::{Etcd, Run};
+
+const NOW: &str = "2024-01-01T01:05:00Z";
+
+/// The log storage of task `pitr` of v71-running.toml: started 00:00, truncated to 00:10,
+/// checkpoint files at 00:59:30 and 00:59:00 (etcd says 00:59:30 at most), a 7-byte
+/// `.ts` to skip, and flushes of every meta-name era, the newest at 01:01:00.
+fn layout() -> (testkit::store::Objects, Vec<(String, &'static str)>) {
+    let flushes = [
+        Flush::new(1, at("2024-01-01T00:40:00Z")).named(MetaName::Legacy),
+        Flush::new(4, at("2024-01-01T01:00:00Z")).named(MetaName::Hex),
+        Flush::new(1, at("2024-01-01T01:01:00Z")).named(MetaName::Tagged),
+        Flush::new(4, at("2024-01-01T00:58:00Z")).named(MetaName::TaggedFlags(2)),
+        Flush::new(1, at("2024-01-01T01:00:30Z")).named(MetaName::Synthetic),
+    ];
+    // Names without a usable flush ts count by their last-modified time.
+    let modified = vec![
+        (flushes[0].meta_key(), "2024-01-01T00:50:00Z"),
+        (flushes[4].meta_key(), "2024-01-01T00:55:00Z"),
+    ];
+    let objects = LogStorage::new(at("2024-01-01T00:00:00Z"))
+        .safepoint(at("2024-01-01T00:10:00Z"))
+        .checkpoint(1, at("2024-01-01T00:59:30Z"))
+        .checkpoint(4, at("2024-01-01T00:59:00Z"))
+        .junk_checkpoint(9)
+        .flushes(flushes)
+        .objects();
+    (objects, modified)
+}
+
+fn config(dir: &TempDir, storage: &str) -> String {
+    let path = dir.path.join("config.toml");
+    std::fs::write(
+        &path,
+        format!("storage = true\n[tasks.pitr.storage]\n{storage}\n"),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+fn run(etcd: &Etcd, config: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut args = vec![
+        "--pd",
+        &etcd.endpoint,
+        "--no-pd-api",
+        "--now",
+        NOW,
+        "--config",
+        config,
+    ];
+    args.extend_from_slice(extra);
+    check_env(&args, env)
+}
+
+const SUMMARY: &str = "TIDB_LOG_BACKUP OK - pitr NORMAL, checkpoint lag 5m30s | tasks=1;;;0 pitr_checkpoint_lag=330s;600;1800;0 pitr_paused=0;;;0;1 pitr_store_errors=0;;;0 pitr_auto_pause_in=172500s;43200:;7200:;0 pitr_restorable_window=2970s;;;0 pitr_newest_flush_age=240s;;;0\n";
+
+fn ndjson_task(run: &Run) -> serde_json::Value {
+    serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap()
+}
+
+#[test]
+fn a_local_log_storage_gives_brs_window_and_the_newest_flush() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let dir = TempDir::new("storage-local");
+    let (objects, modified) = layout();
+    let root = dir.path.join("log");
+    Sink::Dir(&root).write("", &objects);
+    for (key, time) in &modified {
+        let ms = testkit::encode::tso_unix_ms(at(time));
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+        set_modified(&root, "", key, time);
+    }
+    let config = config(&dir, &format!("url = \"local://{}\"", root.display()));
+    let out = run(&etcd, &config, &[], &[]);
+    assert_eq!(
+        (
+            out.code,
+            out.stdout.lines().next().unwrap().to_string() + "\n"
+        ),
+        (0, SUMMARY.to_string()),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("1 meta file flushed while PD gave no TSO"),
+        "{}",
+        out.stdout
+    );
+    let out = run(&etcd, &config, &["--format", "ndjson"], &[]);
+    let t = ndjson_task(&out);
+    assert_eq!(t["storage_state"], "ok");
+    assert_eq!(t["restorable_from"], "2024-01-01T00:10:00.000Z");
+    assert_eq!(t["restorable_to"], "2024-01-01T00:59:30.000Z");
+    assert_eq!(t["restorable_window_seconds"], 2970);
+    assert_eq!(t["newest_flush_age_seconds"], 240);
+    assert_eq!(t["truncate_ts"], at("2024-01-01T00:10:00Z"));
+    // backupmeta, safepoint, BASE, LIST, 3 .ts files (one skipped), the freshness LIST.
+    assert_eq!(t["storage_requests"], 8);
+    // The table's row, and a window threshold.
+    let out = run(&etcd, &config, &["--format", "table"], &[("TZ", "UTC")]);
+    // BR's 80-column frame wraps the value.
+    assert!(
+        out.stdout.contains(
+            "        restorable: 2024-01-01 00:10:00 +0000 .. 2024-01-01 00:59:30 +0000 (wind\n                    ow 49m30s)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = run(&etcd, &config, &["--window-critical", "1h:"], &[]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stdout.contains("restorable window 49m30s < 1h0m0s"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// The same storage on S3 behind the recorder: the same figures, reads only, and the
+/// faults (LIST denied, a server that never answers) as findings within the deadline.
+#[test]
+fn s3_reads_only_and_its_faults_are_findings() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let s3 = testkit::S3Server::start();
+    s3.create_bucket("pitr-logs");
+    let (objects, _) = layout();
+    let objects: Vec<_> = objects
+        .into_iter()
+        .filter(|(k, _)| {
+            !k.ends_with(".meta") || !k.contains("SYNTHETIC") && !k.starts_with("v1/backupmeta/4")
+        })
+        .collect();
+    Sink::S3(&s3, "pitr-logs").write("prod/log", &objects);
+    let recorder = Recorder::start(&s3.endpoint());
+    let dir = TempDir::new("storage-s3");
+    std::fs::write(dir.path.join("id"), testkit::s3::ACCESS_KEY_ID).unwrap();
+    std::fs::write(dir.path.join("key"), testkit::s3::SECRET_ACCESS_KEY).unwrap();
+    let config = config(
+        &dir,
+        &format!(
+            "url = \"s3://pitr-logs/prod/log?endpoint={}&region=us-east-1&force-path-style=true\"\naccess_key_id_file = \"{}\"\nsecret_access_key_file = \"{}\"",
+            recorder.endpoint(),
+            dir.path.join("id").display(),
+            dir.path.join("key").display()
+        ),
+    );
+    let out = run(&etcd, &config, &["--format", "ndjson"], &[]);
+    let t = ndjson_task(&out);
+    assert_eq!(
+        (
+            t["storage_state"].as_str(),
+            t["restorable_window_seconds"].as_u64()
+        ),
+        (Some("ok"), Some(2970)),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(t["newest_flush_age_seconds"], 240);
+    let requests = recorder.requests();
+    assert!(
+        recorder.writes().is_empty(),
+        "write requests sent: {:?}",
+        recorder.writes()
+    );
+    assert!(
+        requests.iter().all(|(m, _)| m == "GET" || m == "HEAD"),
+        "{requests:?}"
+    );
+    // Tier A (4 + 3 .ts) plus one freshness page, which starts after checkpoint - 30 min.
+    assert_eq!(requests.len(), 8, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .any(|(_, p)| p.contains("start-after=prod%2Flog%2Fv1%2Fbackupmeta%2F")),
+        "{requests:?}"
+    );
+
+    recorder.set_mode(Mode::DenyList);
+    let out = run(&etcd, &config, &[], &[]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.starts_with("TIDB_LOG_BACKUP WARNING - pitr: backup storage s3://pitr-logs/prod/log unreadable: LIST v1/global_checkpoint/"), "{}", out.stdout);
+    let out = run(
+        &etcd,
+        &config,
+        &["--storage-unreachable-state", "critical"],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+
+    recorder.set_mode(Mode::Hang);
+    let started = std::time::Instant::now();
+    let out = run(&etcd, &config, &["-t", "3"], &[]);
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_millis(3500),
+        "took {took:?}"
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("unreadable: timed out before the storage answered"),
+        "{}",
+        out.stdout
+    );
+    assert!(recorder.writes().is_empty());
+}
+
+/// Azure Blob (Azurite) and GCS (the stand-in): the same reads, the same window.
+#[test]
+fn azure_and_gcs_give_the_same_window() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let (objects, _) = layout();
+    let objects: Vec<_> = objects
+        .into_iter()
+        .filter(|(k, _)| {
+            !k.ends_with(".meta") || !k.contains("SYNTHETIC") && !k.starts_with("v1/backupmeta/4")
+        })
+        .collect();
+    let dir = TempDir::new("storage-cloud");
+
+    let azurite = testkit::Azurite::start();
+    azurite.create_container("pitr");
+    Sink::Azure(&azurite, "pitr").write("log", &objects);
+    std::fs::write(dir.path.join("azure.key"), azurite.key()).unwrap();
+    let config_azure = config(
+        &dir,
+        &format!(
+            "url = \"azure://pitr/log?account-name={}&endpoint={}\"\nazure_key_file = \"{}\"",
+            azurite.account(),
+            azurite.endpoint(),
+            dir.path.join("azure.key").display()
+        ),
+    );
+    let out = run(&etcd, &config_azure, &["--format", "ndjson"], &[]);
+    let t = ndjson_task(&out);
+    assert_eq!(
+        (
+            t["storage_state"].as_str(),
+            t["restorable_window_seconds"].as_u64()
+        ),
+        (Some("ok"), Some(2970)),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(t["newest_flush_age_seconds"], 240, "{}", out.stdout);
+
+    let gcs = testkit::GcsServer::start();
+    gcs.create_bucket("pitr-gcs");
+    Sink::Gcs(&gcs, "pitr-gcs").write("log", &objects);
+    let config_gcs = config(
+        &dir,
+        &format!("url = \"gcs://pitr-gcs/log?endpoint={}\"", gcs.endpoint()),
+    );
+    let out = run(&etcd, &config_gcs, &["--format", "ndjson"], &[]);
+    let t = ndjson_task(&out);
+    assert_eq!(
+        (
+            t["storage_state"].as_str(),
+            t["restorable_window_seconds"].as_u64()
+        ),
+        (Some("ok"), Some(2970)),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(t["newest_flush_age_seconds"], 240, "{}", out.stdout);
+    assert!(gcs.writes().is_empty());
+}
+
+/// The full-backup base from a root of snapshot backups, and storages that are not a
+/// log backup's.
+#[test]
+fn full_backup_base_and_wrong_storages() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let dir = TempDir::new("storage-full");
+    let (objects, _) = layout();
+    let log = dir.path.join("log");
+    Sink::Dir(&log).write("", &objects);
+    let full = dir.path.join("full");
+    let backups = [
+        (
+            "mon",
+            testkit::FullBackup::new(at("2024-01-01T00:30:00Z"))
+                .cluster_id(testkit::layout::CLUSTER_ID),
+        ),
+        (
+            "tue",
+            testkit::FullBackup::new(at("2024-01-01T00:50:00Z"))
+                .cluster_id(testkit::layout::CLUSTER_ID),
+        ),
+        ("old", testkit::FullBackup::new(at("2023-12-31T00:00:00Z"))),
+        (
+            "raw",
+            testkit::FullBackup::new(at("2024-01-01T00:40:00Z")).raw_kv(),
+        ),
+        (
+            "running",
+            testkit::FullBackup::new(at("2024-01-01T00:55:00Z")).in_progress(),
+        ),
+    ];
+    for (name, backup) in &backups {
+        Sink::Dir(&full).write(name, &backup.objects());
+    }
+    let log_config = config(&dir, &format!("url = \"local://{}\"", log.display()));
+    let root = format!("local://{}", full.display());
+    let out = run(
+        &etcd,
+        &log_config,
+        &["--full-backup-root", &root, "--format", "ndjson"],
+        &[],
+    );
+    let t = ndjson_task(&out);
+    assert_eq!(
+        t["full_backup_ts"],
+        at("2024-01-01T00:50:00Z"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(t["full_backup_age_seconds"], 900);
+    assert_eq!(t["pitr_restorable_from_ts"], at("2024-01-01T00:30:00Z"));
+    let out = run(
+        &etcd,
+        &log_config,
+        &["--full-backup-root", &root, "--full-age-warning", "10m"],
+        &[],
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("newest full backup 15m0s old > 10m0s"),
+        "{}",
+        out.stdout
+    );
+    // Only backups outside the window: PITR is impossible.
+    let old = format!("local://{}/old", full.display());
+    let out = run(&etcd, &log_config, &["--full-backup", &old], &[]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stdout.contains("pitr: PITR impossible: no full backup inside the log window [2024-01-01 00:10:00 +0000, 2024-01-01 00:59:30 +0000]"), "{}", out.stdout);
+
+    // A full backup's storage named as the task's log storage, and one without backupmeta.
+    for (storage, want) in [
+        (
+            LogStorage::new(at("2024-01-01T00:00:00Z"))
+                .full_backup_by_mistake(at("2024-01-01T00:30:00Z")),
+            "is not a log backup storage: its backupmeta is a full backup's",
+        ),
+        (
+            LogStorage::new(at("2024-01-01T00:00:00Z"))
+                .without_backupmeta()
+                .restarted(),
+            "is not a log backup storage: it has no backupmeta",
+        ),
+    ] {
+        let wrong = TempDir::new("storage-wrong");
+        Sink::Dir(&wrong.path).write("", &storage.objects());
+        let config = config(
+            &wrong,
+            &format!("url = \"local://{}\"", wrong.path.display()),
+        );
+        let out = run(&etcd, &config, &[], &[]);
+        assert_eq!(out.code, 2, "{}", out.stdout);
+        assert!(out.stdout.contains(want), "{}", out.stdout);
+    }
+}
