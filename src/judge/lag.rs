@@ -10,7 +10,14 @@ use crate::tso;
 
 /// `lag` is `None` when no checkpoint can be derived (a checkpoint key did not decode):
 /// then there is no lag finding, only the metric's thresholds.
-pub fn judge(lag: Option<u64>, paused: bool, thresholds: &Thresholds) -> Judged {
+/// `slowest` is the store with the oldest per-store checkpoint and its lag: a lagging
+/// task's reason names it (one silent store holds the whole task back, tikv/tikv#16056).
+pub fn judge(
+    lag: Option<u64>,
+    paused: bool,
+    thresholds: &Thresholds,
+    slowest: Option<(u64, u64)>,
+) -> Judged {
     let (warning, critical) = if paused {
         (thresholds.paused_warning, thresholds.paused_critical)
     } else {
@@ -39,6 +46,13 @@ pub fn judge(lag: Option<u64>, paused: bool, thresholds: &Thresholds) -> Judged 
             )
         } else {
             (State::Ok, format!("{what}checkpoint lag {shown}"))
+        };
+        let text = match slowest {
+            Some((store, behind)) if state != State::Ok && !paused => format!(
+                "{text}; oldest store checkpoint: store {store}, {} behind",
+                tso::human_duration(behind)
+            ),
+            _ => text,
         };
         out.push(state, text);
     }

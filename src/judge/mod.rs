@@ -144,7 +144,18 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
     } else {
         judged.extend(task_state::failed(task));
     }
-    judged.extend(lag::judge(lag_seconds, paused, thresholds));
+    // Worth naming only when there is a choice: with one store it is the task's lag.
+    let rows = task.store_rows();
+    let slowest = (rows.len() > 1)
+        .then(|| rows.iter().min_by_key(|s| s.ts))
+        .flatten()
+        .map(|s| {
+            (
+                s.store_id,
+                tso::lag_seconds(ctx.now_ms, tso::physical_ms(s.ts)),
+            )
+        });
+    judged.extend(lag::judge(lag_seconds, paused, thresholds, slowest));
     judged.extend(task_state::stale_last_error(task));
     judged.metrics.extend(task_state::state_metrics(task));
     let (horizon, auto_pause_in_seconds) = pause::horizon(task, ctx.policy, ctx.now_ms);
