@@ -18,7 +18,7 @@ fn main() {
         .safepoint(ago(3 * 86_400))
         .checkpoint(1, ago(120))
         .checkpoint(4, ago(150))
-        .checkpoint(5, ago(130))
+        .checkpoint(1001, ago(130))
         .flushes([
             Flush::new(1, ago(180)).named(MetaName::Tagged),
             Flush::new(4, ago(90)).named(MetaName::Tagged),

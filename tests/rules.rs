@@ -173,26 +173,26 @@ fn running_lag_around_the_default_thresholds() {
             601_000,
             601,
             State::Warning,
-            "checkpoint lag 10m1s > 10m0s; oldest store checkpoint: store 1, 10m31s behind",
+            "checkpoint lag 10m1s > 10m0s (oldest store checkpoint: store 1, 10m31s behind)",
         ),
         (
             1_800_000,
             1800,
             State::Warning,
-            "checkpoint lag 30m0s > 10m0s; oldest store checkpoint: store 1, 30m30s behind",
+            "checkpoint lag 30m0s > 10m0s (oldest store checkpoint: store 1, 30m30s behind)",
         ),
         (
             1_801_000,
             1801,
             State::Critical,
-            "checkpoint lag 30m1s > 30m0s; oldest store checkpoint: store 1, 30m31s behind",
+            "checkpoint lag 30m1s > 30m0s (oldest store checkpoint: store 1, 30m31s behind)",
         ),
         // A running task is never judged by the (looser) paused thresholds.
         (
             7_201_000,
             7201,
             State::Critical,
-            "checkpoint lag 2h0m1s > 30m0s; oldest store checkpoint: store 1, 2h0m31s behind",
+            "checkpoint lag 2h0m1s > 30m0s (oldest store checkpoint: store 1, 2h0m31s behind)",
         ),
     ];
     for &(lag_ms, lag, state, text) in cases {
@@ -279,7 +279,7 @@ fn lag_is_measured_from_the_storage_checkpoint_not_central_global() {
         reasons(tv),
         vec![r(
             State::Warning,
-            "checkpoint lag 10m30s > 10m0s; oldest store checkpoint: store 1, 11m0s behind"
+            "checkpoint lag 10m30s > 10m0s (oldest store checkpoint: store 1, 11m0s behind)"
         )]
     );
 }
@@ -317,7 +317,7 @@ fn per_task_thresholds_override_the_defaults() {
             61,
             (
                 State::Warning,
-                "checkpoint lag 1m1s > 1m0s; oldest store checkpoint: store 1, 1m31s behind",
+                "checkpoint lag 1m1s > 1m0s (oldest store checkpoint: store 1, 1m31s behind)",
             ),
             (State::Ok, "checkpoint lag 1m1s"),
         ),
@@ -326,7 +326,7 @@ fn per_task_thresholds_override_the_defaults() {
             121,
             (
                 State::Critical,
-                "checkpoint lag 2m1s > 2m0s; oldest store checkpoint: store 1, 2m31s behind",
+                "checkpoint lag 2m1s > 2m0s (oldest store checkpoint: store 1, 2m31s behind)",
             ),
             (State::Ok, "checkpoint lag 2m1s"),
         ),
@@ -372,7 +372,7 @@ fn per_task_thresholds_override_the_defaults() {
         reasons(only(&verdict)),
         vec![r(
             State::Critical,
-            "checkpoint lag 46s > 45s; oldest store checkpoint: store 1, 1m16s behind"
+            "checkpoint lag 46s > 45s (oldest store checkpoint: store 1, 1m16s behind)"
         )]
     );
 }
@@ -387,60 +387,60 @@ fn inside_and_lower_bound_ranges() {
             "@300:600",
             "1800",
             300,
-            (State::Warning, "checkpoint lag 5m0s inside @300:600; oldest store checkpoint: store 1, 5m30s behind"),
+            (State::Warning, "checkpoint lag 5m0s inside @300:600 (oldest store checkpoint: store 1, 5m30s behind)"),
         ),
         (
             "@300:600",
             "1800",
             600,
-            (State::Warning, "checkpoint lag 10m0s inside @300:600; oldest store checkpoint: store 1, 10m30s behind"),
+            (State::Warning, "checkpoint lag 10m0s inside @300:600 (oldest store checkpoint: store 1, 10m30s behind)"),
         ),
         ("@300:600", "1800", 601, (State::Ok, "checkpoint lag 10m1s")),
         (
             "@5m:10m",
             "30m",
             450,
-            (State::Warning, "checkpoint lag 7m30s inside @300:600; oldest store checkpoint: store 1, 8m0s behind"),
+            (State::Warning, "checkpoint lag 7m30s inside @300:600 (oldest store checkpoint: store 1, 8m0s behind)"),
         ),
         // Lower bound: a lag below 10 s is CRITICAL (e.g. to catch a frozen clock).
         (
             "600",
             "10:",
             9,
-            (State::Critical, "checkpoint lag 9s < 10s; oldest store checkpoint: store 1, 39s behind"),
+            (State::Critical, "checkpoint lag 9s < 10s (oldest store checkpoint: store 1, 39s behind)"),
         ),
         ("600", "10:", 10, (State::Ok, "checkpoint lag 10s")),
         (
             "600",
             "10:",
             601,
-            (State::Warning, "checkpoint lag 10m1s > 10m0s; oldest store checkpoint: store 1, 10m31s behind"),
+            (State::Warning, "checkpoint lag 10m1s > 10m0s (oldest store checkpoint: store 1, 10m31s behind)"),
         ),
         (
             "60:",
             "1800",
             59,
-            (State::Warning, "checkpoint lag 59s < 1m0s; oldest store checkpoint: store 1, 1m29s behind"),
+            (State::Warning, "checkpoint lag 59s < 1m0s (oldest store checkpoint: store 1, 1m29s behind)"),
         ),
         // Both bounds, outside.
         (
             "60:600",
             "1800",
             30,
-            (State::Warning, "checkpoint lag 30s outside 60:600; oldest store checkpoint: store 1, 1m0s behind"),
+            (State::Warning, "checkpoint lag 30s outside 60:600 (oldest store checkpoint: store 1, 1m0s behind)"),
         ),
         // Durations parse to seconds.
         (
             "5m",
             "1h",
             301,
-            (State::Warning, "checkpoint lag 5m1s > 5m0s; oldest store checkpoint: store 1, 5m31s behind"),
+            (State::Warning, "checkpoint lag 5m1s > 5m0s (oldest store checkpoint: store 1, 5m31s behind)"),
         ),
         (
             "5m",
             "1h",
             3601,
-            (State::Critical, "checkpoint lag 1h0m1s > 1h0m0s; oldest store checkpoint: store 1, 1h0m31s behind"),
+            (State::Critical, "checkpoint lag 1h0m1s > 1h0m0s (oldest store checkpoint: store 1, 1h0m31s behind)"),
         ),
     ];
     for &(w, c, lag, want) in cases {
@@ -475,7 +475,7 @@ fn checkpoint_in_the_future_is_zero_lag_and_ok() {
         reasons(only(&verdict)),
         vec![r(
             State::Warning,
-            "checkpoint lag 0s < 1s; oldest store checkpoint: store 1, 0s behind"
+            "checkpoint lag 0s < 1s (oldest store checkpoint: store 1, 0s behind)"
         )]
     );
 }
@@ -605,7 +605,7 @@ fn stale_last_error_while_running_is_a_warning() {
         vec![
             r(
                 State::Critical,
-                "checkpoint lag 30m1s > 30m0s; oldest store checkpoint: store 1, 30m31s behind"
+                "checkpoint lag 30m1s > 30m0s (oldest store checkpoint: store 1, 30m31s behind)"
             ),
             r(
                 State::Warning,

@@ -49,7 +49,7 @@ pub fn judge(
         };
         let text = match slowest {
             Some((store, behind)) if state != State::Ok && !paused => format!(
-                "{text}; oldest store checkpoint: store {store}, {} behind",
+                "{text} (oldest store checkpoint: store {store}, {} behind)",
                 tso::human_duration(behind)
             ),
             _ => text,

@@ -20,6 +20,7 @@
 pub mod cluster;
 pub mod gc;
 pub mod lag;
+pub mod liveness;
 pub mod pause;
 pub mod policy;
 pub mod storage;
@@ -175,6 +176,13 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
                 _ => None,
             };
             judged.extend(stores::judge(task, ts, stores, ctx.owner_keys, ctx.policy));
+            let gc = ctx.pd.and_then(|p| p.gc.as_ref().ok());
+            if let Some(stores) = stores {
+                judged.extend(liveness::stores(task, stores, gc, ctx.policy, ctx.now_ms));
+            }
+            if let Some(gc) = gc.filter(|_| ctx.owner_keys > 0) {
+                judged.extend(liveness::advancer(gc, ctx.policy, ctx.now_ms));
+            }
         }
     }
     if let Some(tikv) = ctx.tikv {

@@ -31,6 +31,10 @@ pub const AUTO_PAUSE_WARNING: u64 = 12 * 3600;
 pub const AUTO_PAUSE_CRITICAL: u64 = 2 * 3600;
 /// Log backup holding GC back for longer than this (seconds) → WARNING.
 pub const GC_HOLD_WARNING: u64 = 24 * 3600;
+/// A store's `backup-stream-<task>-<store>` safepoint not refreshed for longer (seconds) → WARNING.
+pub const FLUSH_STALE: u64 = 15 * 60;
+/// The `log-backup-coordinator` safepoint not refreshed for longer (seconds) → WARNING.
+pub const ADVANCER_STALE: u64 = 10 * 60;
 /// The cluster has no log backup task.
 pub const NO_TASK_STATE: State = State::Critical;
 /// PD's etcd cannot be read (a timeout is always UNKNOWN).
@@ -111,6 +115,9 @@ pub struct Policy {
     pub auto_pause_critical: u64,
     /// Log backup holding GC back longer than this (seconds) → WARNING.
     pub gc_hold_warning: u64,
+    /// Seconds without a flush (store) or a tick (advancer) → WARNING.
+    pub flush_stale: u64,
+    pub advancer_stale: u64,
     pub storage: StoragePolicy,
 }
 
@@ -129,6 +136,8 @@ impl Default for Policy {
             auto_pause_warning: AUTO_PAUSE_WARNING,
             auto_pause_critical: AUTO_PAUSE_CRITICAL,
             gc_hold_warning: GC_HOLD_WARNING,
+            flush_stale: FLUSH_STALE,
+            advancer_stale: ADVANCER_STALE,
             storage: StoragePolicy::default(),
         }
     }

@@ -58,6 +58,16 @@ pub(super) struct Cli {
     #[arg(long, value_name = "DURATION")]
     pub(super) gc_hold_warning: Option<String>,
 
+    /// A running task's store whose backup-stream-<task>-<store> safepoint was not
+    /// refreshed for longer than this (no flush) → WARNING [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) flush_stale: Option<String>,
+
+    /// The log-backup-coordinator safepoint not refreshed for longer than this while a
+    /// task runs (the advancer does not tick) → WARNING [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) advancer_stale: Option<String>,
+
     /// A running task closer than this to being paused by the advancer → WARNING [default: {default}]
     #[arg(long, value_name = "DURATION")]
     pub(super) auto_pause_warning: Option<String>,
@@ -247,6 +257,8 @@ fn help_defaults() -> Vec<(&'static str, String)> {
         ("persist_lag", short_duration(policy::PERSIST_LAG)),
         ("lag_limit", short_duration(policy::LAG_LIMIT)),
         ("gc_hold_warning", short_duration(policy::GC_HOLD_WARNING)),
+        ("flush_stale", short_duration(policy::FLUSH_STALE)),
+        ("advancer_stale", short_duration(policy::ADVANCER_STALE)),
         (
             "auto_pause_warning",
             short_duration(policy::AUTO_PAUSE_WARNING),
@@ -349,6 +361,8 @@ impl Cli {
             parallel: self.parallel,
             lag_limit: self.lag_limit.clone(),
             gc_hold_warning: self.gc_hold_warning.clone(),
+            flush_stale: self.flush_stale.clone(),
+            advancer_stale: self.advancer_stale.clone(),
             auto_pause_warning: self.auto_pause_warning.clone(),
             auto_pause_critical: self.auto_pause_critical.clone(),
             storage: self.storage.then_some(true),

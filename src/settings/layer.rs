@@ -64,6 +64,8 @@ pub struct Layer {
     pub max_output: Option<usize>,
     pub lag_limit: Option<String>,
     pub gc_hold_warning: Option<String>,
+    pub flush_stale: Option<String>,
+    pub advancer_stale: Option<String>,
     pub auto_pause_warning: Option<String>,
     pub auto_pause_critical: Option<String>,
     /// Read each task's backup storage (`--storage`).
@@ -160,6 +162,8 @@ impl Layer {
             max_output,
             lag_limit,
             gc_hold_warning,
+            flush_stale,
+            advancer_stale,
             auto_pause_warning,
             auto_pause_critical,
             storage,
@@ -470,6 +474,12 @@ pub(super) fn build(
         policy::GC_HOLD_WARNING,
         "gc-hold-warning",
     )?;
+    let flush_stale = seconds(&layer.flush_stale, policy::FLUSH_STALE, "flush-stale")?;
+    let advancer_stale = seconds(
+        &layer.advancer_stale,
+        policy::ADVANCER_STALE,
+        "advancer-stale",
+    )?;
     let auto_pause_warning = seconds(
         &layer.auto_pause_warning,
         policy::AUTO_PAUSE_WARNING,
@@ -512,6 +522,8 @@ pub(super) fn build(
             auto_pause_warning,
             auto_pause_critical,
             gc_hold_warning,
+            flush_stale,
+            advancer_stale,
             storage: storage_policy,
         },
         storage,
