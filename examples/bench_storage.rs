@@ -94,6 +94,29 @@ fn main() {
         v[v.len() / 2]
     };
     let (p, s) = (median(&mut plain), median(&mut storage));
+    // CPU and peak RSS of one run each: what the check itself spends, apart from waiting.
+    let resources = |storage: bool| -> String {
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.args(["-f", "%U %S %M", &binary]).args(base);
+        if storage {
+            cmd.arg("--storage");
+        }
+        let out = cmd.output().expect("/usr/bin/time (apt-get install time)");
+        let text = String::from_utf8_lossy(&out.stderr);
+        let f: Vec<f64> = text
+            .lines()
+            .last()
+            .unwrap_or("")
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        match f.as_slice() {
+            [u, s, m] => format!("{:.0} ms CPU, {:.1} MB peak RSS", (u + s) * 1000.0, m / 1024.0),
+            _ => text.to_string(),
+        }
+    };
+    println!("etcd only, one run:             {}", resources(false));
+    println!("with --storage, one run:        {}", resources(true));
     println!("metas in the bucket:            {metas}");
     println!(
         "storage requests per run:       {} ({lists} LIST, {} GET)",

@@ -157,11 +157,20 @@ fn storage_requests(
             None if settings.task_credentials => Credentials::from_task_info(&kv.value),
             None => Credentials::Host,
         };
+        // The newest etcd storage checkpoint of the task: where the freshness listing starts
+        // (so it need not wait for the checkpoint files).
+        let prefix = keys::task_prefix(keys::STORAGE_CHECKPOINT, name.as_bytes());
+        let checkpoint = snapshot
+            .storage_checkpoint
+            .iter()
+            .filter(|kv| kv.key.starts_with(&prefix))
+            .filter_map(|kv| tso::decode_u64be(&kv.value))
+            .max();
         out.push(StorageRequest {
             task: name,
             location,
             credentials,
-            checkpoint: None,
+            checkpoint,
         });
     }
     out

@@ -277,6 +277,35 @@ fn decode_root(bytes: &[u8]) -> Result<RootMeta, String> {
 
 /// Tier A and the freshness page of one task's storage.
 async fn read_log(store: &Counted, checkpoint: Option<u64>) -> Result<LogRead, String> {
+    let offset_of = |ts: u64| {
+        let ms = crate::tso::physical_ms(ts).saturating_sub(FLUSH_WINDOW_MS);
+        names::list_offset(crate::tso::from_physical_ms(ms))
+    };
+    // With etcd's checkpoint the freshness page is listed at once, beside Tier A.
+    let early = checkpoint.map(offset_of);
+    let fresh_early = async {
+        match &early {
+            Some(offset) => Some(store.list("v1/backupmeta", Some(offset)).await),
+            None => None,
+        }
+    };
+    let (tier_a, fresh) = futures::join!(tier_a(store), fresh_early);
+    let mut out = tier_a?;
+    let metas = match fresh {
+        Some(listed) => listed?,
+        None => {
+            let from = out.global_checkpoints.iter().map(|(_, ts)| *ts).max();
+            store
+                .list("v1/backupmeta", from.map(offset_of).as_deref())
+                .await?
+        }
+    };
+    newest_flush(&mut out, &metas);
+    Ok(out)
+}
+
+/// `br log metadata`'s reads: backupmeta, the safepoint, BASE, the checkpoint files.
+async fn tier_a(store: &Counted) -> Result<LogRead, String> {
     let mut out = LogRead::default();
     let (root, safepoint, base, checkpoints) = futures::join!(
         store.get("backupmeta"),
@@ -321,19 +350,12 @@ async fn read_log(store: &Counted, checkpoint: Option<u64>) -> Result<LogRead, S
         }
     }
     out.global_checkpoints.sort();
-    // Freshness: one page from the checkpoint minus the window.
-    let from = out
-        .global_checkpoints
-        .iter()
-        .map(|(_, ts)| *ts)
-        .chain(checkpoint)
-        .max();
-    let offset = from.map(|ts| {
-        let ms = crate::tso::physical_ms(ts).saturating_sub(FLUSH_WINDOW_MS);
-        names::list_offset(crate::tso::from_physical_ms(ms))
-    });
-    let metas = store.list("v1/backupmeta", offset.as_deref()).await?;
-    for meta in &metas {
+    Ok(out)
+}
+
+/// The newest flush among one listing page of `v1/backupmeta/`.
+fn newest_flush(out: &mut LogRead, metas: &[object_store::ObjectMeta]) {
+    for meta in metas {
         let name = meta.location.filename().unwrap_or("");
         let modified = meta.last_modified.timestamp_millis().max(0) as u64;
         let flush = match names::parse(name) {
@@ -355,7 +377,6 @@ async fn read_log(store: &Counted, checkpoint: Option<u64>) -> Result<LogRead, S
             out.newest_flush = Some(flush);
         }
     }
-    Ok(out)
 }
 
 /// A flush's time in Unix ms.
