@@ -111,7 +111,11 @@ fn main() {
             .filter_map(|v| v.parse().ok())
             .collect();
         match f.as_slice() {
-            [u, s, m] => format!("{:.0} ms CPU, {:.1} MB peak RSS", (u + s) * 1000.0, m / 1024.0),
+            [u, s, m] => format!(
+                "{:.0} ms CPU, {:.1} MB peak RSS",
+                (u + s) * 1000.0,
+                m / 1024.0
+            ),
             _ => text.to_string(),
         }
     };

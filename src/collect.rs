@@ -28,8 +28,19 @@ pub struct Observed {
     pub tikv: Option<TikvFacts>,
     /// The backup storage (`--storage`); `None` when off or etcd failed.
     pub storage: Option<StorageFacts>,
+    /// The previous run's task checkpoints (`None` with `--no-state` or `--now`).
+    pub progress: Option<Progress>,
     /// Set-up warnings found while resolving the settings.
     pub notices: Vec<String>,
+}
+
+/// Where the run keeps its state, and what the previous run left there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub path: std::path::PathBuf,
+    /// The key the file is written under (PD's cluster id, else the endpoints).
+    pub cluster: String,
+    pub before: std::collections::BTreeMap<String, throughput::TaskProgress>,
 }
 
 impl Default for Observed {
@@ -40,6 +51,7 @@ impl Default for Observed {
             pd: None,
             tikv: None,
             storage: None,
+            progress: None,
             notices: Vec::new(),
         }
     }
@@ -64,6 +76,7 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
                 pd: None,
                 tikv: None,
                 storage: None,
+                progress: None,
                 notices: plan.notices.clone(),
             }
         }
@@ -77,14 +90,26 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
             stores: Err("PD HTTP request failed internally".into()),
         })
     });
-    let tikv = plan.throughput.as_ref().map(|settings| {
-        // The state file is per cluster: PD's cluster id, else the endpoints.
-        let cluster = snapshot
-            .cluster_id()
-            .map(|id| id.to_string())
-            .unwrap_or_else(|| plan.endpoints.join(","));
-        observe_tikv(settings, plan.tls.as_ref(), pd.as_ref(), &cluster, deadline)
+    // The state file is per cluster: PD's cluster id, else the endpoints.
+    let cluster = snapshot
+        .cluster_id()
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| plan.endpoints.join(","));
+    let progress = plan.state_dir.as_ref().map(|dir| {
+        let path = throughput::state_path(dir, &cluster);
+        let before = throughput::load(&path, &cluster)
+            .map(|s| s.tasks)
+            .unwrap_or_default();
+        Progress {
+            path,
+            cluster: cluster.clone(),
+            before,
+        }
     });
+    let tikv = plan
+        .throughput
+        .as_ref()
+        .map(|settings| observe_tikv(settings, plan.tls.as_ref(), pd.as_ref(), &cluster, deadline));
     let storage = plan.storage.as_ref().map(|settings| {
         guard::set_stage("reading the backup storage");
         let requests = storage_requests(&snapshot, plan, settings);
@@ -100,6 +125,7 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
         pd,
         tikv,
         storage,
+        progress,
         notices: plan.notices.clone(),
     }
 }
@@ -219,7 +245,12 @@ fn observe_tikv(
         }
     }
     let mut facts = throughput::compare(previous.as_ref(), &current, taken_at);
-    let state = throughput::StateFile::new(cluster, taken_at, &throughput::successful(&current));
+    let mut state =
+        throughput::StateFile::new(cluster, taken_at, &throughput::successful(&current));
+    // The task checkpoints in the same file are the runner's to update: keep them.
+    state.tasks = throughput::load(&path, cluster)
+        .map(|s| s.tasks)
+        .unwrap_or_default();
     if let Err(e) = throughput::save(&path, &state) {
         facts.notes.push(format!("throughput state not saved: {e}"));
     }

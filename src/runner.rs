@@ -7,6 +7,7 @@ use crate::judge;
 use crate::model::{self, Cluster};
 use crate::render::{ClusterResult, Outcome};
 use crate::settings::{ClusterPlan, Plan};
+use crate::throughput;
 use crate::tso;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -76,8 +77,33 @@ pub fn check(plan: &ClusterPlan, now: Option<SystemTime>, deadline: Instant) -> 
         Ok(snapshot) => model::decode(snapshot, &plan.selection),
         Err(_) => Cluster::default(),
     };
-    let verdict = judge::judge(&cluster, &observed, &plan.policy, tso::unix_ms(now));
+    let mut verdict = judge::judge(&cluster, &observed, &plan.policy, tso::unix_ms(now));
+    if let Some(progress) = &observed.progress {
+        guard::set_stage("saving the state file");
+        if let Err(e) = save_progress(progress, &verdict, tso::unix_ms(now)) {
+            verdict.findings.push(judge::Finding::new(
+                crate::state::State::Ok,
+                format!("state not saved: {e}"),
+            ));
+        }
+    }
     Outcome::from_verdict(verdict)
+}
+
+/// The tasks' checkpoints for the next run, beside the TiKV samples in the same file.
+fn save_progress(
+    progress: &collect::Progress,
+    verdict: &judge::Verdict,
+    now_ms: u64,
+) -> Result<(), String> {
+    let mut file = throughput::load(&progress.path, &progress.cluster)
+        .unwrap_or_else(|| throughput::StateFile::new(&progress.cluster, now_ms, &[]));
+    file.tasks = verdict
+        .tasks
+        .iter()
+        .filter_map(|t| t.progress.map(|p| (t.task.name.clone(), p)))
+        .collect();
+    throughput::save(&progress.path, &file)
 }
 
 /// `--list-tasks`: the selected tasks of every cluster (cluster name in fleet mode), in

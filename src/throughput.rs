@@ -23,6 +23,19 @@ pub struct StateFile {
     pub cluster: String,
     pub taken_at_ms: u64,
     pub stores: BTreeMap<String, StoredSample>,
+    /// Each task's checkpoint at the previous run (every run keeps it, unless `--no-state`).
+    #[serde(default)]
+    pub tasks: BTreeMap<String, TaskProgress>,
+}
+
+/// A task's checkpoint as a run saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskProgress {
+    pub checkpoint_ts: u64,
+    /// When the run saw it (Unix ms).
+    pub seen_at_ms: u64,
+    /// When a run first saw this checkpoint value (Unix ms): since then it has not moved.
+    pub advanced_at_ms: u64,
 }
 
 impl StateFile {
@@ -31,6 +44,7 @@ impl StateFile {
             version: STATE_VERSION,
             cluster: cluster.to_string(),
             taken_at_ms,
+            tasks: BTreeMap::new(),
             stores: samples
                 .iter()
                 .map(|(id, s)| {

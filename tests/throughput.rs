@@ -197,3 +197,61 @@ fn an_unwritable_state_dir_is_a_note_not_a_failure() {
     );
     assert_eq!(run.stderr, "");
 }
+
+/// Every run keeps the tasks' checkpoints (not only with --throughput): the second run
+/// knows the rate; --no-state and a --now replay keep nothing.
+#[test]
+fn every_run_keeps_the_checkpoints_for_the_rate() {
+    let etcd = Etcd::start();
+    etcd.load(&["demo.toml"]);
+    let dir = std::env::temp_dir().join(format!("ctlb-progress-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state = dir.to_str().unwrap();
+    let args = [
+        "--pd",
+        &etcd.endpoint,
+        "--no-pd-api",
+        "--format",
+        "ndjson",
+        "--state-dir",
+        state,
+    ];
+    let rate = |run: &testkit::Run| -> serde_json::Value {
+        let first: serde_json::Value =
+            serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
+        first["checkpoint_rate"].clone()
+    };
+    let first = crate::common::check(&args);
+    assert_eq!(rate(&first), serde_json::Value::Null, "{}", first.stdout);
+    let second = crate::common::check(&args);
+    // Nothing moved between the runs: 0 seconds of data per second.
+    assert_eq!(rate(&second), serde_json::json!(0.0), "{}", second.stdout);
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(
+        files
+            .iter()
+            .filter(|f| f
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|e| e == "json"))
+            .count(),
+        1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut no_state = args.to_vec();
+    no_state.push("--no-state");
+    assert_eq!(
+        rate(&crate::common::check(&no_state)),
+        serde_json::Value::Null
+    );
+    assert!(!dir.exists(), "--no-state wrote {}", dir.display());
+    let mut replay = args.to_vec();
+    replay.extend(["--now", "2024-01-01T01:05:00Z"]);
+    assert_eq!(
+        rate(&crate::common::check(&replay)),
+        serde_json::Value::Null
+    );
+    assert!(!dir.exists(), "a --now replay wrote {}", dir.display());
+}

@@ -23,6 +23,7 @@ pub mod lag;
 pub mod liveness;
 pub mod pause;
 pub mod policy;
+pub mod progress;
 pub mod storage;
 pub mod stores;
 pub mod task_state;
@@ -49,6 +50,8 @@ struct Context<'a> {
     pd: Option<&'a PdFacts>,
     tikv: Option<&'a TikvFacts>,
     storage: Option<&'a crate::storage::StorageFacts>,
+    /// The previous run's checkpoints (the state file), when kept.
+    progress: Option<&'a std::collections::BTreeMap<String, crate::throughput::TaskProgress>>,
     owner_keys: usize,
     policy: &'a Policy,
 }
@@ -99,6 +102,7 @@ pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u6
         pd,
         tikv: observed.tikv.as_ref(),
         storage: observed.storage.as_ref(),
+        progress: observed.progress.as_ref().map(|p| &p.before),
         owner_keys: cluster.owner_keys,
         policy,
     };
@@ -161,6 +165,22 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
     judged.metrics.extend(task_state::state_metrics(task));
     let (horizon, auto_pause_in_seconds) = pause::horizon(task, ctx.policy, ctx.now_ms);
     judged.extend(horizon);
+    let warn = if paused {
+        thresholds.paused_warning
+    } else {
+        thresholds.warning
+    };
+    let moved = progress::judge(
+        task,
+        ctx.progress.and_then(|p| p.get(&task.name)),
+        lag_seconds,
+        &warn,
+        ctx.policy,
+        ctx.now_ms,
+    );
+    if ctx.progress.is_some() {
+        judged.extend(moved.judged);
+    }
     let mut gc_margin_seconds = None;
     let mut resume_deadline_ms = None;
     if let (Some((ts, _)), Some(resume_ts)) = (checkpoint, task.resume_checkpoint()) {
@@ -219,6 +239,8 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
         gc_margin_seconds,
         resume_deadline_ms,
         storage: storage_view,
+        progress: moved.record.filter(|_| ctx.progress.is_some()),
+        checkpoint_rate: moved.rate,
     }
 }
 #[cfg(test)]
@@ -307,6 +329,7 @@ mod tests {
                 pd: facts,
                 tikv: None,
                 storage: None,
+                progress: None,
                 owner_keys,
                 policy: &policy,
             },

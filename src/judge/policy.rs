@@ -118,6 +118,10 @@ pub struct Policy {
     /// Seconds without a flush (store) or a tick (advancer) → WARNING.
     pub flush_stale: u64,
     pub advancer_stale: u64,
+    /// Seconds a running task's checkpoint has not advanced (across runs) → WARNING /
+    /// CRITICAL; no default (the lag rules cover it).
+    pub stuck_warning: Option<u64>,
+    pub stuck_critical: Option<u64>,
     pub storage: StoragePolicy,
 }
 
@@ -138,6 +142,8 @@ impl Default for Policy {
             gc_hold_warning: GC_HOLD_WARNING,
             flush_stale: FLUSH_STALE,
             advancer_stale: ADVANCER_STALE,
+            stuck_warning: None,
+            stuck_critical: None,
             storage: StoragePolicy::default(),
         }
     }

@@ -155,6 +155,10 @@ pub struct TaskVerdict {
     /// Paused tasks: Unix ms after which resume is impossible (None: no PD data,
     /// not paused, no protecting safepoint, or a safepoint that never expires).
     pub resume_deadline_ms: Option<u64>,
+    /// The checkpoint to remember for the next run (state kept); `None` otherwise.
+    pub progress: Option<crate::throughput::TaskProgress>,
+    /// Δcheckpoint / Δwall since the previous run (seconds of data per second).
+    pub checkpoint_rate: Option<f64>,
     /// What the backup storage says (`--storage`); `None` when it was not read.
     pub storage: Option<super::storage::StorageView>,
 }

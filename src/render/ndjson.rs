@@ -43,6 +43,8 @@ struct TaskEvent<'a> {
     resume_deadline: Option<String>,
     /// A running task: seconds until the advancer's lag limit pauses it.
     auto_pause_in_seconds: Option<u64>,
+    /// Δcheckpoint / Δwall since the previous run.
+    checkpoint_rate: Option<f64>,
     /// `--storage`: `off`, `ok` or `unreadable`.
     storage_state: &'static str,
     restorable_from_ts: Option<u64>,
@@ -222,6 +224,7 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
         gc_margin_seconds: t.gc_margin_seconds,
         resume_deadline: t.resume_deadline_ms.map(tso::rfc3339_ms),
         auto_pause_in_seconds: t.auto_pause_in_seconds,
+        checkpoint_rate: t.checkpoint_rate.map(|r| (r * 100.0).round() / 100.0),
         storage_state: st.map_or("off", |s| s.state),
         restorable_from_ts: st.and_then(|s| s.restorable_from_ts),
         restorable_to_ts: st.and_then(|s| s.restorable_to_ts),

@@ -68,6 +68,20 @@ pub(super) struct Cli {
     #[arg(long, value_name = "DURATION")]
     pub(super) advancer_stale: Option<String>,
 
+    /// A running task whose checkpoint has not advanced (across runs) for longer than
+    /// this → WARNING; no default
+    #[arg(long, value_name = "DURATION")]
+    pub(super) stuck_warning: Option<String>,
+
+    /// The same for CRITICAL; no default
+    #[arg(long, value_name = "DURATION")]
+    pub(super) stuck_critical: Option<String>,
+
+    /// Keep no state file between runs (no checkpoint rate, no stuck detection);
+    /// --throughput still keeps its samples
+    #[arg(long)]
+    pub(super) no_state: bool,
+
     /// A running task closer than this to being paused by the advancer → WARNING [default: {default}]
     #[arg(long, value_name = "DURATION")]
     pub(super) auto_pause_warning: Option<String>,
@@ -81,7 +95,7 @@ pub(super) struct Cli {
     #[arg(long)]
     pub(super) throughput: bool,
 
-    /// Where --throughput keeps the previous sample [default: {default}]
+    /// Where each run keeps the tasks' checkpoints (and --throughput its samples) [default: {default}]
     #[arg(long, value_name = "DIR")]
     pub(super) state_dir: Option<PathBuf>,
 
@@ -362,6 +376,9 @@ impl Cli {
             lag_limit: self.lag_limit.clone(),
             gc_hold_warning: self.gc_hold_warning.clone(),
             flush_stale: self.flush_stale.clone(),
+            stuck_warning: self.stuck_warning.clone(),
+            stuck_critical: self.stuck_critical.clone(),
+            no_state: self.no_state.then_some(true),
             advancer_stale: self.advancer_stale.clone(),
             auto_pause_warning: self.auto_pause_warning.clone(),
             auto_pause_critical: self.auto_pause_critical.clone(),

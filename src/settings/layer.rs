@@ -66,6 +66,10 @@ pub struct Layer {
     pub gc_hold_warning: Option<String>,
     pub flush_stale: Option<String>,
     pub advancer_stale: Option<String>,
+    pub stuck_warning: Option<String>,
+    pub stuck_critical: Option<String>,
+    /// `no_state = true` / `--no-state`: keep no state file (no checkpoint rate).
+    pub no_state: Option<bool>,
     pub auto_pause_warning: Option<String>,
     pub auto_pause_critical: Option<String>,
     /// Read each task's backup storage (`--storage`).
@@ -164,6 +168,9 @@ impl Layer {
             gc_hold_warning,
             flush_stale,
             advancer_stale,
+            stuck_warning,
+            stuck_critical,
+            no_state,
             auto_pause_warning,
             auto_pause_critical,
             storage,
@@ -480,6 +487,16 @@ pub(super) fn build(
         policy::ADVANCER_STALE,
         "advancer-stale",
     )?;
+    let stuck_warning = layer
+        .stuck_warning
+        .as_deref()
+        .map(|t| parse_seconds(t, "stuck-warning"))
+        .transpose()?;
+    let stuck_critical = layer
+        .stuck_critical
+        .as_deref()
+        .map(|t| parse_seconds(t, "stuck-critical"))
+        .transpose()?;
     let auto_pause_warning = seconds(
         &layer.auto_pause_warning,
         policy::AUTO_PAUSE_WARNING,
@@ -524,9 +541,18 @@ pub(super) fn build(
             gc_hold_warning,
             flush_stale,
             advancer_stale,
+            stuck_warning,
+            stuck_critical,
             storage: storage_policy,
         },
         storage,
+        // A replay (`--now`) neither reads nor writes the state of real runs.
+        state_dir: (layer.no_state != Some(true) && now.is_none()).then(|| {
+            layer
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| defaults::state_dir(env))
+        }),
     };
     let run = RunPlan {
         format,

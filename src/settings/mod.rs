@@ -77,6 +77,9 @@ pub struct ClusterPlan {
     pub policy: Policy,
     /// `--storage`: what to read of the backup storage; `None` when off.
     pub storage: Option<StoragePlan>,
+    /// Where each run keeps the tasks' checkpoints for the next (`None`: `--no-state`,
+    /// or a `--now` replay).
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `--throughput` settings.

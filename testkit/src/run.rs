@@ -18,6 +18,11 @@ pub fn run(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         .env_remove("NO_COLOR")
         // The table prints BR's local dates: pin the zone so the golden files hold anywhere.
         .env("TZ", "UTC")
+        // Every run keeps a state file: one per test process, never the user's own.
+        .env(
+            "XDG_STATE_HOME",
+            std::env::temp_dir().join(format!("ctlb-state-{}", std::process::id())),
+        )
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
