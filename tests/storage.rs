@@ -27,7 +27,9 @@ fn layout() -> (testkit::store::Objects, Vec<(String, &'static str)>) {
         (flushes[0].meta_key(), "2024-01-01T00:50:00Z"),
         (flushes[4].meta_key(), "2024-01-01T00:55:00Z"),
     ];
+    // Restarted once (`backup.lock`: the storage of a task started again).
     let objects = LogStorage::new(at("2024-01-01T00:00:00Z"))
+        .restarted()
         .safepoint(at("2024-01-01T00:10:00Z"))
         .checkpoint(1, at("2024-01-01T00:59:30Z"))
         .checkpoint(4, at("2024-01-01T00:59:00Z"))

@@ -204,3 +204,42 @@ fn wildcard_selects_all_tasks() {
         Selection::Named(vec!["a".into(), "b".into()])
     );
 }
+
+#[test]
+fn storage_settings_per_task_and_credential_files() {
+    let dir = std::env::temp_dir().join(format!("ctlb-settings-storage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("id"), "AKIDEXAMPLE\n").unwrap();
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "storage = true\nstorage_credentials = \"task\"\nwindow_warning = \"7d:\"\nfull_backup = \"s3://full/b1\"\n[tasks.archive]\nstorage = false\n[tasks.pitr.storage]\nurl = \"s3://other/p?region=eu-west-1\"\naccess_key_id_file = \"{}\"\n",
+            dir.join("id").display()
+        ),
+    )
+    .unwrap();
+    let (plan, _) = options(&["--config", config.to_str().unwrap()]).unwrap();
+    let storage = plan.storage.expect("--storage from the config");
+    assert!(storage.wants("pitr") && storage.wants("any") && !storage.wants("archive"));
+    assert!(storage.task_credentials);
+    assert_eq!(storage.full_backups[0].display(), "s3://full/b1");
+    let pitr = &storage.per_task["pitr"];
+    assert_eq!(pitr.url.as_ref().unwrap().display(), "s3://other/p");
+    // The key is read, and never shows in a Debug print.
+    let debug = format!("{pitr:?}");
+    assert!(!debug.contains("AKIDEXAMPLE"), "{debug}");
+    assert_eq!(
+        plan.policy.storage.window_warning.unwrap().to_string(),
+        "604800:"
+    );
+    // Off unless asked; a typo in the task's storage table is named.
+    assert_eq!(options(&[]).unwrap().0.storage, None);
+    std::fs::write(&config, "[tasks.pitr.storage]\nurll = \"s3://x\"\n").unwrap();
+    let e = options(&["--config", config.to_str().unwrap()]).unwrap_err();
+    assert!(e.contains("line 1") || e.contains("storage"), "{e}");
+    std::fs::write(&config, "storage_credentials = \"mine\"\n").unwrap();
+    let e = options(&["--config", config.to_str().unwrap()]).unwrap_err();
+    assert!(e.contains("invalid storage_credentials 'mine'"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
