@@ -110,7 +110,8 @@ pub struct Task {
 }
 
 impl Task {
-    fn new(name: String) -> Task {
+    /// A task known by name only: no key decoded yet.
+    pub fn new(name: String) -> Task {
         Task {
             name,
             info: None,

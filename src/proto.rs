@@ -105,14 +105,15 @@ pub struct Gcs {
 /// `AzureBlobStorage` (shared_key 6, access_sig 8, encryption_key 10 not declared).
 #[derive(Clone, PartialEq, Message)]
 pub struct Azure {
+    #[prost(string, tag = "5")]
+    pub account_name: String,
     #[prost(string, tag = "1")]
     pub endpoint: String,
+    /// The container.
     #[prost(string, tag = "2")]
     pub bucket: String,
     #[prost(string, tag = "3")]
     pub prefix: String,
-    #[prost(string, tag = "5")]
-    pub account_name: String,
 }
 
 /// The credentials a task info may carry, decoded only on request

@@ -15,19 +15,10 @@ const NOW: u64 = 1_704_240_000_000;
 
 fn task(central_global_ms: Option<u64>, marker: Option<&str>, error_keys: usize) -> Task {
     Task {
-        name: "pitr".into(),
-        info: None,
         pause: marker.map(|m| decode_pause(m.as_bytes()).ok()),
         central_global: central_global_ms.map(tso::from_physical_ms),
-        store_checkpoints: vec![],
-        legacy_checkpoints: vec![],
-        storage_checkpoints: vec![],
-        region_keys: 0,
-        errors: vec![],
-        error_store_ids: vec![],
         error_keys,
-        checkpoint_undecodable: false,
-        problems: vec![],
+        ..Task::new("pitr".into())
     }
 }
 

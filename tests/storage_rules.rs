@@ -31,19 +31,7 @@ fn task(etcd_ckpt_ms: u64) -> Task {
 
 fn empty_task() -> Task {
     Task {
-        name: "pitr".into(),
-        info: None,
-        pause: None,
-        central_global: None,
-        store_checkpoints: vec![],
-        legacy_checkpoints: vec![],
-        storage_checkpoints: vec![],
-        region_keys: 0,
-        errors: vec![],
-        error_store_ids: vec![],
-        error_keys: 0,
-        checkpoint_undecodable: false,
-        problems: vec![],
+        ..Task::new("pitr".into())
     }
 }
 

@@ -144,14 +144,11 @@ pub fn hold(gc: &GcSafepoints, policy: &Policy, now_ms: u64) -> (Judged, Option<
             );
         }
     }
-    out.metrics.push(Metric {
-        label: "gc_hold",
-        value: hold.map(|h| h as f64),
-        uom: "s",
-        warn: Some(crate::range::Range::upper(policy.gc_hold_warning as f64)),
-        crit: None,
-        min: Some(0.0),
-        max: None,
-    });
+    out.metrics.push(Metric::seconds(
+        "gc_hold",
+        hold,
+        Some(crate::range::Range::upper(policy.gc_hold_warning as f64)),
+        None,
+    ));
     (out, hold)
 }

@@ -56,15 +56,12 @@ pub fn judge(
         };
         out.push(state, text);
     }
-    out.metrics.push(Metric {
-        label: "checkpoint_lag",
-        value: lag.map(|l| l as f64),
-        uom: "s",
-        warn: Some(warning),
-        crit: Some(critical),
-        min: Some(0.0),
-        max: None,
-    });
+    out.metrics.push(Metric::seconds(
+        "checkpoint_lag",
+        lag,
+        Some(warning),
+        Some(critical),
+    ));
     out
 }
 

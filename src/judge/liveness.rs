@@ -136,22 +136,11 @@ mod tests {
     #[test]
     fn silent_stores_and_a_still_advancer() {
         let mut task = Task {
-            name: "pitr".into(),
-            info: None,
-            pause: None,
-            central_global: None,
-            store_checkpoints: vec![],
-            legacy_checkpoints: vec![],
             storage_checkpoints: vec![
                 StoreTs { store_id: 1, ts: 1 },
                 StoreTs { store_id: 4, ts: 1 },
             ],
-            region_keys: 0,
-            errors: vec![],
-            error_store_ids: vec![],
-            error_keys: 0,
-            checkpoint_undecodable: false,
-            problems: vec![],
+            ..Task::new("pitr".into())
         };
         let stores = [
             store(1, "Up"),

@@ -263,7 +263,6 @@ mod tests {
     fn task(lag_min: u64) -> Task {
         let ckpt = NOW - lag_min * MIN;
         Task {
-            name: "pitr".into(),
             info: Some(TaskInfo {
                 name: "pitr".into(),
                 start_ts: ts(NOW - 120 * MIN),
@@ -271,20 +270,12 @@ mod tests {
                 storage: "s3://b/p".into(),
                 table_filter: vec![],
             }),
-            pause: None,
             central_global: Some(ts(ckpt + 30_000)),
-            store_checkpoints: vec![],
-            legacy_checkpoints: vec![],
             storage_checkpoints: vec![StoreTs {
                 store_id: 1,
                 ts: ts(ckpt),
             }],
-            region_keys: 0,
-            errors: vec![],
-            error_store_ids: vec![],
-            error_keys: 0,
-            checkpoint_undecodable: false,
-            problems: vec![],
+            ..Task::new("pitr".into())
         }
     }
 

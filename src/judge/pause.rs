@@ -148,14 +148,11 @@ pub fn horizon(task: &Task, policy: &Policy, now_ms: u64) -> (Judged, Option<u64
             );
         }
     }
-    out.metrics.push(Metric {
-        label: "auto_pause_in",
-        value: left.map(|l| l as f64),
-        uom: "s",
-        warn: Some(warn),
-        crit: Some(crit),
-        min: Some(0.0),
-        max: None,
-    });
+    out.metrics.push(Metric::seconds(
+        "auto_pause_in",
+        left,
+        Some(warn),
+        Some(crit),
+    ));
     (out, left)
 }

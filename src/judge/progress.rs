@@ -130,7 +130,6 @@ mod tests {
 
     fn task(checkpoint_ms: u64, start_ms: u64) -> Task {
         Task {
-            name: "pitr".into(),
             info: Some(TaskInfo {
                 name: "pitr".into(),
                 start_ts: tso::from_physical_ms(start_ms),
@@ -138,20 +137,12 @@ mod tests {
                 storage: String::new(),
                 table_filter: vec![],
             }),
-            pause: None,
             central_global: None,
-            store_checkpoints: vec![],
-            legacy_checkpoints: vec![],
             storage_checkpoints: vec![StoreTs {
                 store_id: 1,
                 ts: tso::from_physical_ms(checkpoint_ms),
             }],
-            region_keys: 0,
-            errors: vec![],
-            error_store_ids: vec![],
-            error_keys: 0,
-            checkpoint_undecodable: false,
-            problems: vec![],
+            ..Task::new("pitr".into())
         }
     }
 

@@ -52,23 +52,6 @@ fn judge_value(
     }
 }
 
-fn seconds_metric(
-    label: &'static str,
-    value: Option<u64>,
-    warn: Option<Range>,
-    crit: Option<Range>,
-) -> Metric {
-    Metric {
-        label,
-        value: value.map(|v| v as f64),
-        uom: "s",
-        warn,
-        crit,
-        min: Some(0.0),
-        max: None,
-    }
-}
-
 /// The storage rules for one task: `None` storage means it was not read for this task.
 pub fn judge(
     task: &Task,
@@ -164,7 +147,7 @@ pub fn judge(
             )
         },
     );
-    out.metrics.push(seconds_metric(
+    out.metrics.push(Metric::seconds(
         "restorable_window",
         Some(window),
         policy.window_warning,
@@ -211,7 +194,7 @@ pub fn judge(
             ),
         );
     }
-    out.metrics.push(seconds_metric(
+    out.metrics.push(Metric::seconds(
         "newest_flush_age",
         flush_age,
         policy.flush_age_warning,
@@ -298,7 +281,7 @@ fn full_backups(
                 date(to)
             ),
         );
-        out.metrics.push(seconds_metric(
+        out.metrics.push(Metric::seconds(
             "full_backup_age",
             None,
             policy.full_age_warning,
@@ -331,7 +314,7 @@ fn full_backups(
             "the newest full backup's backupmeta is encrypted: its time is the object's last-modified time, approximate",
         );
     }
-    out.metrics.push(seconds_metric(
+    out.metrics.push(Metric::seconds(
         "full_backup_age",
         Some(age),
         policy.full_age_warning,

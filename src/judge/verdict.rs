@@ -42,6 +42,24 @@ pub struct Metric {
 }
 
 impl Metric {
+    /// Seconds (minimum 0) judged against `warn` and `crit`; `None` when unknown.
+    pub fn seconds(
+        label: &'static str,
+        value: Option<u64>,
+        warn: Option<Range>,
+        crit: Option<Range>,
+    ) -> Metric {
+        Metric {
+            label,
+            value: value.map(|v| v as f64),
+            uom: "s",
+            warn,
+            crit,
+            min: Some(0.0),
+            max: None,
+        }
+    }
+
     /// A count (no unit, minimum 0) with no thresholds.
     pub fn count(label: &'static str, value: f64) -> Metric {
         Metric {
