@@ -68,3 +68,28 @@ fn list_tasks_of_an_unreachable_cluster_is_the_usual_failure() {
         "TIDB_LOG_BACKUP UNKNOWN - invalid task pattern '(': error: unclosed group\n"
     );
 }
+
+/// `--perfdata stores`: one lag item per store, off by default.
+#[test]
+fn per_store_perfdata_on_request() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let args = [
+        "--pd",
+        &etcd.endpoint,
+        "--no-pd-api",
+        "--now",
+        "2024-01-01T01:05:00Z",
+    ];
+    let plain = check(&args);
+    assert!(!plain.stdout.contains("_store_1_lag"), "{}", plain.stdout);
+    let mut with = args.to_vec();
+    with.extend(["--perfdata", "stores"]);
+    let run = check(&with);
+    assert_eq!(
+        run.stdout.lines().next().unwrap(),
+        "TIDB_LOG_BACKUP OK - pitr NORMAL, checkpoint lag 5m30s | tasks=1;;;0 pitr_checkpoint_lag=330s;600;1800;0 pitr_paused=0;;;0;1 pitr_store_errors=0;;;0 pitr_auto_pause_in=172500s;43200:;7200:;0 pitr_store_1_lag=360s;;;0 pitr_store_1001_lag=330s;;;0 pitr_store_4_lag=390s;;;0"
+    );
+    let bad = check(&["--perfdata", "regions"]);
+    assert_eq!(bad.code, 3);
+}

@@ -133,7 +133,7 @@ fn the_auto_pause_horizon_of_a_running_task() {
         );
         let metric = &judged.metrics[0];
         assert_eq!(
-            (metric.label, metric.value),
+            (metric.label.as_ref(), metric.value),
             ("auto_pause_in", Some(want_left as f64))
         );
         assert_eq!(metric.warn.unwrap().to_string(), "43200:");

@@ -115,7 +115,11 @@ fn the_window_is_brs_log_min_to_log_max() {
     assert_eq!(view.truncate_ts, Some(ts(NOW - 48 * H)));
     assert_eq!(view.newest_flush_age_seconds, Some(180));
     assert_eq!(view.requests, Some(7));
-    let labels: Vec<_> = judged.metrics.iter().map(|m| (m.label, m.value)).collect();
+    let labels: Vec<_> = judged
+        .metrics
+        .iter()
+        .map(|m| (m.label.as_ref(), m.value))
+        .collect();
     assert_eq!(
         labels,
         vec![

@@ -208,6 +208,17 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
     if let Some(tikv) = ctx.tikv {
         judged.extend(tikv::judge(task, tikv));
     }
+    if ctx.policy.store_perfdata {
+        for s in task.store_rows() {
+            let lag = tso::lag_seconds(ctx.now_ms, tso::physical_ms(s.ts));
+            judged.metrics.push(Metric::seconds(
+                format!("store_{}_lag", s.store_id),
+                Some(lag),
+                None,
+                None,
+            ));
+        }
+    }
     let mut storage_view = None;
     if let Some(facts) = ctx.storage {
         if let Some(read) = facts.task(&task.name) {

@@ -122,6 +122,9 @@ pub struct Policy {
     /// CRITICAL; no default (the lag rules cover it).
     pub stuck_warning: Option<u64>,
     pub stuck_critical: Option<u64>,
+    /// `--perfdata stores`: one `<task>_store_<id>_lag` item per store (the label count
+    /// grows with the stores, so it is off by default).
+    pub store_perfdata: bool,
     pub storage: StoragePolicy,
 }
 
@@ -144,6 +147,7 @@ impl Default for Policy {
             advancer_stale: ADVANCER_STALE,
             stuck_warning: None,
             stuck_critical: None,
+            store_perfdata: false,
             storage: StoragePolicy::default(),
         }
     }

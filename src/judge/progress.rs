@@ -108,7 +108,7 @@ pub fn judge(
         }
     }
     out.judged.metrics.push(Metric {
-        label: "checkpoint_rate",
+        label: "checkpoint_rate".into(),
         value: out.rate.map(|r| (r * 100.0).round() / 100.0),
         uom: "",
         warn: None,

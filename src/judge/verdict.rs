@@ -30,7 +30,7 @@ impl Finding {
 /// mode the cluster's) label.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
-    pub label: &'static str,
+    pub label: std::borrow::Cow<'static, str>,
     /// `None`: the rule applies but the value is unknown (no perfdata item then).
     pub value: Option<f64>,
     /// Perfdata unit of measure: `s`, or empty for counts.
@@ -44,13 +44,13 @@ pub struct Metric {
 impl Metric {
     /// Seconds (minimum 0) judged against `warn` and `crit`; `None` when unknown.
     pub fn seconds(
-        label: &'static str,
+        label: impl Into<std::borrow::Cow<'static, str>>,
         value: Option<u64>,
         warn: Option<Range>,
         crit: Option<Range>,
     ) -> Metric {
         Metric {
-            label,
+            label: label.into(),
             value: value.map(|v| v as f64),
             uom: "s",
             warn,
@@ -63,7 +63,7 @@ impl Metric {
     /// A count (no unit, minimum 0) with no thresholds.
     pub fn count(label: &'static str, value: f64) -> Metric {
         Metric {
-            label,
+            label: label.into(),
             value: Some(value),
             uom: "",
             warn: None,

@@ -77,6 +77,11 @@ pub(super) struct Cli {
     #[arg(long, value_name = "DURATION")]
     pub(super) stuck_critical: Option<String>,
 
+    /// Extra perfdata (repeatable): `stores` adds each store's checkpoint lag,
+    /// <task>_store_<id>_lag (off by default: the label count grows with the stores)
+    #[arg(long, value_name = "WHAT", value_parser = ["stores"])]
+    pub(super) perfdata: Vec<String>,
+
     /// Keep no state file between runs (no checkpoint rate, no stuck detection);
     /// --throughput still keeps its samples
     #[arg(long)]
@@ -379,6 +384,7 @@ impl Cli {
             stuck_warning: self.stuck_warning.clone(),
             stuck_critical: self.stuck_critical.clone(),
             no_state: self.no_state.then_some(true),
+            perfdata: some_vec(&self.perfdata),
             advancer_stale: self.advancer_stale.clone(),
             auto_pause_warning: self.auto_pause_warning.clone(),
             auto_pause_critical: self.auto_pause_critical.clone(),

@@ -70,6 +70,9 @@ pub struct Layer {
     pub stuck_critical: Option<String>,
     /// `no_state = true` / `--no-state`: keep no state file (no checkpoint rate).
     pub no_state: Option<bool>,
+    /// Extra perfdata: `stores` (per-store lag).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub perfdata: Option<Vec<String>>,
     pub auto_pause_warning: Option<String>,
     pub auto_pause_critical: Option<String>,
     /// Read each task's backup storage (`--storage`).
@@ -171,6 +174,7 @@ impl Layer {
             stuck_warning,
             stuck_critical,
             no_state,
+            perfdata,
             auto_pause_warning,
             auto_pause_critical,
             storage,
@@ -487,6 +491,13 @@ pub(super) fn build(
         policy::ADVANCER_STALE,
         "advancer-stale",
     )?;
+    let mut store_perfdata = false;
+    for item in layer.perfdata.iter().flatten() {
+        match item.as_str() {
+            "stores" => store_perfdata = true,
+            other => return Err(format!("invalid perfdata '{other}' (want stores)")),
+        }
+    }
     let stuck_warning = layer
         .stuck_warning
         .as_deref()
@@ -543,6 +554,7 @@ pub(super) fn build(
             advancer_stale,
             stuck_warning,
             stuck_critical,
+            store_perfdata,
             storage: storage_policy,
         },
         storage,
