@@ -414,4 +414,32 @@ mod tests {
         }
         assert_eq!(storage_url(decoded.storage.as_ref()), "s3://b");
     }
+
+    #[test]
+    fn task_secrets_decode_but_never_print() {
+        // K1 with an S3 backend holding access_key 8, secret 9 and session token 15.
+        let s3 = S3Secrets {
+            access_key: "AKIDSECRET1".into(),
+            secret_access_key: "SECRET2".into(),
+            session_token: "TOKEN3".into(),
+        };
+        let info = TaskSecrets {
+            storage: Some(SecretBackend {
+                backend: Some(SecretKind::S3(s3)),
+            }),
+        };
+        let bytes = info.encode_to_vec();
+        let decoded = TaskSecrets::decode(bytes.as_slice()).unwrap();
+        let Some(SecretBackend {
+            backend: Some(SecretKind::S3(back)),
+        }) = &decoded.storage
+        else {
+            panic!("no S3 secrets decoded");
+        };
+        assert_eq!(back.secret_access_key, "SECRET2");
+        let shown = format!("{decoded:?} {back:?} {:?}", decoded.storage);
+        for secret in ["AKIDSECRET1", "SECRET2", "TOKEN3"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 }
