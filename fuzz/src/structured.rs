@@ -192,10 +192,11 @@ pub struct TaskInfo {
 
 impl TaskInfo {
     fn encode(&self, now_ms: u64) -> Vec<u8> {
-        use proto::{Backend, BucketPrefix, Empty, GcsPrefix, Local, StorageBackend};
-        let gp = |b: &String, p: &String| GcsPrefix {
+        use proto::{Azure, Backend, Empty, Gcs, Local, StorageBackend, S3};
+        let gp = |b: &String, p: &String| Gcs {
             bucket: b.clone(),
             prefix: p.clone(),
+            ..Gcs::default()
         };
         let backend = |b: Backend| Some(StorageBackend { backend: Some(b) });
         let storage = match &self.storage {
@@ -203,12 +204,17 @@ impl TaskInfo {
             Storage::Unset => Some(StorageBackend { backend: None }),
             Storage::Noop => backend(Backend::Noop(Empty {})),
             Storage::Local(p) => backend(Backend::Local(Local { path: p.clone() })),
-            Storage::S3(b, p) => backend(Backend::S3(BucketPrefix {
+            Storage::S3(b, p) => backend(Backend::S3(S3 {
                 bucket: b.clone(),
                 prefix: p.clone(),
+                ..S3::default()
             })),
             Storage::Gcs(b, p) => backend(Backend::Gcs(gp(b, p))),
-            Storage::Azure(b, p) => backend(Backend::AzureBlobStorage(gp(b, p))),
+            Storage::Azure(b, p) => backend(Backend::AzureBlobStorage(Azure {
+                bucket: b.clone(),
+                prefix: p.clone(),
+                ..Azure::default()
+            })),
             Storage::Hdfs => backend(Backend::Hdfs(Empty {})),
             Storage::CloudDynamic => backend(Backend::CloudDynamic(Empty {})),
         };
