@@ -101,18 +101,12 @@ impl Recorder {
             requests: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
-        let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if state.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let state = state.clone();
-                    std::thread::spawn(move || serve(stream, &state));
-                }
-            }
-        });
+        let thread = crate::wire::accept_loop(
+            listener,
+            shared.clone(),
+            |s| s.stop.load(Ordering::SeqCst),
+            serve,
+        );
         Recorder {
             port,
             base_path: base_path.to_string(),

@@ -293,6 +293,26 @@ pub fn request(
     })
 }
 
+/// Accepts connections until `stop` is set, serving each on its own thread.
+pub fn accept_loop<S: Send + Sync + 'static>(
+    listener: std::net::TcpListener,
+    state: std::sync::Arc<S>,
+    stop: impl Fn(&S) -> bool + Send + 'static,
+    serve: fn(std::net::TcpStream, &S),
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stop(&state) {
+                break;
+            }
+            if let Ok(stream) = stream {
+                let state = state.clone();
+                std::thread::spawn(move || serve(stream, &state));
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

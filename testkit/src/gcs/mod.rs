@@ -92,18 +92,12 @@ impl GcsServer {
             generation: AtomicU64::new(1_700_000_000_000_000),
             stop: AtomicBool::new(false),
         });
-        let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if state.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let state = state.clone();
-                    std::thread::spawn(move || serve(stream, &state));
-                }
-            }
-        });
+        let thread = crate::wire::accept_loop(
+            listener,
+            shared.clone(),
+            |s| s.stop.load(Ordering::SeqCst),
+            serve,
+        );
         GcsServer {
             port,
             shared,
