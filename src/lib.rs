@@ -19,6 +19,7 @@ pub mod proto;
 pub mod range;
 pub mod render;
 pub mod runner;
+pub mod selection;
 pub mod settings;
 pub mod snapshot;
 pub mod state;

@@ -10,6 +10,7 @@ pub mod defaults;
 mod file;
 mod layer;
 mod storage;
+mod values;
 
 use crate::judge::Policy;
 use crate::model::Selection;

@@ -1,7 +1,8 @@
 //! `--storage` settings: which tasks' storage is read, how it is reached and with whose
 //! credentials, and the full backups that can be PITR bases.
 
-use super::layer::{range, state, Layer};
+use super::layer::Layer;
+use super::values::{range, state};
 use crate::judge::policy::{StoragePolicy, STORAGE_UNREACHABLE_STATE};
 use crate::storage::{Credentials, Location};
 use crate::tls::Secret;

@@ -8,6 +8,7 @@
 
 pub mod location;
 pub mod names;
+mod open;
 mod read;
 
 pub use location::Location;
