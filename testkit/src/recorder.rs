@@ -173,19 +173,9 @@ impl Drop for Recorder {
 }
 
 fn serve(client: TcpStream, shared: &Shared) {
-    let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut reader = BufReader::new(match client.try_clone() {
-        Ok(c) => c,
-        Err(_) => return,
-    });
-    let Ok(Some(request)) = wire::read_request(&mut reader) else {
+    let Some(request) = wire::read_logged(&client, &shared.requests) else {
         return;
     };
-    shared
-        .requests
-        .lock()
-        .unwrap()
-        .push((request.method.clone(), request.target.clone()));
     let mode = *shared.mode.lock().unwrap();
     let mut client = client;
     match mode {

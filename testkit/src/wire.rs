@@ -228,14 +228,11 @@ pub fn write_response(
     body: &[u8],
     head_only: bool,
 ) -> io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    ));
+    let head = head(
+        &format!("HTTP/1.1 {status} {}", reason(status)),
+        headers,
+        body.len(),
+    );
     stream.write_all(head.as_bytes())?;
     if !head_only {
         stream.write_all(body)?;
@@ -263,14 +260,9 @@ pub fn request(
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    ));
+    let mut all = vec![("Host", addr.to_string())];
+    all.extend(headers.iter().map(|(k, v)| (*k, v.clone())));
+    let head = head(&format!("{method} {target} HTTP/1.1"), &all, body.len());
     stream.write_all(head.as_bytes())?;
     stream.write_all(body)?;
     let mut reader = BufReader::new(stream);
@@ -291,6 +283,34 @@ pub fn request(
         headers,
         body,
     })
+}
+
+/// Reads one request from a served connection (30 s read timeout) and records its
+/// method and target in `log`; `None` when nothing readable came.
+pub fn read_logged(
+    stream: &TcpStream,
+    log: &std::sync::Mutex<Vec<(String, String)>>,
+) -> Option<Request> {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let request = read_request(&mut reader).ok()??;
+    log.lock()
+        .unwrap()
+        .push((request.method.clone(), request.target.clone()));
+    Some(request)
+}
+
+/// The head of a request or a response: its first line, `headers`, the length of the
+/// body and `Connection: close`.
+fn head(first_line: &str, headers: &[(&str, String)], body_len: usize) -> String {
+    let mut head = format!("{first_line}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {body_len}\r\nConnection: close\r\n\r\n"
+    ));
+    head
 }
 
 /// Accepts connections until `stop` is set, serving each on its own thread.

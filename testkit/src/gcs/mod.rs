@@ -47,7 +47,7 @@ use crate::wire::{self, Request};
 use object_store::gcp::{GcpCredential, GoogleCloudStorage, GoogleCloudStorageBuilder};
 use object_store::StaticCredentialProvider;
 use std::collections::BTreeMap;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -246,19 +246,9 @@ fn error(code: &str, message: &str) -> Vec<u8> {
 const XML: (&str, &str) = ("Content-Type", "application/xml; charset=UTF-8");
 
 fn serve(stream: TcpStream, shared: &Shared) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
-    let Ok(Some(request)) = wire::read_request(&mut reader) else {
+    let Some(request) = wire::read_logged(&stream, &shared.requests) else {
         return;
     };
-    shared
-        .requests
-        .lock()
-        .unwrap()
-        .push((request.method.clone(), request.target.clone()));
     let (status, headers, body) = answer(&request, shared);
     let headers: Vec<(&str, String)> = headers.iter().map(|(k, v)| (*k, v.clone())).collect();
     let mut stream = stream;
