@@ -6,11 +6,11 @@
 use crate::etcd::{self, FetchError};
 use crate::guard;
 use crate::keys;
+use crate::model::Cluster;
 use crate::pd::{self, PdFacts};
-use crate::proto;
 use crate::settings::{ClusterPlan, StoragePlan, Throughput};
 use crate::snapshot::Snapshot;
-use crate::storage::{self, Credentials, Location, StorageFacts, StorageRequest};
+use crate::storage::{self, Credentials, StorageFacts, StorageRequest};
 use crate::throughput::{self, TikvFacts};
 use crate::tikv;
 use crate::tls::Tls;
@@ -110,93 +110,81 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
         .throughput
         .as_ref()
         .map(|settings| observe_tikv(settings, plan.tls.as_ref(), pd.as_ref(), &cluster, deadline));
-    let storage = plan.storage.as_ref().map(|settings| {
-        guard::set_stage("reading the backup storage");
-        let requests = storage_requests(&snapshot, plan, settings);
-        storage::read_all(
-            &requests,
-            &settings.full_backups,
-            &settings.full_backup_roots,
-            deadline,
-        )
-    });
     Observed {
         etcd: Ok(snapshot),
         pd,
         tikv,
-        storage,
+        storage: None,
         progress,
         notices: plan.notices.clone(),
     }
 }
 
-/// Each selected task whose storage is read, where, and with whose credentials. A task
-/// whose info does not decode has no storage to read (its problem is judged already).
-fn storage_requests(
-    snapshot: &Snapshot,
+/// `--storage`: each decoded task's backup storage and the full backups, before
+/// `deadline` (after etcd, whose task info says where the storage is).
+pub fn storage(
     plan: &ClusterPlan,
+    cluster: &Cluster,
+    snapshot: &Snapshot,
+    deadline: Instant,
+) -> Option<StorageFacts> {
+    let settings = plan.storage.as_ref()?;
+    guard::set_stage("reading the backup storage");
+    let requests = storage_requests(cluster, snapshot, settings);
+    Some(storage::read_all(
+        &requests,
+        &settings.full_backups,
+        &settings.full_backup_roots,
+        deadline,
+    ))
+}
+
+/// Each task whose storage is read, where, and with whose credentials. A task whose info
+/// does not decode has no storage to read (its problem is judged already).
+fn storage_requests(
+    cluster: &Cluster,
+    snapshot: &Snapshot,
     settings: &StoragePlan,
 ) -> Vec<StorageRequest> {
     let mut out = Vec::new();
-    for kv in &snapshot.info {
-        let name = String::from_utf8_lossy(&kv.key[keys::INFO.len()..]).into_owned();
-        if !plan.selection.wants(&name) || !settings.wants(&name) {
-            continue;
-        }
-        let Ok(info) = proto::decode_task_info(&kv.value) else {
-            continue;
-        };
-        let own = settings.per_task.get(&name);
+    for task in cluster.tasks.iter().filter(|t| settings.wants(&t.name)) {
+        let own = settings.per_task.get(&task.name);
         let location = own
             .and_then(|o| o.url.clone())
-            .or_else(|| Location::from_backend(info.storage.as_ref()));
-        let Some(mut location) = location else {
+            .or_else(|| task.info.as_ref().and_then(|i| i.location.clone()));
+        let Some(location) = location else {
             continue;
         };
-        if let (
-            Some(o),
-            Location::S3 {
-                endpoint,
-                region,
-                force_path_style,
-                ..
-            },
-        ) = (own, &mut location)
-        {
-            if let Some(e) = &o.endpoint {
-                *endpoint = e.clone();
-            }
-            if let Some(r) = &o.region {
-                *region = r.clone();
-            }
-            if let Some(f) = o.force_path_style {
-                *force_path_style = f;
-            }
-        }
-        if let (Some(Some(e)), Location::Gcs { endpoint, .. } | Location::Azure { endpoint, .. }) =
-            (own.map(|o| &o.endpoint), &mut location)
-        {
-            *endpoint = e.clone();
-        }
+        let location = match own {
+            Some(o) => location.reached_by(
+                o.endpoint.as_deref(),
+                o.region.as_deref(),
+                o.force_path_style,
+            ),
+            None => location,
+        };
         let credentials = match own.and_then(|o| o.credentials.clone()) {
             Some(files) => files,
-            None if settings.task_credentials => Credentials::from_task_info(&kv.value),
+            None if settings.task_credentials => {
+                // The secrets are decoded from the raw value, and only on this opt-in.
+                let key = [keys::INFO, task.name.as_bytes()].concat();
+                snapshot
+                    .info
+                    .iter()
+                    .find(|kv| kv.key == key)
+                    .map_or(Credentials::Host, |kv| {
+                        Credentials::from_task_info(&kv.value)
+                    })
+            }
             None => Credentials::Host,
         };
-        // The newest etcd storage checkpoint of the task: where the freshness listing starts
-        // (so it need not wait for the checkpoint files).
-        let prefix = keys::task_prefix(keys::STORAGE_CHECKPOINT, name.as_bytes());
-        let checkpoint = snapshot
-            .storage_checkpoint
-            .iter()
-            .filter(|kv| kv.key.starts_with(&prefix))
-            .filter_map(|kv| tso::decode_u64be(&kv.value))
-            .max();
         out.push(StorageRequest {
-            task: name,
+            task: task.name.clone(),
             location,
             credentials,
-            checkpoint,
+            // The freshness listing starts from the newest etcd storage checkpoint, so it
+            // need not wait for the checkpoint files.
+            checkpoint: task.storage_checkpoints.iter().map(|s| s.ts).max(),
         });
     }
     out

@@ -74,8 +74,10 @@ pub struct Local {
 }
 
 /// `S3`: where the bucket is (access_key 8, secret_access_key 9, session_token 15 are
-/// not declared; `profile` 17 names a profile of the host's AWS config, no secret).
+/// not declared). `profile` 17 names a profile of the AWS config: only whether it is set
+/// is used, and `Debug` never shows it.
 #[derive(Clone, PartialEq, Message)]
+#[prost(skip_debug)]
 pub struct S3 {
     #[prost(string, tag = "1")]
     pub endpoint: String,
@@ -188,6 +190,22 @@ redacted_debug!(
     GcsSecrets,
     AzureSecrets
 );
+
+impl std::fmt::Debug for S3 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("force_path_style", &self.force_path_style)
+            .field(
+                "profile",
+                &(!self.profile.is_empty()).then_some("<redacted>"),
+            )
+            .finish()
+    }
+}
 
 /// `backup.BackupMeta`: the fields a restorable-window check needs.
 #[derive(Clone, PartialEq, Message)]

@@ -71,12 +71,15 @@ pub fn run(plan: &Plan, started: Instant) -> Outcome {
 /// when the check starts).
 pub fn check(plan: &ClusterPlan, now: Option<SystemTime>, deadline: Instant) -> Outcome {
     let now = now.unwrap_or_else(SystemTime::now);
-    let observed: Observed = collect::collect(plan, deadline);
-    guard::set_stage("evaluating");
+    let mut observed: Observed = collect::collect(plan, deadline);
     let cluster = match &observed.etcd {
         Ok(snapshot) => model::decode(snapshot, &plan.selection),
         Err(_) => Cluster::default(),
     };
+    if let Ok(snapshot) = &observed.etcd {
+        observed.storage = collect::storage(plan, &cluster, snapshot, deadline);
+    }
+    guard::set_stage("evaluating");
     let mut verdict = judge::judge(&cluster, &observed, &plan.policy, tso::unix_ms(now));
     if let Some(progress) = &observed.progress {
         guard::set_stage("saving the state file");

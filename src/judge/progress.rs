@@ -136,6 +136,7 @@ mod tests {
                 end_ts: u64::MAX,
                 storage: String::new(),
                 table_filter: vec![],
+                location: None,
             }),
             central_global: None,
             storage_checkpoints: vec![StoreTs {

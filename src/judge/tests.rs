@@ -24,6 +24,7 @@ fn task(lag_min: u64) -> Task {
             end_ts: u64::MAX,
             storage: "s3://b/p".into(),
             table_filter: vec![],
+            location: None,
         }),
         central_global: Some(ts(ckpt + 30_000)),
         storage_checkpoints: vec![StoreTs {

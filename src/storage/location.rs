@@ -13,8 +13,9 @@ pub enum Location {
         endpoint: String,
         region: String,
         force_path_style: bool,
-        /// A profile of the host's AWS config (the task's `profile` field).
-        profile: String,
+        /// The task names a profile of the host's AWS config (its name is kept out: the
+        /// secrets test treats everything of the task's credentials as private).
+        named_profile: bool,
     },
     Gcs {
         bucket: String,
@@ -43,7 +44,7 @@ impl Location {
                 endpoint: s.endpoint.clone(),
                 region: s.region.clone(),
                 force_path_style: s.force_path_style,
-                profile: s.profile.clone(),
+                named_profile: !s.profile.is_empty(),
             }),
             Backend::Gcs(g) => Some(Location::Gcs {
                 bucket: g.bucket.clone(),
@@ -94,7 +95,7 @@ impl Location {
                     take(&mut options, "force-path-style").as_str(),
                     "true" | "1"
                 ),
-                profile: take(&mut options, "profile"),
+                named_profile: !take(&mut options, "profile").is_empty(),
             },
             "gcs" | "gs" => Location::Gcs {
                 bucket: host.to_string(),
@@ -123,6 +124,41 @@ impl Location {
             return Err(format!("invalid storage URL '{url}': no bucket"));
         }
         Ok(location)
+    }
+
+    /// The same location reached another way: another endpoint (any cloud), region and
+    /// path style (S3).
+    pub fn reached_by(
+        mut self,
+        endpoint: Option<&str>,
+        region: Option<&str>,
+        path_style: Option<bool>,
+    ) -> Location {
+        match &mut self {
+            Location::S3 {
+                endpoint: e,
+                region: r,
+                force_path_style: f,
+                ..
+            } => {
+                if let Some(v) = endpoint {
+                    *e = v.to_string();
+                }
+                if let Some(v) = region {
+                    *r = v.to_string();
+                }
+                if let Some(v) = path_style {
+                    *f = v;
+                }
+            }
+            Location::Gcs { endpoint: e, .. } | Location::Azure { endpoint: e, .. } => {
+                if let Some(v) = endpoint {
+                    *e = v.to_string();
+                }
+            }
+            Location::Local { .. } => {}
+        }
+        self
     }
 
     /// The bucket or container (empty for local).
@@ -216,7 +252,7 @@ mod tests {
                 endpoint: "http://127.0.0.1:9000".into(),
                 region: "us-east-1".into(),
                 force_path_style: true,
-                profile: String::new(),
+                named_profile: false,
             }
         );
         assert_eq!(

@@ -38,7 +38,7 @@ pub(super) fn open(
             endpoint,
             region,
             force_path_style,
-            profile,
+            named_profile,
             ..
         } => {
             let mut b = AmazonS3Builder::from_env()
@@ -70,9 +70,9 @@ pub(super) fn open(
                         b = b.with_token(&s.session_token);
                     }
                 }
-                _ if !profile.is_empty() => {
+                _ if *named_profile => {
                     return Err(format!(
-                        "{}: the task names AWS profile '{profile}', which cannot be read here: give the host's credentials in its environment or in [tasks.<name>.storage]",
+                        "{}: the task names an AWS profile, which cannot be read here: give the host's credentials in its environment or in [tasks.<name>.storage]",
                         location.display()
                     ))
                 }
