@@ -215,6 +215,11 @@ fn observe_tikv(
     guard::set_stage("reading TiKV /metrics");
     let path = throughput::state_path(&settings.state_dir, cluster);
     let mut previous = throughput::load(&path, cluster);
+    // The task checkpoints in the same file are the runner's to update: keep them.
+    let kept_tasks = previous
+        .as_ref()
+        .map(|p| p.tasks.clone())
+        .unwrap_or_default();
     let mut current = tikv::fetch_all(&stores, tls, deadline);
     let mut taken_at = tso::unix_ms(SystemTime::now());
     if previous.is_none() {
@@ -235,10 +240,7 @@ fn observe_tikv(
     let mut facts = throughput::compare(previous.as_ref(), &current, taken_at);
     let mut state =
         throughput::StateFile::new(cluster, taken_at, &throughput::successful(&current));
-    // The task checkpoints in the same file are the runner's to update: keep them.
-    state.tasks = throughput::load(&path, cluster)
-        .map(|s| s.tasks)
-        .unwrap_or_default();
+    state.tasks = kept_tasks;
     if let Err(e) = throughput::save(&path, &state) {
         facts.notes.push(format!("throughput state not saved: {e}"));
     }

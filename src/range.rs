@@ -150,6 +150,11 @@ impl fmt::Display for Range {
     }
 }
 
+/// A rate as every output shows it: two decimals.
+pub fn two_decimals(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
 /// Formats a number the way perfdata and range strings need it: plain
 /// decimal, never an exponent, integers without `.0`, the shortest digits that
 /// read back to the same `f64`, and `-0` printed as `0`.

@@ -109,7 +109,7 @@ pub fn judge(
     }
     out.judged.metrics.push(Metric {
         label: "checkpoint_rate".into(),
-        value: out.rate.map(|r| (r * 100.0).round() / 100.0),
+        value: out.rate.map(crate::range::two_decimals),
         uom: "",
         warn: None,
         crit: None,

@@ -54,7 +54,7 @@ pub fn cluster(tikv: &TikvFacts) -> Judged {
         // Two decimals, as every output shows the rate.
         out.metrics.push(Metric::count(
             "kv_events_per_second",
-            (rate * 100.0).round() / 100.0,
+            crate::range::two_decimals(rate),
         ));
     }
     out

@@ -181,7 +181,7 @@ pub fn clean_text(text: &str) -> String {
 
 /// A rate with at most two decimals, never an exponent: `240`, `12.5`, `0.33`.
 pub fn rate_text(rate: f64) -> String {
-    crate::range::format_number((rate * 100.0).round() / 100.0)
+    crate::range::format_number(crate::range::two_decimals(rate))
 }
 
 /// `1 key`, `2 keys`.

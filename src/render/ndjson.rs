@@ -224,7 +224,7 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
         gc_margin_seconds: t.gc_margin_seconds,
         resume_deadline: t.resume_deadline_ms.map(tso::rfc3339_ms),
         auto_pause_in_seconds: t.auto_pause_in_seconds,
-        checkpoint_rate: t.checkpoint_rate.map(|r| (r * 100.0).round() / 100.0),
+        checkpoint_rate: t.checkpoint_rate.map(crate::range::two_decimals),
         storage_state: st.map_or("off", |s| s.state),
         restorable_from_ts: st.and_then(|s| s.restorable_from_ts),
         restorable_to_ts: st.and_then(|s| s.restorable_to_ts),
@@ -315,13 +315,13 @@ fn summary<'a>(
         kv_events_per_second: verdict
             .and_then(|v| v.cluster.tikv.as_ref())
             .and_then(|t| t.total_rate)
-            .map(|r| (r * 100.0).round() / 100.0),
+            .map(crate::range::two_decimals),
         store_metrics: verdict.and_then(|v| v.cluster.tikv.as_ref()).map(|t| {
             t.stores
                 .iter()
                 .map(|s| StoreMetricsEvent {
                     store_id: s.store_id,
-                    kv_events_per_second: s.rate.map(|r| (r * 100.0).round() / 100.0),
+                    kv_events_per_second: s.rate.map(crate::range::two_decimals),
                     fatal_errors_increase: s.fatal_increase,
                     error: s.sample.as_ref().err().map(String::as_str),
                 })
