@@ -206,6 +206,7 @@ fn observe_tikv(
             .collect(),
         _ => {
             return TikvFacts {
+                up_stores: 0,
                 stores: Vec::new(),
                 total_rate: None,
                 notes: vec!["TiKV metrics skipped: PD did not list the stores".to_string()],

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod model;
 pub mod pause;
 pub mod pd;
+pub mod prom;
 pub mod proto;
 pub mod range;
 pub mod render;

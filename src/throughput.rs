@@ -13,6 +13,13 @@ const STATE_VERSION: u32 = 1;
 pub struct StoredSample {
     pub kv_events: f64,
     pub fatal_errors: f64,
+    /// Retryable errors by type (absent in files written before they were kept).
+    #[serde(default)]
+    pub errors: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub flushes: f64,
+    #[serde(default)]
+    pub flush_seconds: f64,
 }
 
 /// The state file: one per cluster.
@@ -53,6 +60,9 @@ impl StateFile {
                         StoredSample {
                             kv_events: s.kv_events,
                             fatal_errors: s.fatal_errors,
+                            errors: s.errors.clone(),
+                            flushes: s.flushes,
+                            flush_seconds: s.flush_seconds,
                         },
                     )
                 })
@@ -78,10 +88,17 @@ pub struct StoreMetrics {
     pub rate: Option<f64>,
     /// New fatal errors since the previous sample.
     pub fatal_increase: f64,
+    /// New retryable errors by type since the previous sample (only types that rose).
+    pub errors_increase: BTreeMap<String, f64>,
+    /// Flushes saved since the previous sample, and their mean duration (s) when any.
+    pub flushes: Option<f64>,
+    pub flush_mean_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TikvFacts {
+    /// The Up stores PD listed: all were to be sampled.
+    pub up_stores: usize,
     pub stores: Vec<StoreMetrics>,
     /// Sum of the per-store rates (stores without a previous sample are left out).
     pub total_rate: Option<f64>,
@@ -112,20 +129,39 @@ pub fn compare(
         .iter()
         .map(|(id, sample)| {
             let before = previous.and_then(|p| p.stores.get(&id.to_string()));
-            let (rate, fatal_increase) = match (sample, before, elapsed) {
-                (Ok(s), Some(b), Some(secs)) => {
-                    let rate = increase(b.kv_events, s.kv_events) / secs;
-                    *total.get_or_insert(0.0) += rate;
-                    (Some(rate), increase(b.fatal_errors, s.fatal_errors))
-                }
-                _ => (None, 0.0),
-            };
-            StoreMetrics {
+            let mut store = StoreMetrics {
                 store_id: *id,
                 sample: sample.clone(),
-                rate,
-                fatal_increase,
+                rate: None,
+                fatal_increase: 0.0,
+                errors_increase: BTreeMap::new(),
+                flushes: None,
+                flush_mean_seconds: None,
+            };
+            if let (Ok(s), Some(b), Some(secs)) = (sample, before, elapsed) {
+                let rate = increase(b.kv_events, s.kv_events) / secs;
+                *total.get_or_insert(0.0) += rate;
+                store.rate = Some(rate);
+                store.fatal_increase = increase(b.fatal_errors, s.fatal_errors);
+                for (kind, now) in &s.errors {
+                    let new = increase(b.errors.get(kind).copied().unwrap_or(0.0), *now);
+                    if new > 0.0 {
+                        store.errors_increase.insert(kind.clone(), new);
+                    }
+                }
+                let flushes = increase(b.flushes, s.flushes);
+                store.flushes = Some(flushes);
+                if flushes > 0.0 {
+                    // After a reset both counters restarted from 0.
+                    let seconds = if s.flushes >= b.flushes {
+                        s.flush_seconds - b.flush_seconds
+                    } else {
+                        s.flush_seconds
+                    };
+                    store.flush_mean_seconds = Some(seconds.max(0.0) / flushes);
+                }
             }
+            store
         })
         .collect();
     let mut notes = Vec::new();
@@ -133,6 +169,7 @@ pub fn compare(
         notes.push("first throughput sample: no rate yet (or use --sample)".to_string());
     }
     TikvFacts {
+        up_stores: current.len(),
         stores,
         total_rate: total,
         notes,
@@ -195,7 +232,7 @@ mod tests {
         Sample {
             kv_events: kv,
             fatal_errors: fatal,
-            task_status: BTreeMap::new(),
+            ..Sample::default()
         }
     }
 
@@ -222,6 +259,46 @@ mod tests {
         assert_eq!(facts.total_rate, Some(240.0));
         assert_eq!(facts.stores[1].fatal_increase, 2.0);
         assert!(facts.notes.is_empty());
+    }
+
+    #[test]
+    fn retryable_errors_and_flushes_since_the_previous_sample() {
+        let mut earlier = sample(0.0, 0.0);
+        earlier.errors.insert("KV:LogBackup:RaftReq".into(), 10.0);
+        earlier.errors.insert("KV:LogBackup:Io".into(), 3.0);
+        (earlier.flushes, earlier.flush_seconds) = (100.0, 50.0);
+        let before = StateFile::new("7", 1_000_000, &[(1, earlier.clone()), (2, earlier)]);
+        let mut later = sample(0.0, 0.0);
+        later.errors.insert("KV:LogBackup:RaftReq".into(), 17.0);
+        later.errors.insert("KV:LogBackup:Io".into(), 3.0);
+        later.errors.insert("KV:LogBackup:Pd".into(), 1.0);
+        (later.flushes, later.flush_seconds) = (104.0, 58.0);
+        let mut restarted = sample(0.0, 0.0);
+        (restarted.flushes, restarted.flush_seconds) = (2.0, 1.0);
+        let facts = compare(
+            Some(&before),
+            &[(1, Ok(later)), (2, Ok(restarted))],
+            1_600_000,
+        );
+        let one = &facts.stores[0];
+        assert_eq!(
+            one.errors_increase,
+            BTreeMap::from([
+                ("KV:LogBackup:Pd".to_string(), 1.0),
+                ("KV:LogBackup:RaftReq".to_string(), 7.0)
+            ]),
+            "unchanged types are left out"
+        );
+        assert_eq!(
+            (one.flushes, one.flush_mean_seconds),
+            (Some(4.0), Some(2.0))
+        );
+        let two = &facts.stores[1];
+        assert_eq!(
+            (two.flushes, two.flush_mean_seconds),
+            (Some(2.0), Some(0.5))
+        );
+        assert_eq!(facts.up_stores, 2);
     }
 
     #[test]

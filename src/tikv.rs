@@ -2,13 +2,14 @@
 //! series the check needs, fetched from every Up store concurrently.
 
 use crate::pd::Store;
+use crate::prom::{self, Labels};
 use crate::tls::Tls;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// One store's log-backup counters and gauges at one moment.
-#[derive(Debug, Clone, PartialEq)]
+/// One store's log-backup counters and gauges at one moment. A series TiKV does not
+/// print is 0: `simplify-metrics` drops zero counters, and unused vectors print nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sample {
     /// `tikv_log_backup_handle_kv_batch_sum` (pre-6.2: `tikv_stream_…`): KV events handled.
     pub kv_events: f64,
@@ -16,117 +17,64 @@ pub struct Sample {
     pub fatal_errors: f64,
     /// `tikv_log_backup_task_status{task}`: 0 running, 1 paused, 2 error.
     pub task_status: BTreeMap<String, f64>,
+    /// `tikv_log_backup_errors{type}`: retryable errors by TiKV error code.
+    pub errors: BTreeMap<String, f64>,
+    /// `tikv_log_backup_pending_initial_scan`, summed over `stage` (queuing, executing).
+    pub pending_initial_scan: f64,
+    /// `tikv_log_backup_flush_duration_sec_count{stage="save_files"}`: successful flushes.
+    pub flushes: f64,
+    /// `…_flush_duration_sec_sum{stage="save_files"}`: seconds spent saving them.
+    pub flush_seconds: f64,
 }
 
-/// Label pairs of one sample line.
-pub type Labels = Vec<(String, String)>;
+/// The series names start with one of these (pre-6.2 TiKV: `tikv_stream_`).
+pub const PREFIXES: [&str; 2] = ["tikv_log_backup_", "tikv_stream_"];
 
-/// Parses one sample line: `name{a="b",c="d"} value [timestamp]`.
-/// Returns `None` for comments, blank and malformed lines.
-pub fn parse_line(line: &str) -> Option<(&str, Labels, f64)> {
-    let line = line.trim();
-    if line.is_empty() || line.starts_with('#') {
-        return None;
-    }
-    let name_end = line.find(|c: char| c == '{' || c.is_whitespace())?;
-    let name = &line[..name_end];
-    let mut rest = &line[name_end..];
-    let mut labels = Vec::new();
-    if let Some(inner) = rest.strip_prefix('{') {
-        let mut chars = inner.char_indices().peekable();
-        let end = loop {
-            // label name
-            while chars
-                .peek()
-                .is_some_and(|(_, c)| *c == ',' || c.is_whitespace())
-            {
-                chars.next();
-            }
-            match chars.peek() {
-                Some((i, '}')) => break *i,
-                None => return None,
-                _ => {}
-            }
-            let mut label = String::new();
-            for (_, c) in chars.by_ref() {
-                if c == '=' {
-                    break;
-                }
-                label.push(c);
-            }
-            if chars.next().map(|(_, c)| c) != Some('"') {
-                return None;
-            }
-            let mut value = String::new();
-            loop {
-                match chars.next()? {
-                    (_, '\\') => match chars.next()?.1 {
-                        'n' => value.push('\n'),
-                        other => value.push(other),
-                    },
-                    (_, '"') => break,
-                    (_, c) => value.push(c),
-                }
-            }
-            labels.push((label.trim().to_string(), value));
-        };
-        rest = &inner[end + 1..];
-    }
-    let value_text = rest.split_whitespace().next()?;
-    let value = match value_text {
-        "+Inf" => f64::INFINITY,
-        "-Inf" => f64::NEG_INFINITY,
-        text => text.parse::<f64>().ok()?,
-    };
-    Some((name, labels, value))
-}
-
-/// Extracts the log-backup series from a whole `/metrics` body. Missing series are 0:
-/// TiKV's `simplify-metrics` drops zero counters, and unused vectors print nothing.
-pub fn parse_metrics(body: &str) -> Sample {
-    let mut sample = Sample {
-        kv_events: 0.0,
-        fatal_errors: 0.0,
-        task_status: BTreeMap::new(),
-    };
-    for line in body.lines() {
-        // Cheap filter first: a large TiKV exposition has thousands of other lines.
-        if !(line.starts_with("tikv_log_backup_") || line.starts_with("tikv_stream_")) {
-            continue;
-        }
-        let Some((name, labels, value)) = parse_line(line) else {
-            continue;
-        };
+impl Sample {
+    /// Files one sample line into the sample; other series are ignored.
+    pub fn absorb(&mut self, name: &str, labels: &Labels, value: f64) {
         if !value.is_finite() {
-            continue;
+            return;
         }
+        let label = |key: &str| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        let name = name
+            .strip_prefix("tikv_log_backup_")
+            .or_else(|| name.strip_prefix("tikv_stream_"))
+            .unwrap_or(name);
+        let save_files = || label("stage").is_some_and(|s| s == "save_files");
         match name {
-            "tikv_log_backup_handle_kv_batch_sum" | "tikv_stream_handle_kv_batch_sum" => {
-                sample.kv_events += value
-            }
-            "tikv_log_backup_fatal_errors" => sample.fatal_errors += value,
-            "tikv_log_backup_task_status" => {
-                if let Some((_, task)) = labels.iter().find(|(k, _)| k == "task") {
-                    sample.task_status.insert(task.clone(), value);
+            "handle_kv_batch_sum" => self.kv_events += value,
+            "fatal_errors" => self.fatal_errors += value,
+            "task_status" => {
+                if let Some(task) = label("task") {
+                    self.task_status.insert(task.clone(), value);
                 }
             }
+            "errors" => {
+                let kind = label("type").map_or("unknown", |t| t.as_str());
+                *self.errors.entry(kind.to_string()).or_default() += value;
+            }
+            "pending_initial_scan" => self.pending_initial_scan += value,
+            "flush_duration_sec_count" if save_files() => self.flushes += value,
+            "flush_duration_sec_sum" if save_files() => self.flush_seconds += value,
             _ => {}
         }
     }
-    sample
 }
 
-/// `host:20180` → `http://host:20180/metrics` (`https://` with cluster TLS: TiKV's status
-/// server then speaks HTTPS too).
-pub fn metrics_url(status_address: &str, tls: bool) -> String {
-    if status_address.starts_with("http://") || status_address.starts_with("https://") {
-        format!("{}/metrics", status_address.trim_end_matches('/'))
-    } else {
-        format!(
-            "{}://{status_address}/metrics",
-            if tls { "https" } else { "http" }
-        )
+/// Extracts the log-backup series from a whole `/metrics` body.
+pub fn parse_metrics(body: &str) -> Sample {
+    let mut sample = Sample::default();
+    for line in body.lines() {
+        // Cheap filter first: a large TiKV exposition has thousands of other lines.
+        if !PREFIXES.iter().any(|p| line.starts_with(p)) {
+            continue;
+        }
+        if let Some((name, labels, value)) = prom::parse_line(line) {
+            sample.absorb(name, &labels, value);
+        }
     }
+    sample
 }
 
 /// One store's fetch result.
@@ -136,121 +84,30 @@ pub type Fetched = Result<Sample, String>;
 pub const MAX_PARALLEL: usize = 32;
 
 /// Fetches `/metrics` of every store, at most [`MAX_PARALLEL`] at once, each request
-/// bounded by the deadline. Results are in the order of `stores`.
-pub fn fetch_all(
-    stores: &[Store],
-    tls: Option<&Tls>,
-    deadline: Instant,
-) -> Vec<(u64, Result<Sample, String>)> {
-    let tls = tls.cloned();
-    let queue: Arc<Mutex<Vec<(usize, Store)>>> = Arc::new(Mutex::new(
-        stores.iter().cloned().enumerate().rev().collect(),
-    ));
-    let results: Arc<Mutex<Vec<Option<Fetched>>>> = Arc::new(Mutex::new(vec![None; stores.len()]));
-    let workers: Vec<_> = (0..MAX_PARALLEL.min(stores.len()))
-        .map(|_| {
-            let queue = Arc::clone(&queue);
-            let results = Arc::clone(&results);
-            let tls = tls.clone();
-            std::thread::spawn(move || loop {
-                let next = queue.lock().ok().and_then(|mut q| q.pop());
-                let Some((index, store)) = next else { break };
-                let outcome = fetch_one(&store, tls.as_ref(), deadline);
-                if let Ok(mut r) = results.lock() {
-                    r[index] = Some(outcome);
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        let _ = worker.join();
-    }
-    let results = results.lock().map(|r| r.clone()).unwrap_or_default();
-    stores
-        .iter()
-        .zip(results)
-        .map(|(store, r)| {
-            (
-                store.id,
-                r.unwrap_or_else(|| Err("not fetched".to_string())),
-            )
-        })
-        .collect()
+/// bounded by the deadline. Results are in the order of `stores`; a store the deadline
+/// came before is [`prom::NOT_REACHED`].
+pub fn fetch_all(stores: &[Store], tls: Option<&Tls>, deadline: Instant) -> Vec<(u64, Fetched)> {
+    let results = prom::in_parallel(stores, MAX_PARALLEL, |store| {
+        fetch_one(store, tls, deadline)
+    });
+    stores.iter().map(|s| s.id).zip(results).collect()
 }
 
-fn fetch_one(store: &Store, tls: Option<&Tls>, deadline: Instant) -> Result<Sample, String> {
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    if remaining < Duration::from_millis(1) {
-        return Err("no time left".to_string());
-    }
+fn fetch_one(store: &Store, tls: Option<&Tls>, deadline: Instant) -> Fetched {
     if store.status_address.is_empty() {
         return Err("PD reports no status address".to_string());
     }
-    let (agent, url) = crate::tls::http_agent(
-        tls,
-        remaining,
-        &metrics_url(&store.status_address, tls.is_some()),
-    )?;
-    // ureq asks for gzip and inflates it (TiKV compresses /metrics when asked).
-    let mut response = agent
-        .get(&url)
-        .call()
-        .map_err(|e| crate::tls::explain(&e.to_string(), url.starts_with("https://")))?;
-    if response.status() != 200 {
-        return Err(format!("HTTP {}", response.status().as_u16()));
-    }
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(256 << 20)
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    Ok(parse_metrics(&body))
+    let url = prom::metrics_url(&store.status_address, tls.is_some());
+    let mut sample = Sample::default();
+    prom::scrape(&url, tls, deadline, &PREFIXES, |name, labels, value| {
+        sample.absorb(name, labels, value)
+    })?;
+    Ok(sample)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_lines_with_labels_escapes_and_go_exponents() {
-        assert_eq!(
-            parse_line("tikv_log_backup_handle_kv_batch_sum 191344"),
-            Some(("tikv_log_backup_handle_kv_batch_sum", vec![], 191_344.0))
-        );
-        let (name, labels, value) =
-            parse_line(r#"tikv_log_backup_task_status{task="pi\"tr",x="a\\b"} 2 1700000000000"#)
-                .unwrap();
-        assert_eq!(name, "tikv_log_backup_task_status");
-        assert_eq!(
-            labels,
-            vec![
-                ("task".to_string(), "pi\"tr".to_string()),
-                ("x".to_string(), "a\\b".to_string())
-            ]
-        );
-        assert_eq!(value, 2.0);
-        assert_eq!(
-            parse_line("tidb_log_backup_last_checkpoint{task=\"p\"} 4.62159872e+17")
-                .unwrap()
-                .2,
-            4.62159872e17
-        );
-        assert_eq!(
-            parse_line("x_bucket{le=\"+Inf\"} +Inf").unwrap().2,
-            f64::INFINITY
-        );
-        for bad in [
-            "# HELP x y",
-            "",
-            "x{a=\"b\" 1",
-            "x{a=b} 1",
-            "x abc",
-            "x{a=\"b\"}",
-        ] {
-            assert_eq!(parse_line(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn extracts_the_log_backup_series() {
@@ -265,38 +122,41 @@ tikv_log_backup_fatal_errors{type=\"KV:LogBackup:Pd\"} 2
 tikv_log_backup_task_status{task=\"pitr\"} 0
 tikv_log_backup_task_status{task=\"old\"} 2
 tikv_engine_size_bytes{db=\"kv\"} 12345
+tikv_log_backup_errors{type=\"KV:LogBackup:ObserveCancel\"} 4
+tikv_log_backup_errors{type=\"KV:LogBackup:RaftReq\"} 17
+tikv_log_backup_flush_duration_sec_bucket{stage=\"save_files\",le=\"1\"} 102
+tikv_log_backup_flush_duration_sec_bucket{stage=\"save_files\",le=\"+Inf\"} 131
+tikv_log_backup_flush_duration_sec_sum{stage=\"save_files\"} 97.53
+tikv_log_backup_flush_duration_sec_count{stage=\"save_files\"} 131
+tikv_log_backup_flush_duration_sec_sum{stage=\"generate_metadata\"} 3.5
+tikv_log_backup_flush_duration_sec_count{stage=\"generate_metadata\"} 131
+tikv_log_backup_pending_initial_scan{stage=\"executing\"} 6
+tikv_log_backup_pending_initial_scan{stage=\"queuing\"} 120
 ";
         let s = parse_metrics(body);
         assert_eq!(s.kv_events, 191_344.0);
         assert_eq!(s.fatal_errors, 3.0);
         assert_eq!(s.task_status.get("pitr"), Some(&0.0));
         assert_eq!(s.task_status.get("old"), Some(&2.0));
+        assert_eq!(
+            s.errors,
+            BTreeMap::from([
+                ("KV:LogBackup:ObserveCancel".to_string(), 4.0),
+                ("KV:LogBackup:RaftReq".to_string(), 17.0)
+            ])
+        );
+        assert_eq!((s.flushes, s.flush_seconds), (131.0, 97.53));
+        assert_eq!(s.pending_initial_scan, 126.0);
     }
 
     #[test]
     fn old_names_and_missing_series() {
-        let s = parse_metrics("tikv_stream_handle_kv_batch_sum 42\n");
+        let s = parse_metrics(
+            "tikv_stream_handle_kv_batch_sum 42\ntikv_stream_errors{type=\"KV:LogBackup:Io\"} 2\n",
+        );
         assert_eq!(s.kv_events, 42.0);
+        assert_eq!(s.errors.get("KV:LogBackup:Io"), Some(&2.0));
         let empty = parse_metrics("process_cpu_seconds_total 1\n");
-        assert_eq!(
-            (empty.kv_events, empty.fatal_errors, empty.task_status.len()),
-            (0.0, 0.0, 0)
-        );
-    }
-
-    #[test]
-    fn metrics_urls() {
-        assert_eq!(
-            metrics_url("tikv-1:20180", false),
-            "http://tikv-1:20180/metrics"
-        );
-        assert_eq!(
-            metrics_url("tikv-1:20180", true),
-            "https://tikv-1:20180/metrics"
-        );
-        assert_eq!(
-            metrics_url("https://tikv-1:20180/", false),
-            "https://tikv-1:20180/metrics"
-        );
+        assert_eq!(empty, Sample::default());
     }
 }

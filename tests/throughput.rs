@@ -28,6 +28,32 @@ tikv_log_backup_task_status{{task=\"pitr\"}} {status}
     )
 }
 
+/// `body` plus the series that inform: retryable errors, saved flushes (count and seconds)
+/// and the initial-scan backlog, in TiKV's exact exposition.
+fn with_progress(
+    body: String,
+    raft_req: u64,
+    flushes: u64,
+    flush_sum: f64,
+    pending: u64,
+) -> String {
+    format!(
+        "{body}# HELP tikv_log_backup_errors The errors during stream backup.
+# TYPE tikv_log_backup_errors counter
+tikv_log_backup_errors{{type=\"KV:LogBackup:RaftReq\"}} {raft_req}
+# HELP tikv_log_backup_flush_duration_sec The time cost of flushing a task.
+# TYPE tikv_log_backup_flush_duration_sec histogram
+tikv_log_backup_flush_duration_sec_bucket{{stage=\"save_files\",le=\"+Inf\"}} {flushes}
+tikv_log_backup_flush_duration_sec_sum{{stage=\"save_files\"}} {flush_sum}
+tikv_log_backup_flush_duration_sec_count{{stage=\"save_files\"}} {flushes}
+# HELP tikv_log_backup_pending_initial_scan The pending initial scan
+# TYPE tikv_log_backup_pending_initial_scan gauge
+tikv_log_backup_pending_initial_scan{{stage=\"executing\"}} 0
+tikv_log_backup_pending_initial_scan{{stage=\"queuing\"}} {pending}
+"
+    )
+}
+
 /// TiKV servers for stores 1 and 4 with the given bodies, and a PD listing them (plus a
 /// store 1001 whose status port is closed).
 fn cluster(bodies: [String; 2]) -> (Vec<PdServer>, PdServer) {
@@ -81,7 +107,10 @@ fn rates_come_from_the_previous_run_and_tikv_failures_are_critical() {
     let state_dir = dir.to_str().unwrap();
 
     // First run: no previous sample, so no rate; store 1001's metrics cannot be read.
-    let (_tikvs, pd) = cluster([metrics(1000, 0, 0), metrics(5000, 0, 0)]);
+    let (_tikvs, pd) = cluster([
+        with_progress(metrics(1000, 0, 0), 10, 100, 50.0, 0),
+        with_progress(metrics(5000, 0, 0), 0, 90, 45.0, 0),
+    ]);
     let first = run(&etcd, &pd, state_dir, &[]);
     assert_eq!(first.code, 0, "{}", first.stdout);
     assert_eq!(
@@ -106,8 +135,12 @@ fn rates_come_from_the_previous_run_and_tikv_failures_are_critical() {
     );
     assert_eq!(first.stderr, "");
 
-    // Second run: counters went up (store 4 restarted: its counter is lower) -> a rate.
-    let (_tikvs, pd) = cluster([metrics(3000, 0, 0), metrics(400, 0, 0)]);
+    // Second run: counters went up (store 4 restarted: its counter is lower) -> a rate;
+    // store 1 hit 5 more retryable errors and saved 4 flushes in 6 s, store 4 has a backlog.
+    let (_tikvs, pd) = cluster([
+        with_progress(metrics(3000, 0, 0), 15, 104, 56.0, 0),
+        with_progress(metrics(400, 0, 0), 0, 2, 1.0, 30),
+    ]);
     let second = run(&etcd, &pd, state_dir, &[]);
     assert_eq!(second.code, 0, "{}", second.stdout);
     let rate =
@@ -117,6 +150,23 @@ fn rates_come_from_the_previous_run_and_tikv_failures_are_critical() {
         second.stdout.contains("\nstore 1 kv events "),
         "per-store rate at -v: {}",
         second.stdout
+    );
+    for line in [
+        "sampled 2 of 3 stores",
+        "retryable log backup errors since the last check: KV:LogBackup:RaftReq +5 (most on store 1)",
+        "6 flushes since the last check, 1.17s each on average, slowest store 1 at 1.5s",
+        "initial scan pending for 30 regions on 1 store",
+    ] {
+        assert!(
+            second.stdout.contains(&format!("\n{line}\n")),
+            "{line}: {}",
+            second.stdout
+        );
+    }
+    assert_eq!(perf_value(&second.stdout, "retryable_errors"), Some(5.0));
+    assert_eq!(
+        perf_value(&second.stdout, "pending_initial_scan"),
+        Some(30.0)
     );
 
     // Third run: a new fatal error on store 1 and task status 2 on store 4, while etcd says NORMAL.

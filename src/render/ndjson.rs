@@ -131,6 +131,10 @@ struct StoreMetricsEvent<'a> {
     store_id: u64,
     kv_events_per_second: Option<f64>,
     fatal_errors_increase: f64,
+    retryable_errors_increase: &'a std::collections::BTreeMap<String, f64>,
+    flushes: Option<f64>,
+    flush_mean_seconds: Option<f64>,
+    pending_initial_scan: Option<f64>,
     error: Option<&'a str>,
 }
 
@@ -323,6 +327,10 @@ fn summary<'a>(
                     store_id: s.store_id,
                     kv_events_per_second: s.rate.map(crate::range::two_decimals),
                     fatal_errors_increase: s.fatal_increase,
+                    retryable_errors_increase: &s.errors_increase,
+                    flushes: s.flushes,
+                    flush_mean_seconds: s.flush_mean_seconds.map(crate::range::two_decimals),
+                    pending_initial_scan: s.sample.as_ref().ok().map(|s| s.pending_initial_scan),
                     error: s.sample.as_ref().err().map(String::as_str),
                 })
                 .collect()

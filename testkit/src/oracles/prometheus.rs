@@ -2,7 +2,7 @@
 //! throughput state file and rates computed from them.
 
 use check_tidb_log_backup::throughput::{self, StateFile};
-use check_tidb_log_backup::tikv;
+use check_tidb_log_backup::{prom, tikv};
 
 /// `/metrics` parsing: no panic; parsed names are the line's first token; the extracted
 /// series hold no NaN; a previous body (before the first NUL) and the current one go
@@ -15,7 +15,7 @@ pub fn check(data: &[u8]) {
     };
     for body in previous.into_iter().chain([current]) {
         for line in body.lines() {
-            if let Some((name, labels, value)) = tikv::parse_line(line) {
+            if let Some((name, labels, value)) = prom::parse_line(line) {
                 let trimmed = line.trim();
                 assert!(trimmed.starts_with(name), "name {name:?} of {line:?}");
                 assert!(
