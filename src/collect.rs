@@ -12,6 +12,7 @@ use crate::settings::{ClusterPlan, StoragePlan, Throughput};
 use crate::snapshot::Snapshot;
 use crate::storage::{self, Credentials, StorageFacts, StorageRequest};
 use crate::throughput::{self, TikvFacts};
+use crate::tidb::{self, OwnerFacts};
 use crate::tikv;
 use crate::tls::Tls;
 use crate::tso;
@@ -26,6 +27,8 @@ pub struct Observed {
     pub pd: Option<PdFacts>,
     /// TiKV `/metrics`; `None` without `--throughput` or when etcd failed.
     pub tikv: Option<TikvFacts>,
+    /// Which TiDB runs the advancer; `None` without `--throughput` or when etcd failed.
+    pub tidb: Option<OwnerFacts>,
     /// The backup storage (`--storage`); `None` when off or etcd failed.
     pub storage: Option<StorageFacts>,
     /// The previous run's task checkpoints (`None` with `--no-state` or `--now`).
@@ -50,6 +53,7 @@ impl Default for Observed {
             etcd: Ok(Snapshot::default()),
             pd: None,
             tikv: None,
+            tidb: None,
             storage: None,
             progress: None,
             notices: Vec::new(),
@@ -67,6 +71,7 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
     let access = etcd::Access {
         tls: plan.tls.as_ref(),
         credentials: plan.credentials.as_ref(),
+        tidb_servers: plan.throughput.is_some(),
     };
     let snapshot = match etcd::read_snapshot(&plan.endpoints, access, deadline) {
         Ok(snapshot) => snapshot,
@@ -75,6 +80,7 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
                 etcd: Err(e),
                 pd: None,
                 tikv: None,
+                tidb: None,
                 storage: None,
                 progress: None,
                 notices: plan.notices.clone(),
@@ -106,14 +112,28 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
             before,
         }
     });
-    let tikv = plan
-        .throughput
-        .as_ref()
-        .map(|settings| observe_tikv(settings, plan.tls.as_ref(), pd.as_ref(), &cluster, deadline));
+    // The TiDBs are asked while the TiKVs are sampled (which may wait between samples).
+    let (tikv, tidb) = match plan.throughput.as_ref() {
+        None => (None, None),
+        Some(settings) => {
+            let servers = tidb::servers(&snapshot);
+            std::thread::scope(|scope| {
+                let owner = scope.spawn(|| tidb::find_owner(&servers, plan.tls.as_ref(), deadline));
+                let tikv =
+                    observe_tikv(settings, plan.tls.as_ref(), pd.as_ref(), &cluster, deadline);
+                let owner = owner.join().unwrap_or_else(|_| OwnerFacts {
+                    listing: Err("asking the TiDBs failed internally".into()),
+                    ..OwnerFacts::default()
+                });
+                (Some(tikv), Some(owner))
+            })
+        }
+    };
     Observed {
         etcd: Ok(snapshot),
         pd,
         tikv,
+        tidb,
         storage: None,
         progress,
         notices: plan.notices.clone(),

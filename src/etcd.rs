@@ -74,6 +74,8 @@ fn into_kvs(kvs: Vec<etcd_client::KeyValue>) -> Vec<Kv> {
 pub struct Access<'a> {
     pub tls: Option<&'a Tls>,
     pub credentials: Option<&'a Credentials>,
+    /// Also list `/tidb/server/info/` at the snapshot's revision (`--throughput`).
+    pub tidb_servers: bool,
 }
 
 async fn read_one(
@@ -149,6 +151,21 @@ async fn read_one(
                 },
             );
         }
+    }
+    if access.tidb_servers {
+        // Its own request, so a role that cannot read it costs only the owner's name.
+        let listed = kv
+            .get(
+                keys::TIDB_SERVER_INFO,
+                Some(GetOptions::new().with_prefix().with_revision(revision)),
+            )
+            .await;
+        snapshot.round_trips += 1;
+        snapshot.tidb_servers = Some(
+            listed
+                .map(|mut r| into_kvs(r.take_kvs()))
+                .map_err(|e| describe(&e)),
+        );
     }
     Ok(snapshot)
 }

@@ -6,6 +6,8 @@ pub const CHECKPOINT: &[u8] = b"/tidb/br-stream/checkpoint/";
 pub const STORAGE_CHECKPOINT: &[u8] = b"/tidb/br-stream/storage-checkpoint/";
 pub const LAST_ERROR: &[u8] = b"/tidb/br-stream/last-error/";
 pub const OWNER: &[u8] = b"/tidb/br-stream/owner/";
+/// One JSON entry per live TiDB (its SQL and status addresses), keyed by DDL id.
+pub const TIDB_SERVER_INFO: &[u8] = b"/tidb/server/info/";
 /// PD's cluster id, 8-byte big-endian (read in the same snapshot to name the cluster).
 pub const CLUSTER_ID: &[u8] = b"/pd/cluster_id";
 

@@ -26,6 +26,7 @@ pub mod snapshot;
 pub mod state;
 pub mod storage;
 pub mod throughput;
+pub mod tidb;
 pub mod tikv;
 pub mod tls;
 pub mod tso;

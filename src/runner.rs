@@ -118,6 +118,7 @@ pub fn list_tasks(plan: &Plan, started: Instant) -> Result<Vec<(Option<String>, 
         let access = crate::etcd::Access {
             tls: cluster.tls.as_ref(),
             credentials: cluster.credentials.as_ref(),
+            tidb_servers: false,
         };
         let observed = Observed {
             etcd: crate::etcd::read_snapshot(&cluster.endpoints, access, deadline),

@@ -137,6 +137,10 @@ pub struct Snapshot {
     pub last_error: Vec<Kv>,
     pub storage_checkpoint: Vec<Kv>,
     pub owner: Vec<Kv>,
+    /// `/tidb/server/info/` at the same revision, read only when asked (`--throughput`,
+    /// to find the advancer owner): the entries, or why they could not be read (an etcd
+    /// role limited to `/tidb/br-stream/` may not see them; that is not a failed read).
+    pub tidb_servers: Option<Result<Vec<Kv>, String>>,
     /// `checkpoint/` keys other than region keys.
     pub checkpoint: Vec<Kv>,
     /// Region key counts per task (only tasks that have some).

@@ -291,9 +291,13 @@ fn fresh_task_lag_runs_from_start_ts() {
     let tv = only(&verdict);
     assert_eq!(tv.checkpoint, Some((tso(T0_MS), CheckpointSource::StartTs)));
     assert_eq!(tv.lag_seconds, Some(1860));
+    // Lagging at start_ts is also said (pingcap/tidb#53047); the state stays the lag's.
     assert_eq!(
         reasons(tv),
-        vec![r(State::Critical, "checkpoint lag 31m0s > 30m0s")]
+        vec![
+            r(State::Critical, "checkpoint lag 31m0s > 30m0s"),
+            r(State::Ok, "never advanced since start_ts: the advancer may skip the task (restart the TiDB owning it) or the initial scan is long"),
+        ]
     );
 }
 

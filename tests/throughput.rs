@@ -305,3 +305,68 @@ fn every_run_keeps_the_checkpoints_for_the_rate() {
     );
     assert!(!dir.exists(), "a --now replay wrote {}", dir.display());
 }
+
+/// The TiDBs registered under `/tidb/server/info/` are asked who runs the advancer: the
+/// one whose `/metrics` says `tidb_log_backup_advancer_owner 1` is named (its SQL address).
+#[test]
+fn the_advancer_owner_is_the_tidb_whose_metrics_say_so() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let gauge = |v: u8| {
+        format!(
+            "# HELP tidb_log_backup_advancer_owner If the node is the owner of advancers, set this to `1`, otherwise `0`.
+# TYPE tidb_log_backup_advancer_owner gauge
+tidb_log_backup_advancer_owner {v}
+"
+        )
+    };
+    let follower = PdServer::start(vec![("/metrics".into(), 200, gauge(0))]);
+    let owner = PdServer::start(vec![("/metrics".into(), 200, gauge(1))]);
+    let info = |server: &PdServer, listening: u16| {
+        let (ip, port) = server
+            .endpoint
+            .trim_start_matches("http://")
+            .split_once(':')
+            .unwrap();
+        format!(
+            r#"{{"version":"8.0.11-TiDB-v8.5.0","git_hash":"0","ddl_id":"x","ip":"{ip}","listening_port":{listening},"status_port":{port},"lease":"45s","binlog_status":"Off","start_timestamp":1704070800,"labels":{{}},"server_id":1}}"#
+        )
+    };
+    etcd.load_pairs(&[
+        testkit::encode::kv("/tidb/server/info/0b9a-follower", info(&follower, 4000)),
+        testkit::encode::kv("/tidb/server/info/7c1e-owner", info(&owner, 4001)),
+    ]);
+    let (_tikvs, pd) = cluster([metrics(1000, 0, 0), metrics(5000, 0, 0)]);
+    let dir = std::env::temp_dir().join(format!("ctlb-owner-{}", std::process::id()));
+    let text = run(&etcd, &pd, dir.to_str().unwrap(), &[]);
+    assert!(
+        text.stdout
+            .contains("\nadvancer owner: TiDB 127.0.0.1:4001\n"),
+        "{}",
+        text.stdout
+    );
+    let events = run(&etcd, &pd, dir.to_str().unwrap(), &["--format", "ndjson"]);
+    let summary: serde_json::Value =
+        serde_json::from_str(events.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        summary["advancer_owner"], "127.0.0.1:4001",
+        "{}",
+        events.stdout
+    );
+
+    // Without --throughput no TiDB is asked.
+    let plain = check(&[
+        "--pd",
+        &etcd.endpoint,
+        "--pd-api",
+        &pd.endpoint,
+        "--now",
+        NOW,
+        "--format",
+        "ndjson",
+    ]);
+    let summary: serde_json::Value =
+        serde_json::from_str(plain.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["advancer_owner"], serde_json::Value::Null);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -54,7 +54,7 @@ fn mutual_tls_to_etcd() {
         &etcd,
         Access {
             tls: Some(&tls),
-            credentials: None,
+            ..Access::default()
         },
         "v71-running.toml",
     );
@@ -180,7 +180,7 @@ fn mutual_tls_to_pd_http_api() {
         &etcd,
         Access {
             tls: Some(&tls),
-            credentials: None,
+            ..Access::default()
         },
         "v71-running.toml",
     );
@@ -328,6 +328,29 @@ fn etcd_user_and_password() {
         "{}",
         run.stdout
     );
+
+    // A role limited to /tidb/br-stream/ cannot list the TiDBs: --throughput says so
+    // and judges the rest.
+    let pd = testkit::PdServer::with_stores(r#"{"count":0,"stores":[]}"#.to_string());
+    let state = std::env::temp_dir().join(format!("ctlb-auth-state-{}", std::process::id()));
+    let mut throughput = base.to_vec();
+    throughput.retain(|a| *a != "--no-pd-api");
+    throughput.extend([
+        "--pd-api",
+        &pd.endpoint,
+        "--throughput",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "-v",
+    ]);
+    let run = check_env(&throughput, Some("checkpw"));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\nadvancer owner not known: cannot list the TiDBs under /tidb/server/info/: PermissionDenied: etcdserver: permission denied\n"),
+        "{}",
+        run.stdout
+    );
+    let _ = std::fs::remove_dir_all(&state);
 
     let run = check_env(&base, Some("wrong"));
     assert_unreachable(&run, "authentication failed, invalid user ID or password");

@@ -13,7 +13,9 @@ use super::policy::Policy;
 use super::verdict::Judged;
 use crate::model::Task;
 use crate::pd::{GcSafepoints, Store, COORDINATOR};
+use crate::render::plural;
 use crate::state::State;
+use crate::tidb::OwnerFacts;
 use crate::tso;
 
 const STORE_TTL: i64 = 7200;
@@ -83,8 +85,14 @@ pub fn stores(
 }
 
 /// The advancer's tick, from the coordinator safepoint's refresh age, while a task runs.
-/// Its owner cannot be named from etcd (the owner key holds a random id, not a TiDB).
-pub fn advancer(gc: &GcSafepoints, policy: &Policy, now_ms: u64) -> Judged {
+/// The owner key holds a random id, not a TiDB: with `--throughput` the owner is the TiDB
+/// whose `/metrics` says so (`owner`), otherwise the reason says it cannot be named.
+pub fn advancer(
+    gc: &GcSafepoints,
+    policy: &Policy,
+    now_ms: u64,
+    owner: Option<&OwnerFacts>,
+) -> Judged {
     let mut out = Judged::default();
     let age = gc
         .service_gc_safe_points
@@ -92,15 +100,51 @@ pub fn advancer(gc: &GcSafepoints, policy: &Policy, now_ms: u64) -> Judged {
         .find(|sp| sp.service_id == COORDINATOR)
         .and_then(|sp| refresh_age(sp.expired_at, COORDINATOR_TTL, now_ms));
     if let Some(age) = age.filter(|age| *age > policy.advancer_stale) {
+        let who = match owner {
+            None => "the owner TiDB cannot be named from etcd".to_string(),
+            Some(facts) if !facts.owners.is_empty() => {
+                format!("owner TiDB {}", facts.owners.join(", "))
+            }
+            Some(facts) => no_owner(facts),
+        };
         out.push(
             State::Warning,
             format!(
-                "checkpoint advancer not ticking: {COORDINATOR} last refreshed {} ago (the owner TiDB cannot be named from etcd)",
+                "checkpoint advancer not ticking: {COORDINATOR} last refreshed {} ago ({who})",
                 tso::human_duration(age)
             ),
         );
     }
     out
+}
+
+/// `--throughput`, once per cluster: which TiDB the advancer runs on. Informational:
+/// whether it ticks is judged from the coordinator safepoint ([`advancer`]).
+pub fn owner(facts: &OwnerFacts) -> Judged {
+    let mut out = Judged::default();
+    let text = if facts.owners.is_empty() {
+        no_owner(facts)
+    } else {
+        format!("advancer owner: TiDB {}", facts.owners.join(", "))
+    };
+    out.push(State::Ok, text);
+    out
+}
+
+fn no_owner(facts: &OwnerFacts) -> String {
+    match &facts.listing {
+        Err(e) => {
+            format!("advancer owner not known: cannot list the TiDBs under /tidb/server/info/: {e}")
+        }
+        Ok(0) => {
+            "advancer owner not known: no TiDB registered under /tidb/server/info/".to_string()
+        }
+        Ok(n) => format!(
+            "no TiDB reports tidb_log_backup_advancer_owner 1, {} of {} answered",
+            facts.sampled,
+            plural(*n, "TiDB")
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -167,8 +211,27 @@ mod tests {
             ]
         );
         assert_eq!(
-            texts(&advancer(&gc, &policy, NOW)),
+            texts(&advancer(&gc, &policy, NOW, None)),
             vec!["checkpoint advancer not ticking: log-backup-coordinator last refreshed 11m0s ago (the owner TiDB cannot be named from etcd)"]
+        );
+        // With --throughput the TiDB whose /metrics says it owns the advancer is named.
+        let found = OwnerFacts {
+            listing: Ok(3),
+            sampled: 3,
+            owners: vec!["10.0.1.5:4000".into()],
+        };
+        assert_eq!(
+            texts(&advancer(&gc, &policy, NOW, Some(&found))),
+            vec!["checkpoint advancer not ticking: log-backup-coordinator last refreshed 11m0s ago (owner TiDB 10.0.1.5:4000)"]
+        );
+        let none = OwnerFacts {
+            listing: Ok(3),
+            sampled: 2,
+            owners: Vec::new(),
+        };
+        assert_eq!(
+            texts(&advancer(&gc, &policy, NOW, Some(&none))),
+            vec!["checkpoint advancer not ticking: log-backup-coordinator last refreshed 11m0s ago (no TiDB reports tidb_log_backup_advancer_owner 1, 2 of 3 TiDBs answered)"]
         );
         let relaxed = Policy {
             flush_stale: 1800,
@@ -179,12 +242,61 @@ mod tests {
             texts(&stores_rule(&task, &stores, Some(&gc), &relaxed)).len(),
             1
         );
-        assert!(advancer(&gc, &relaxed, NOW).findings.is_empty());
+        assert!(advancer(&gc, &relaxed, NOW, Some(&found))
+            .findings
+            .is_empty());
         // A v6.1 layout (legacy keys) has neither.
         task.legacy_checkpoints = vec![StoreTs { store_id: 1, ts: 1 }];
         assert!(stores_rule(&task, &stores, Some(&gc), &policy)
             .findings
             .is_empty());
+    }
+
+    #[test]
+    fn the_owner_is_named_once_per_cluster() {
+        let one = OwnerFacts {
+            listing: Ok(2),
+            sampled: 2,
+            owners: vec!["10.0.1.5:4000".into()],
+        };
+        let owner_finding = |facts: &OwnerFacts| {
+            let j = owner(facts);
+            assert!(j.findings.iter().all(|f| f.state == State::Ok));
+            texts(&j)
+        };
+        assert_eq!(
+            owner_finding(&one),
+            vec!["advancer owner: TiDB 10.0.1.5:4000"]
+        );
+        let moving = OwnerFacts {
+            owners: vec!["10.0.1.5:4000".into(), "10.0.1.6:4000".into()],
+            ..one
+        };
+        assert_eq!(
+            owner_finding(&moving),
+            vec!["advancer owner: TiDB 10.0.1.5:4000, 10.0.1.6:4000"]
+        );
+        let single = OwnerFacts {
+            listing: Ok(1),
+            sampled: 0,
+            owners: Vec::new(),
+        };
+        assert_eq!(
+            owner_finding(&single),
+            vec!["no TiDB reports tidb_log_backup_advancer_owner 1, 0 of 1 TiDB answered"]
+        );
+        let refused = OwnerFacts {
+            listing: Err("PermissionDenied: etcdserver: permission denied".into()),
+            ..OwnerFacts::default()
+        };
+        assert_eq!(
+            owner_finding(&refused),
+            vec!["advancer owner not known: cannot list the TiDBs under /tidb/server/info/: PermissionDenied: etcdserver: permission denied"]
+        );
+        assert_eq!(
+            owner_finding(&OwnerFacts::default()),
+            vec!["advancer owner not known: no TiDB registered under /tidb/server/info/"]
+        );
     }
 
     fn stores_rule(

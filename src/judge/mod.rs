@@ -53,6 +53,8 @@ struct Context<'a> {
     /// The previous run's checkpoints (the state file), when kept.
     progress: Option<&'a std::collections::BTreeMap<String, crate::throughput::TaskProgress>>,
     owner_keys: usize,
+    /// `--throughput`: which TiDB says it runs the advancer.
+    owner: Option<&'a crate::tidb::OwnerFacts>,
     policy: &'a Policy,
 }
 
@@ -96,6 +98,9 @@ pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u6
     if let Some(tikv) = &observed.tikv {
         run.extend(tikv::cluster(tikv));
     }
+    if let Some(owner) = &observed.tidb {
+        run.extend(liveness::owner(owner));
+    }
     run.extend(cluster::notices(&observed.notices));
     let ctx = Context {
         now_ms,
@@ -104,6 +109,7 @@ pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u6
         storage: observed.storage.as_ref(),
         progress: observed.progress.as_ref().map(|p| &p.before),
         owner_keys: cluster.owner_keys,
+        owner: observed.tidb.as_ref(),
         policy,
     };
     let tasks: Vec<TaskVerdict> = cluster.tasks.iter().map(|t| judge_task(t, &ctx)).collect();
@@ -129,6 +135,10 @@ pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u6
                 .map(|gc| gc.gc_safe_point),
             stores: store_counts,
             gc_hold_seconds,
+            advancer_owner: observed
+                .tidb
+                .as_ref()
+                .and_then(|t| t.owners.first().cloned()),
             tikv: observed.tikv.clone(),
         },
         now_ms,
@@ -181,6 +191,13 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
     if ctx.progress.is_some() {
         judged.extend(moved.judged);
     }
+    judged.extend(progress::never_advanced(
+        task,
+        lag_seconds,
+        &warn,
+        ctx.tikv,
+        ctx.owner,
+    ));
     let mut gc_margin_seconds = None;
     let mut resume_deadline_ms = None;
     if let (Some((ts, _)), Some(resume_ts)) = (checkpoint, task.resume_checkpoint()) {
@@ -201,7 +218,7 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
                 judged.extend(liveness::stores(task, stores, gc, ctx.policy, ctx.now_ms));
             }
             if let Some(gc) = gc.filter(|_| ctx.owner_keys > 0) {
-                judged.extend(liveness::advancer(gc, ctx.policy, ctx.now_ms));
+                judged.extend(liveness::advancer(gc, ctx.policy, ctx.now_ms, ctx.owner));
             }
         }
     }

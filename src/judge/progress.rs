@@ -10,7 +10,8 @@ use super::verdict::{Judged, Metric};
 use crate::model::Task;
 use crate::range::Range;
 use crate::state::State;
-use crate::throughput::TaskProgress;
+use crate::throughput::{TaskProgress, TikvFacts};
+use crate::tidb::OwnerFacts;
 use crate::tso;
 
 /// What the progress rule found besides its findings.
@@ -79,14 +80,6 @@ pub fn judge(
             };
             out.judged.push(State::Ok, text);
         }
-        // A task that never left its start (pingcap/tidb#53047: after pause, stop and
-        // start the advancer kept the old task's pause state and skipped every tick).
-        if task.info.as_ref().is_some_and(|i| i.start_ts == checkpoint) {
-            out.judged.push(
-                State::Ok,
-                "never advanced since start_ts: the advancer may skip the task (restart the TiDB owning it) or the initial scan is long",
-            );
-        }
     }
     if !paused && previous.is_some() {
         let over = |limit: Option<u64>| limit.is_some_and(|l| still > l);
@@ -116,6 +109,55 @@ pub fn judge(
         min: Some(0.0),
         max: None,
     });
+    out
+}
+
+/// A running task whose checkpoint is still its `start_ts` while the lag alerts
+/// (pingcap/tidb#53047: after pause, stop and start, the advancer kept the old task's
+/// pause state and skipped every tick). Every run, state file or not; the state stays
+/// the lag rule's. With `--throughput` TiKV's initial-scan backlog tells which: regions
+/// still queued or scanning mean a long initial scan, none on every Up store means the
+/// advancer is not advancing the task.
+pub fn never_advanced(
+    task: &Task,
+    lag: Option<u64>,
+    warn: &Range,
+    tikv: Option<&TikvFacts>,
+    owner: Option<&OwnerFacts>,
+) -> Judged {
+    let mut out = Judged::default();
+    let at_start = match (task.checkpoint(), task.info.as_ref()) {
+        (Some((checkpoint, _)), Some(info)) => checkpoint == info.start_ts,
+        _ => false,
+    };
+    if !at_start || task.paused() || !lag.is_some_and(|l| warn.alerts(l as f64)) {
+        return out;
+    }
+    let sampled: Vec<f64> = tikv
+        .map(|t| {
+            t.stores
+                .iter()
+                .filter_map(|s| s.sample.as_ref().ok())
+                .map(|s| s.pending_initial_scan)
+                .collect()
+        })
+        .unwrap_or_default();
+    let pending: f64 = sampled.iter().sum();
+    let every_store = tikv.is_some_and(|t| t.up_stores > 0 && sampled.len() == t.up_stores);
+    let text = if pending > 0.0 {
+        format!("never advanced since start_ts: initial scan pending for {pending} regions, catching up")
+    } else if every_store {
+        let who = owner
+            .and_then(|o| o.owners.first())
+            .map(|a| format!(" {a}"))
+            .unwrap_or_default();
+        format!(
+            "never advanced since start_ts with no initial scan pending: the advancer looks stuck (pingcap/tidb#53047), restart the owner TiDB{who}"
+        )
+    } else {
+        "never advanced since start_ts: the advancer may skip the task (restart the TiDB owning it) or the initial scan is long".to_string()
+    };
+    out.push(State::Ok, text);
     out
 }
 
@@ -207,12 +249,6 @@ mod tests {
                 "checkpoint has not advanced for 25m0s".to_string()
             )
         );
-        // Still at start_ts: said, whatever the rate.
-        let t = task(start, start);
-        let prev = seen(start, NOW - MIN, NOW - 200 * MIN);
-        let p = judge(&t, Some(&prev), Some(14_400), &warn, &policy, NOW);
-        assert_eq!(texts(&p).len(), 2);
-        assert!(texts(&p)[1].1.starts_with("never advanced since start_ts"));
         // Not lagging, or the first run: no note, and no rate without a previous run.
         let t = task(NOW - 2 * MIN, start);
         assert!(judge(
@@ -229,5 +265,96 @@ mod tests {
         let p = judge(&t, None, Some(120), &warn, &policy, NOW);
         assert_eq!((p.rate, p.judged.findings.len()), (None, 0));
         assert_eq!(p.record.unwrap().advanced_at_ms, NOW);
+    }
+
+    fn tikv(pending: &[Result<f64, &str>], up_stores: usize) -> TikvFacts {
+        TikvFacts {
+            up_stores,
+            stores: pending
+                .iter()
+                .enumerate()
+                .map(|(i, p)| crate::throughput::StoreMetrics {
+                    store_id: i as u64 + 1,
+                    sample: p
+                        .map(|n| crate::tikv::Sample {
+                            pending_initial_scan: n,
+                            ..crate::tikv::Sample::default()
+                        })
+                        .map_err(str::to_string),
+                    rate: None,
+                    fatal_increase: 0.0,
+                    errors_increase: Default::default(),
+                    flushes: None,
+                    flush_mean_seconds: None,
+                })
+                .collect(),
+            total_rate: None,
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn never_advanced_since_start_tells_a_long_scan_from_a_stuck_advancer() {
+        let warn = Range::upper(600.0);
+        let start = NOW - 240 * MIN;
+        let at_start = task(start, start);
+        let lag = Some(14_400);
+        let said = |j: Judged| -> Vec<(State, String)> {
+            j.findings
+                .iter()
+                .map(|f| (f.state, f.text.clone()))
+                .collect()
+        };
+        // Without --throughput: both causes are named.
+        assert_eq!(
+            said(never_advanced(&at_start, lag, &warn, None, None)),
+            vec![(State::Ok, "never advanced since start_ts: the advancer may skip the task (restart the TiDB owning it) or the initial scan is long".to_string())]
+        );
+        // Regions still queued or scanning: a long initial scan.
+        let scanning = tikv(&[Ok(120.0), Ok(6.0)], 2);
+        assert_eq!(
+            said(never_advanced(&at_start, lag, &warn, Some(&scanning), None)),
+            vec![(
+                State::Ok,
+                "never advanced since start_ts: initial scan pending for 126 regions, catching up"
+                    .to_string()
+            )]
+        );
+        // Nothing pending on every Up store: the advancer, named when known.
+        let idle = tikv(&[Ok(0.0), Ok(0.0)], 2);
+        let owner = OwnerFacts {
+            listing: Ok(2),
+            sampled: 2,
+            owners: vec!["10.0.1.5:4000".into()],
+        };
+        assert_eq!(
+            said(never_advanced(&at_start, lag, &warn, Some(&idle), Some(&owner))),
+            vec![(State::Ok, "never advanced since start_ts with no initial scan pending: the advancer looks stuck (pingcap/tidb#53047), restart the owner TiDB 10.0.1.5:4000".to_string())]
+        );
+        assert!(
+            said(never_advanced(&at_start, lag, &warn, Some(&idle), None))[0]
+                .1
+                .ends_with("restart the owner TiDB")
+        );
+        // A store not sampled may still be scanning: no verdict on the advancer.
+        let partial = tikv(&[Ok(0.0), Err("connection refused")], 2);
+        assert!(
+            said(never_advanced(&at_start, lag, &warn, Some(&partial), None))[0]
+                .1
+                .ends_with("or the initial scan is long")
+        );
+        // Not said: lag within the warning threshold, moved off start_ts, or paused.
+        assert!(never_advanced(&at_start, Some(300), &warn, None, None)
+            .findings
+            .is_empty());
+        let moved = task(start + MIN, start);
+        assert!(never_advanced(&moved, lag, &warn, None, None)
+            .findings
+            .is_empty());
+        let mut paused = task(start, start);
+        paused.pause = Some(None);
+        assert!(never_advanced(&paused, lag, &warn, None, None)
+            .findings
+            .is_empty());
     }
 }

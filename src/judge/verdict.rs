@@ -225,6 +225,8 @@ pub struct ClusterFacts {
     pub stores: Option<StoreCounts>,
     /// now − the oldest log-backup service safepoint, seconds (PD answered and one exists).
     pub gc_hold_seconds: Option<u64>,
+    /// `--throughput`: the TiDB (`ip:port`) whose `/metrics` says it owns the advancer.
+    pub advancer_owner: Option<String>,
     /// TiKV `/metrics` results (`--throughput`).
     pub tikv: Option<TikvFacts>,
 }

@@ -108,6 +108,8 @@ struct SummaryEvent<'a> {
     gc_safe_point: Option<u64>,
     /// now − the oldest log-backup service safepoint (seconds): how long GC is held.
     gc_hold_seconds: Option<u64>,
+    /// `--throughput`: the TiDB whose `/metrics` says it owns the checkpoint advancer.
+    advancer_owner: Option<&'a str>,
     stores: Option<StoreCountsEvent>,
     /// `--throughput`: KV events per second over all stores with a previous sample.
     kv_events_per_second: Option<f64>,
@@ -308,6 +310,7 @@ fn summary<'a>(
             .unwrap_or_default(),
         gc_safe_point: verdict.and_then(|v| v.cluster.gc_safe_point),
         gc_hold_seconds: verdict.and_then(|v| v.cluster.gc_hold_seconds),
+        advancer_owner: verdict.and_then(|v| v.cluster.advancer_owner.as_deref()),
         stores: verdict
             .and_then(|v| v.cluster.stores)
             .map(|c| StoreCountsEvent {
