@@ -209,3 +209,28 @@ fn br_json_fails_like_br_for_a_task_that_does_not_exist() {
     assert_eq!((run.code, run.stdout.as_str()), (1, ""));
     assert!(run.stderr.contains("'bogus url'"), "{}", run.stderr);
 }
+
+/// The README's example outputs are the golden files it names, so they cannot drift.
+#[test]
+fn readme_examples_are_the_goldens() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for name in [
+        "v71-running.nagios",
+        "v71-running.ndjson",
+        "v71-running.br-json",
+    ] {
+        let golden = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/golden")
+                .join(name),
+        )
+        .unwrap();
+        // The golden's first line is `exit=N`; the output follows.
+        let output = golden.split_once('\n').unwrap().1;
+        assert!(
+            readme.contains(&format!("\n{output}```")),
+            "README's example of tests/golden/{name} is out of date: paste\n{output}"
+        );
+    }
+}
