@@ -12,7 +12,7 @@ use testkit::{Etcd, PdServer};
 const NOW: &str = "2024-01-01T01:05:00Z";
 
 /// `duration_ms` is the only value that depends on the machine.
-fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("\"duration_ms\":") {
@@ -78,7 +78,7 @@ fn every_fixture_in_every_format_matches_its_golden_file() {
 }
 
 /// Compares `actual` with `tests/golden/<name>` (or writes it with `UPDATE_GOLDEN=1`).
-fn assert_golden(name: &str, actual: &str) {
+pub(crate) fn assert_golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);

@@ -92,6 +92,14 @@ fn run(etcd: &Etcd, pd: &PdServer, state_dir: &str, extra: &[&str]) -> testkit::
     check(&args)
 }
 
+/// A fixture's keys, to load together with keys of the test's own (loading replaces all).
+fn fixture_pairs(file: &str) -> Vec<check_tidb_log_backup::snapshot::Kv> {
+    testkit::Fixture::load(&testkit::fixture_path(file))
+        .unwrap()
+        .pairs(std::time::SystemTime::now())
+        .unwrap()
+}
+
 fn perf_value(stdout: &str, label: &str) -> Option<f64> {
     let perf = stdout.lines().next()?.split_once(" | ")?.1;
     perf.split(' ')
@@ -311,7 +319,6 @@ fn every_run_keeps_the_checkpoints_for_the_rate() {
 #[test]
 fn the_advancer_owner_is_the_tidb_whose_metrics_say_so() {
     let etcd = Etcd::start();
-    etcd.load(&["v71-running.toml"]);
     let gauge = |v: u8| {
         format!(
             "# HELP tidb_log_backup_advancer_owner If the node is the owner of advancers, set this to `1`, otherwise `0`.
@@ -332,13 +339,20 @@ tidb_log_backup_advancer_owner {v}
             r#"{{"version":"8.0.11-TiDB-v8.5.0","git_hash":"0","ddl_id":"x","ip":"{ip}","listening_port":{listening},"status_port":{port},"lease":"45s","binlog_status":"Off","start_timestamp":1704070800,"labels":{{}},"server_id":1}}"#
         )
     };
-    etcd.load_pairs(&[
+    let mut pairs = fixture_pairs("v71-running.toml");
+    pairs.extend([
         testkit::encode::kv("/tidb/server/info/0b9a-follower", info(&follower, 4000)),
         testkit::encode::kv("/tidb/server/info/7c1e-owner", info(&owner, 4001)),
     ]);
+    etcd.load_pairs(&pairs);
     let (_tikvs, pd) = cluster([metrics(1000, 0, 0), metrics(5000, 0, 0)]);
     let dir = std::env::temp_dir().join(format!("ctlb-owner-{}", std::process::id()));
     let text = run(&etcd, &pd, dir.to_str().unwrap(), &[]);
+    assert!(
+        text.stdout.starts_with("TIDB_LOG_BACKUP OK - pitr NORMAL"),
+        "{}",
+        text.stdout
+    );
     assert!(
         text.stdout
             .contains("\nadvancer owner: TiDB 127.0.0.1:4001\n"),
@@ -369,4 +383,66 @@ tidb_log_backup_advancer_owner {v}
         serde_json::from_str(plain.stdout.lines().last().unwrap()).unwrap();
     assert_eq!(summary["advancer_owner"], serde_json::Value::Null);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The `--throughput` signals in exact output: a task lagging at start_ts while two
+/// TiKVs still have regions in their initial scan, one TiDB owning the advancer, the
+/// first sample (no rate yet: rates depend on the wall time between runs).
+#[test]
+fn throughput_signals_match_their_golden_files() {
+    let etcd = Etcd::start();
+    let tikvs: Vec<PdServer> = [(0, 120), (3, 6)]
+        .into_iter()
+        .map(|(raft_req, pending)| {
+            let body = with_progress(metrics(1000, 0, 0), raft_req, 90, 45.0, pending);
+            PdServer::start(vec![("/metrics".into(), 200, body)])
+        })
+        .collect();
+    let addr = |s: &PdServer| s.endpoint.trim_start_matches("http://").to_string();
+    let stores = format!(
+        r#"{{"count":2,"stores":[{{"store":{{"id":1,"address":"a:20160","status_address":"{}","state_name":"Up"}},"status":{{}}}},{{"store":{{"id":4,"address":"b:20160","status_address":"{}","state_name":"Up"}},"status":{{}}}}]}}"#,
+        addr(&tikvs[0]),
+        addr(&tikvs[1])
+    );
+    // fresh-task's own GC safepoints (10 min of margin), with these stores.
+    let gc = testkit::Fixture::load(&testkit::fixture_path("fresh-task.toml"))
+        .unwrap()
+        .pd
+        .gc_safepoint
+        .unwrap();
+    let pd = PdServer::start(vec![
+        ("/pd/api/v1/stores".into(), 200, stores),
+        ("/pd/api/v1/gc/safepoint".into(), 200, gc),
+    ]);
+    let tidb = PdServer::start(vec![(
+        "/metrics".into(),
+        200,
+        "tidb_log_backup_advancer_owner 1\n".into(),
+    )]);
+    let (ip, port) = addr(&tidb)
+        .split_once(':')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap();
+    let mut pairs = fixture_pairs("fresh-task.toml");
+    pairs.push(testkit::encode::kv(
+        "/tidb/server/info/7c1e",
+        format!(r#"{{"ip":"{ip}","listening_port":4000,"status_port":{port}}}"#),
+    ));
+    etcd.load_pairs(&pairs);
+    for format in ["nagios", "ndjson"] {
+        let dir =
+            std::env::temp_dir().join(format!("ctlb-tput-golden-{format}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let run = run(&etcd, &pd, dir.to_str().unwrap(), &["--format", format]);
+        assert_eq!(run.stderr, "");
+        crate::golden::assert_golden(
+            &format!("throughput.{format}"),
+            &format!(
+                "exit={}\n{}",
+                run.code,
+                crate::golden::normalize(&run.stdout)
+            ),
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
