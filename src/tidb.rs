@@ -10,7 +10,8 @@ use crate::tls::Tls;
 use serde::Deserialize;
 use std::time::Instant;
 
-/// One `/tidb/server/info/<ddl id>` entry, as much of it as the check needs.
+/// One `/tidb/server/info/<ddl id>` entry (TiDB's `ServerInfo` JSON,
+/// pingcap/tidb:pkg/domain/infosync/info.go), as much of it as the check needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TidbServer {
     /// `ip:listening_port`, the address operators know the TiDB by.
