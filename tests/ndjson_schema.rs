@@ -141,13 +141,23 @@ impl Validator {
                     }
                 }
                 "additionalProperties" => {
-                    assert_eq!(kw, &Value::Bool(false), "only additionalProperties: false");
                     let (Some(obj), props) = (v.as_object(), map.get("properties")) else {
                         continue;
                     };
-                    let allowed = |name: &str| props.and_then(|p| p.get(name)).is_some();
-                    if let Some(name) = obj.keys().find(|n| !allowed(n)) {
-                        return Err(format!("{path}.{name}: property not allowed by the schema"));
+                    let named = |name: &str| props.and_then(|p| p.get(name)).is_some();
+                    for (name, x) in obj.iter().filter(|(n, _)| !named(n)) {
+                        match kw {
+                            Value::Bool(false) => {
+                                return Err(format!(
+                                    "{path}.{name}: property not allowed by the schema"
+                                ))
+                            }
+                            // A schema: every other property's value must match it (a map).
+                            schema @ Value::Object(_) => {
+                                self.check(schema, x, &format!("{path}.{name}"))?
+                            }
+                            other => panic!("unsupported additionalProperties {other}"),
+                        }
                     }
                 }
                 "properties" => {
@@ -753,4 +763,36 @@ fn fleet_events_match_the_schema() {
     assert_eq!(lines[2]["cluster"], "prod-b");
     assert_eq!(lines[3]["kind"], "fleet");
     assert_eq!(lines[3]["state"], "CRITICAL");
+}
+
+/// A map's values (`additionalProperties` as a schema) are checked too: the throughput
+/// golden's `store_metrics[].retryable_errors_increase` maps error types to counts.
+#[test]
+fn map_values_are_checked_against_their_schema() {
+    let validator = Validator::load();
+    let golden = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/throughput.ndjson"),
+    )
+    .unwrap();
+    let summary: Value = serde_json::from_str(golden.lines().last().unwrap()).unwrap();
+    assert_eq!(validator.validate(&summary), Ok(()));
+    let counted = with(
+        &summary,
+        "/store_metrics/0/retryable_errors_increase",
+        json!({"KV:LogBackup:RaftReq": 10.0}),
+    );
+    assert_eq!(validator.validate(&counted), Ok(()));
+    let broken = with(
+        &summary,
+        "/store_metrics/0/retryable_errors_increase",
+        json!({"KV:LogBackup:RaftReq": "ten"}),
+    );
+    assert_rejected(
+        &validator,
+        &broken,
+        &[
+            "$.store_metrics[0].retryable_errors_increase.KV:LogBackup:RaftReq",
+            "wrong type",
+        ],
+    );
 }
