@@ -106,6 +106,23 @@ pub struct TikvFacts {
     pub notes: Vec<String>,
 }
 
+impl TikvFacts {
+    /// The stores' samples that were read, in store order.
+    pub fn samples(&self) -> impl Iterator<Item = &Sample> {
+        self.stores.iter().filter_map(|s| s.sample.as_ref().ok())
+    }
+
+    /// Regions queued for or in their initial scan, over the sampled stores.
+    pub fn pending_initial_scan(&self) -> f64 {
+        self.samples().map(|s| s.pending_initial_scan).sum()
+    }
+
+    /// Every Up store PD listed was sampled.
+    pub fn every_store_sampled(&self) -> bool {
+        self.up_stores > 0 && self.samples().count() == self.up_stores
+    }
+}
+
 /// Increase of a counter, treating a decrease as a reset to 0 (TiKV restarted).
 fn increase(previous: f64, current: f64) -> f64 {
     if current >= previous {

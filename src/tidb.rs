@@ -71,6 +71,13 @@ pub struct OwnerFacts {
     pub owners: Vec<String>,
 }
 
+impl OwnerFacts {
+    /// The owners' addresses for a reason (`a, b` while ownership moves), if any.
+    pub fn named(&self) -> Option<String> {
+        (!self.owners.is_empty()).then(|| self.owners.join(", "))
+    }
+}
+
 impl Default for OwnerFacts {
     fn default() -> OwnerFacts {
         OwnerFacts {

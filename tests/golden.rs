@@ -92,7 +92,7 @@ pub(crate) fn assert_golden(name: &str, actual: &str) {
 }
 
 /// The golden run's arguments: this etcd and PD stand-in, the fixed `--now`, `format`.
-fn format_args<'a>(etcd: &'a Etcd, pd: &'a PdServer, format: &'a str) -> Vec<&'a str> {
+pub(crate) fn format_args<'a>(etcd: &'a Etcd, pd: &'a PdServer, format: &'a str) -> Vec<&'a str> {
     vec![
         "--pd",
         &etcd.endpoint,

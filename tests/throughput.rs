@@ -369,16 +369,7 @@ tidb_log_backup_advancer_owner {v}
     );
 
     // Without --throughput no TiDB is asked.
-    let plain = check(&[
-        "--pd",
-        &etcd.endpoint,
-        "--pd-api",
-        &pd.endpoint,
-        "--now",
-        NOW,
-        "--format",
-        "ndjson",
-    ]);
+    let plain = check(&crate::golden::format_args(&etcd, &pd, "ndjson"));
     let summary: serde_json::Value =
         serde_json::from_str(plain.stdout.lines().last().unwrap()).unwrap();
     assert_eq!(summary["advancer_owner"], serde_json::Value::Null);

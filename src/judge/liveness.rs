@@ -102,10 +102,10 @@ pub fn advancer(
     if let Some(age) = age.filter(|age| *age > policy.advancer_stale) {
         let who = match owner {
             None => "the owner TiDB cannot be named from etcd".to_string(),
-            Some(facts) if !facts.owners.is_empty() => {
-                format!("owner TiDB {}", facts.owners.join(", "))
-            }
-            Some(facts) => no_owner(facts),
+            Some(facts) => facts
+                .named()
+                .map(|n| format!("owner TiDB {n}"))
+                .unwrap_or_else(|| no_owner(facts)),
         };
         out.push(
             State::Warning,
@@ -122,11 +122,10 @@ pub fn advancer(
 /// whether it ticks is judged from the coordinator safepoint ([`advancer`]).
 pub fn owner(facts: &OwnerFacts) -> Judged {
     let mut out = Judged::default();
-    let text = if facts.owners.is_empty() {
-        no_owner(facts)
-    } else {
-        format!("advancer owner: TiDB {}", facts.owners.join(", "))
-    };
+    let text = facts
+        .named()
+        .map(|n| format!("advancer owner: TiDB {n}"))
+        .unwrap_or_else(|| no_owner(facts));
     out.push(State::Ok, text);
     out
 }

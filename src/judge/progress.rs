@@ -133,20 +133,10 @@ pub fn never_advanced(
     if !at_start || task.paused() || !lag.is_some_and(|l| warn.alerts(l as f64)) {
         return out;
     }
-    let sampled: Vec<f64> = tikv
-        .map(|t| {
-            t.stores
-                .iter()
-                .filter_map(|s| s.sample.as_ref().ok())
-                .map(|s| s.pending_initial_scan)
-                .collect()
-        })
-        .unwrap_or_default();
-    let pending: f64 = sampled.iter().sum();
-    let every_store = tikv.is_some_and(|t| t.up_stores > 0 && sampled.len() == t.up_stores);
+    let pending = tikv.map_or(0.0, TikvFacts::pending_initial_scan);
     let text = if pending > 0.0 {
         format!("never advanced since start_ts: initial scan pending for {pending} regions, catching up")
-    } else if every_store {
+    } else if tikv.is_some_and(TikvFacts::every_store_sampled) {
         let who = owner
             .and_then(|o| o.owners.first())
             .map(|a| format!(" {a}"))

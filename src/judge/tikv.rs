@@ -48,11 +48,7 @@ const NAMED_FAILURES: usize = 5;
 /// the cluster's KV event rate.
 pub fn cluster(tikv: &TikvFacts) -> Judged {
     let mut out = Judged::default();
-    let sampled: Vec<&Sample> = tikv
-        .stores
-        .iter()
-        .filter_map(|s| s.sample.as_ref().ok())
-        .collect();
+    let sampled: Vec<&Sample> = tikv.samples().collect();
     let unreached = tikv
         .stores
         .iter()
@@ -109,7 +105,7 @@ pub fn cluster(tikv: &TikvFacts) -> Judged {
         out.extend(flushes(tikv));
     }
     if !sampled.is_empty() {
-        let pending: f64 = sampled.iter().map(|s| s.pending_initial_scan).sum();
+        let pending = tikv.pending_initial_scan();
         let on = sampled
             .iter()
             .filter(|s| s.pending_initial_scan > 0.0)
