@@ -5,22 +5,15 @@
 //! Each endpoint gets an equal share of the time left, so a frozen member cannot use up
 //! the whole deadline while a healthy one is still untried.
 
-use crate::guard;
 use crate::keys;
-use crate::snapshot::{plan, Kv, OpResult, ReadOp, Snapshot};
-use crate::tls::{self, Credentials, Tls};
+use crate::secret::Secret;
+use crate::snapshot::{plan, FetchError, Kv, OpResult, ReadOp, Snapshot};
+use crate::tls::Tls;
 use etcd_client::{Client, ConnectOptions, GetOptions, Txn, TxnOp, TxnOpResponse};
 use std::time::{Duration, Instant};
 
 /// etcd-client's default 4 MiB response cap is too small for big clusters.
 const MAX_RESPONSE_BYTES: usize = 512 << 20;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchError {
-    /// The run's deadline passed (UNKNOWN), as opposed to PD being unreachable.
-    pub timed_out: bool,
-    pub message: String,
-}
 
 /// One line from an etcd-client error: the gRPC status and the innermost cause.
 fn describe(err: &etcd_client::Error) -> String {
@@ -69,11 +62,28 @@ fn into_kvs(kvs: Vec<etcd_client::KeyValue>) -> Vec<Kv> {
         .collect()
 }
 
+/// etcd's user and password (`--user`, `$TIDB_LOG_BACKUP_PASSWORD`). `Debug` never shows
+/// the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Login {
+    pub user: String,
+    pub password: Secret,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
 /// How to talk to etcd: TLS and credentials, if any.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Access<'a> {
     pub tls: Option<&'a Tls>,
-    pub credentials: Option<&'a Credentials>,
+    pub login: Option<&'a Login>,
     /// Also list `/tidb/server/info/` at the snapshot's revision (`--throughput`).
     pub tidb_servers: bool,
 }
@@ -87,9 +97,9 @@ async fn read_one(
         .with_connect_timeout(budget)
         .with_timeout(budget);
     if let Some(t) = access.tls.filter(|_| endpoint.starts_with("https://")) {
-        options = options.with_tls(t.etcd_options(tls::url_host(endpoint)));
+        options = options.with_tls(t.etcd_options(crate::transport::url_host(endpoint)));
     }
-    if let Some(c) = access.credentials {
+    if let Some(c) = access.login {
         options = options.with_user(c.user.clone(), c.password.0.clone());
     }
     let client = Client::connect([endpoint], Some(options))
@@ -177,15 +187,18 @@ async fn read_any(
 ) -> Result<Snapshot, FetchError> {
     let mut failures = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
-        let Some(budget) = guard::share(deadline, endpoints.len() - i) else {
+        let Some(budget) = crate::deadline::share(deadline, endpoints.len() - i) else {
             break;
         };
-        guard::set_stage(format!("reading PD etcd at {endpoint}"));
+        crate::deadline::set_stage(format!("reading PD etcd at {endpoint}"));
         match tokio::time::timeout(budget, read_one(endpoint, access, budget)).await {
             Ok(Ok(snapshot)) => return Ok(snapshot),
             Ok(Err(message)) => {
                 let tls_on = endpoint.starts_with("https://");
-                failures.push(format!("{endpoint}: {}", tls::explain(&message, tls_on)))
+                failures.push(format!(
+                    "{endpoint}: {}",
+                    crate::transport::explain(&message, tls_on)
+                ))
             }
             Err(_) => failures.push(format!(
                 "{endpoint}: no answer within {:.1}s",

@@ -3,8 +3,8 @@
 //! the stage the run was in; the panic hook turns a panic into one UNKNOWN result; both
 //! come out in the format asked for, known as early as possible.
 
-use crate::render::{self, brjson, renderer, Format, Outcome, RenderOptions};
-use crate::state::State;
+use crate::render::{brjson, renderer, Format, Outcome, RenderOptions};
+use crate::service_state::State;
 use crate::tso;
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
@@ -19,28 +19,8 @@ pub fn set_format(format: Format) {
     let _ = FORMAT.set(format);
 }
 
-static STAGE: Mutex<String> = Mutex::new(String::new());
 /// Held by whoever writes the result; it is never released because the writer exits.
 static OUTPUT: Mutex<()> = Mutex::new(());
-
-/// When endpoints are tried one at a time: the time the next one may take, an equal share
-/// of what is left, so a frozen endpoint cannot use up the time of the ones after it.
-/// `None` when no time is left.
-pub fn share(deadline: Instant, endpoints_left: usize) -> Option<Duration> {
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    (!remaining.is_zero()).then(|| remaining / endpoints_left.max(1) as u32)
-}
-
-/// Records what the run is doing, for the timeout message.
-pub fn set_stage(stage: impl Into<String>) {
-    if let Ok(mut s) = STAGE.lock() {
-        *s = stage.into();
-    }
-}
-
-pub fn stage() -> String {
-    STAGE.lock().map(|s| s.clone()).unwrap_or_default()
-}
 
 /// What the process prints and how it exits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +72,7 @@ where
 {
     std::thread::spawn(move || {
         std::thread::sleep(after);
-        emit(&render(&stage()));
+        emit(&render(&crate::deadline::stage()));
     });
 }
 
@@ -120,7 +100,7 @@ pub fn emission(format: Format, outcome: &Outcome, options: &RenderOptions) -> E
             Ok(document) => Emission::stdout(document, 0),
             Err(reason) => Emission {
                 stdout: String::new(),
-                stderr: format!("Error: {}\n", render::clean_text(&reason)),
+                stderr: format!("Error: {}\n", crate::text::clean_text(&reason)),
                 code: brjson::FAILURE_EXIT,
             },
         };

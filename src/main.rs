@@ -1,8 +1,8 @@
-use check_tidb_log_backup::guard;
 use check_tidb_log_backup::render::{self, Format, RenderOptions};
 use check_tidb_log_backup::runner;
+use check_tidb_log_backup::service_state::State;
 use check_tidb_log_backup::settings::{self, Env, Refusal};
-use check_tidb_log_backup::state::State;
+use check_tidb_log_backup::{deadline, guard};
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -46,7 +46,7 @@ fn main() {
     };
     let run = &plan.run;
     guard::set_format(run.format);
-    guard::set_stage("connecting");
+    deadline::set_stage("connecting");
     guard::watch(run.timeout, started);
 
     if run.list_tasks {
@@ -62,7 +62,7 @@ fn main() {
         }
     }
     let outcome = runner::run(&plan, started);
-    guard::set_stage("rendering");
+    deadline::set_stage("rendering");
     let table = run.format == Format::Table;
     let render_options = RenderOptions {
         verbosity: run.verbosity,

@@ -38,7 +38,7 @@ pub struct TaskInfo {
     pub storage: String,
     pub table_filter: Vec<String>,
     /// Where `--storage` reads it; `None` for backends nobody can read from here.
-    pub location: Option<crate::storage::Location>,
+    pub location: Option<crate::location::Location>,
 }
 
 /// BR's status word.
@@ -316,7 +316,7 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
                     start_ts: info.start_ts,
                     end_ts: info.end_ts,
                     storage: proto::storage_url(info.storage.as_ref()),
-                    location: crate::storage::Location::from_backend(info.storage.as_ref()),
+                    location: crate::location::Location::from_backend(info.storage.as_ref()),
                     table_filter: info.table_filter,
                 });
             }

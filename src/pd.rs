@@ -128,11 +128,11 @@ pub struct PdFacts {
 
 /// `http://host:2379` + path, with the body (up to 64 MiB) when the status is 200.
 fn get(tls: Option<&Tls>, timeout: Duration, base: &str, path: &str) -> Result<String, String> {
-    let (agent, url) = crate::tls::http_agent(tls, timeout, &format!("{base}{path}"))?;
+    let (agent, url) = crate::transport::http_agent(tls, timeout, &format!("{base}{path}"))?;
     let mut response = agent
         .get(&url)
         .call()
-        .map_err(|e| crate::tls::explain(&e.to_string(), url.starts_with("https://")))?;
+        .map_err(|e| crate::transport::explain(&e.to_string(), url.starts_with("https://")))?;
     let status = response.status();
     if status != 200 {
         return Err(format!("HTTP {} from {path}", status.as_u16()));
@@ -150,7 +150,7 @@ fn get(tls: Option<&Tls>, timeout: Duration, base: &str, path: &str) -> Result<S
 pub fn fetch(endpoints: &[String], tls: Option<&Tls>, deadline: Instant) -> PdFacts {
     let mut failures = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
-        let Some(budget) = crate::guard::share(deadline, endpoints.len() - i) else {
+        let Some(budget) = crate::deadline::share(deadline, endpoints.len() - i) else {
             break;
         };
         match get(tls, budget, endpoint, "/pd/api/v1/stores").and_then(|body| parse_stores(&body)) {

@@ -98,12 +98,12 @@ pub fn scrape(
     if remaining < Duration::from_millis(1) {
         return Err(NOT_REACHED.to_string());
     }
-    let (agent, url) = crate::tls::http_agent(tls, remaining, url)?;
+    let (agent, url) = crate::transport::http_agent(tls, remaining, url)?;
     // ureq asks for gzip and inflates it (TiKV compresses /metrics when asked).
     let mut response = agent
         .get(&url)
         .call()
-        .map_err(|e| crate::tls::explain(&e.to_string(), url.starts_with("https://")))?;
+        .map_err(|e| crate::transport::explain(&e.to_string(), url.starts_with("https://")))?;
     if response.status() != 200 {
         return Err(format!("HTTP {}", response.status().as_u16()));
     }

@@ -119,7 +119,7 @@ pub struct Azure {
 }
 
 /// The credentials a task info may carry, decoded only on request
-/// (`storage_credentials = "task"`) and only into [`crate::tls::Secret`]s.
+/// (`storage_credentials = "task"`) and only into [`crate::secret::Secret`]s.
 #[derive(Clone, PartialEq, Message)]
 #[prost(skip_debug)]
 pub struct TaskSecrets {

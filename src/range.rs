@@ -14,6 +14,7 @@
 //! (Perl only knows a lower-case `e`) and durations, and we reject bounds that
 //! overflow to infinity (`1e999`), which Perl silently turns into `Inf`.
 
+use crate::text::format_number;
 use std::fmt;
 use std::str::FromStr;
 
@@ -148,31 +149,6 @@ impl fmt::Display for Range {
             )
         }
     }
-}
-
-/// A rate as every output shows it: two decimals.
-pub fn two_decimals(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
-}
-
-/// Formats a number the way perfdata and range strings need it: plain
-/// decimal, never an exponent, integers without `.0`, the shortest digits that
-/// read back to the same `f64`, and `-0` printed as `0`.
-///
-/// Meant for finite input. So that output stays parseable even on a caller
-/// bug, NaN prints as `0` and ±infinity as ±`f64::MAX` (never `inf`/`NaN`).
-pub fn format_number(v: f64) -> String {
-    if v == 0.0 || v.is_nan() {
-        return "0".to_string();
-    }
-    let v = if v.is_infinite() {
-        f64::MAX.copysign(v)
-    } else {
-        v
-    };
-    // Rust's `Display` for f64 prints the shortest round-tripping digits and
-    // expands them without an exponent, which is exactly what we want.
-    format!("{v}")
 }
 
 /// One bound: a plain decimal number, else an optionally signed humantime

@@ -1,28 +1,23 @@
-//! The run, one way: for each cluster of the plan, collect (all I/O) → decode → judge;
-//! then one outcome for the renderers. Fleet mode is the same over N cluster plans.
+//! The run, one straight line per cluster: collect every fact (all I/O) → evaluate (pure)
+//! → save the state file → one outcome for the renderers. Fleet mode is the same over N
+//! cluster plans.
 
-use crate::collect::{self, Observed};
-use crate::guard;
-use crate::judge;
-use crate::model::{self, Cluster};
+use crate::collect;
+use crate::deadline;
+use crate::facts::Observed;
+use crate::judge::{self, Finding, Verdict};
 use crate::render::{ClusterResult, Outcome};
+use crate::service_state::State;
 use crate::settings::{ClusterPlan, Plan};
-use crate::throughput;
+use crate::statefile::{self, Loaded, StateFile};
 use crate::tso;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
-
-/// The deadline the I/O aims for: a fifth of `-t` (at most 1 s) before it, so that the
-/// results gathered so far are judged and printed, even on a loaded machine, before the
-/// watchdog fires at `-t` exactly.
-pub fn work_budget(timeout: Duration) -> Duration {
-    timeout - (timeout / 5).min(Duration::from_secs(1))
-}
+use std::time::{Instant, SystemTime};
 
 /// The whole check.
 pub fn run(plan: &Plan, started: Instant) -> Outcome {
-    let budget = work_budget(plan.run.timeout);
+    let budget = deadline::work_budget(plan.run.timeout);
     let now = plan.run.now;
     if !plan.run.fleet {
         return match plan.clusters.first() {
@@ -70,70 +65,56 @@ pub fn run(plan: &Plan, started: Instant) -> Outcome {
 /// One cluster, all I/O bounded by `deadline`; judged at `now` (`--now`, else the clock
 /// when the check starts).
 pub fn check(plan: &ClusterPlan, now: Option<SystemTime>, deadline: Instant) -> Outcome {
-    let now = now.unwrap_or_else(SystemTime::now);
-    let mut observed: Observed = collect::collect(plan, deadline);
-    let cluster = match &observed.etcd {
-        Ok(snapshot) => model::decode(snapshot, &plan.selection),
-        Err(_) => Cluster::default(),
-    };
-    if let Ok(snapshot) = &observed.etcd {
-        observed.storage = collect::storage(plan, &cluster, snapshot, deadline);
-    }
-    guard::set_stage("evaluating");
-    let mut verdict = judge::judge(&cluster, &observed, &plan.policy, tso::unix_ms(now));
-    if let Some(progress) = &observed.progress {
-        guard::set_stage("saving the state file");
-        if let Err(e) = save_progress(progress, &verdict, tso::unix_ms(now)) {
-            verdict.findings.push(judge::Finding::new(
-                crate::state::State::Ok,
-                format!("state not saved: {e}"),
-            ));
+    let now_ms = tso::unix_ms(now.unwrap_or_else(SystemTime::now));
+    let observed = collect::collect(plan, deadline);
+    deadline::set_stage("evaluating");
+    let mut verdict = judge::evaluate(&observed, &plan.policy, now_ms);
+    if let Some(state) = &observed.state {
+        deadline::set_stage("saving the state file");
+        let next = next_state(state, &observed, &verdict, now_ms);
+        if let Err(e) = statefile::save(&state.path, &next) {
+            verdict
+                .findings
+                .push(Finding::new(State::Ok, format!("state not saved: {e}")));
         }
     }
     Outcome::from_verdict(verdict)
 }
 
-/// The tasks' checkpoints for the next run, beside the TiKV samples in the same file.
-fn save_progress(
-    progress: &collect::Progress,
-    verdict: &judge::Verdict,
-    now_ms: u64,
-) -> Result<(), String> {
-    let mut file = throughput::load(&progress.path, &progress.cluster)
-        .unwrap_or_else(|| throughput::StateFile::new(&progress.cluster, now_ms, &[]));
+/// What this run leaves for the next: the TiKV samples it took (else the previous ones)
+/// and the tasks' checkpoints as judged.
+fn next_state(loaded: &Loaded, observed: &Observed, verdict: &Verdict, now_ms: u64) -> StateFile {
+    let mut file = loaded
+        .previous
+        .clone()
+        .unwrap_or_else(|| StateFile::new(&loaded.cluster, now_ms));
+    if let Some(tikv) = observed.tikv.as_ref().filter(|t| !t.stores.is_empty()) {
+        file.taken_at_ms = tikv.sampled_at_ms;
+        file.stores = tikv.stored();
+    }
     file.tasks = verdict
         .tasks
         .iter()
         .filter_map(|t| t.progress.map(|p| (t.task.name.clone(), p)))
         .collect();
-    throughput::save(&progress.path, &file)
+    file
 }
 
 /// `--list-tasks`: the selected tasks of every cluster (cluster name in fleet mode), in
 /// etcd key order; the first cluster that cannot be read ends it as a failed run.
 pub fn list_tasks(plan: &Plan, started: Instant) -> Result<Vec<(Option<String>, String)>, Outcome> {
-    let deadline = started + work_budget(plan.run.timeout);
+    let deadline = started + deadline::work_budget(plan.run.timeout);
     let mut out = Vec::new();
     for cluster in &plan.clusters {
-        let access = crate::etcd::Access {
-            tls: cluster.tls.as_ref(),
-            credentials: cluster.credentials.as_ref(),
-            tidb_servers: false,
-        };
-        let observed = Observed {
-            etcd: crate::etcd::read_snapshot(&cluster.endpoints, access, deadline),
-            ..Observed::default()
-        };
-        let decoded = match &observed.etcd {
-            Ok(snapshot) => model::decode(snapshot, &cluster.selection),
-            Err(_) => {
-                let now = tso::unix_ms(plan.run.now.unwrap_or_else(SystemTime::now));
-                let verdict = judge::judge(&Cluster::default(), &observed, &cluster.policy, now);
-                return Err(Outcome::from_verdict(verdict));
-            }
-        };
+        let observed = collect::collect_tasks(cluster, deadline);
+        if observed.etcd.is_err() {
+            let now = tso::unix_ms(plan.run.now.unwrap_or_else(SystemTime::now));
+            let verdict = judge::evaluate(&observed, &cluster.policy, now);
+            return Err(Outcome::from_verdict(verdict));
+        }
         out.extend(
-            decoded
+            observed
+                .cluster
                 .tasks
                 .into_iter()
                 .map(|t| (cluster.name.clone(), t.name)),

@@ -10,6 +10,14 @@
 use crate::keys;
 use std::fmt;
 
+/// Why no snapshot could be read from any endpoint: a fact the rules judge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchError {
+    /// The run's deadline passed (UNKNOWN), as opposed to PD being unreachable.
+    pub timed_out: bool,
+    pub message: String,
+}
+
 /// etcd's default `--max-txn-ops` (PD keeps it).
 pub const MAX_TXN_OPS: usize = 128;
 

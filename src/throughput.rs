@@ -1,81 +1,29 @@
-//! Log-backup throughput and TiKV-side failure signals from `/metrics`, with the previous
-//! run's sample kept in a small state file so the check never has to sleep for a rate.
+//! Log-backup throughput and TiKV-side failure signals from `/metrics`: the rates and
+//! increases since the previous run's sample (kept in the state file, [`crate::statefile`],
+//! so the check never has to sleep for a rate). Pure.
 
+use crate::statefile::{StateFile, StoredSample};
 use crate::tikv::Sample;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
-const STATE_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredSample {
-    pub kv_events: f64,
-    pub fatal_errors: f64,
-    /// Retryable errors by type (absent in files written before they were kept).
-    #[serde(default)]
-    pub errors: BTreeMap<String, f64>,
-    #[serde(default)]
-    pub flushes: f64,
-    #[serde(default)]
-    pub flush_seconds: f64,
-}
-
-/// The state file: one per cluster.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StateFile {
-    pub version: u32,
-    /// Which cluster wrote it (PD cluster id, or the endpoints when unknown).
-    pub cluster: String,
-    pub taken_at_ms: u64,
-    pub stores: BTreeMap<String, StoredSample>,
-    /// Each task's checkpoint at the previous run (every run keeps it, unless `--no-state`).
-    #[serde(default)]
-    pub tasks: BTreeMap<String, TaskProgress>,
-}
-
-/// A task's checkpoint as a run saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskProgress {
-    pub checkpoint_ts: u64,
-    /// When the run saw it (Unix ms).
-    pub seen_at_ms: u64,
-    /// When a run first saw this checkpoint value (Unix ms): since then it has not moved.
-    pub advanced_at_ms: u64,
-}
-
-impl StateFile {
-    pub fn new(cluster: &str, taken_at_ms: u64, samples: &[(u64, Sample)]) -> StateFile {
-        StateFile {
-            version: STATE_VERSION,
-            cluster: cluster.to_string(),
-            taken_at_ms,
-            tasks: BTreeMap::new(),
-            stores: samples
-                .iter()
-                .map(|(id, s)| {
-                    (
-                        id.to_string(),
-                        StoredSample {
-                            kv_events: s.kv_events,
-                            fatal_errors: s.fatal_errors,
-                            errors: s.errors.clone(),
-                            flushes: s.flushes,
-                            flush_seconds: s.flush_seconds,
-                        },
-                    )
-                })
-                .collect(),
-        }
-    }
-}
-
-/// The samples that were read, for the state file.
-pub fn successful(current: &[(u64, Result<Sample, String>)]) -> Vec<(u64, Sample)> {
-    current
-        .iter()
-        .filter_map(|(id, s)| s.as_ref().ok().map(|s| (*id, s.clone())))
+/// The samples that were read, as the state file keeps them (by store id).
+pub fn stored<'a>(
+    samples: impl IntoIterator<Item = (u64, &'a Sample)>,
+) -> BTreeMap<String, StoredSample> {
+    samples
+        .into_iter()
+        .map(|(id, s)| {
+            (
+                id.to_string(),
+                StoredSample {
+                    kv_events: s.kv_events,
+                    fatal_errors: s.fatal_errors,
+                    errors: s.errors.clone(),
+                    flushes: s.flushes,
+                    flush_seconds: s.flush_seconds,
+                },
+            )
+        })
         .collect()
 }
 
@@ -102,8 +50,10 @@ pub struct TikvFacts {
     pub stores: Vec<StoreMetrics>,
     /// Sum of the per-store rates (stores without a previous sample are left out).
     pub total_rate: Option<f64>,
-    /// Why there is no rate, or what went wrong with the state file (informational).
+    /// Why there is no rate (informational).
     pub notes: Vec<String>,
+    /// When the stores were sampled (Unix ms): the state file keeps it with the samples.
+    pub sampled_at_ms: u64,
 }
 
 impl TikvFacts {
@@ -115,6 +65,15 @@ impl TikvFacts {
     /// Regions queued for or in their initial scan, over the sampled stores.
     pub fn pending_initial_scan(&self) -> f64 {
         self.samples().map(|s| s.pending_initial_scan).sum()
+    }
+
+    /// The samples read, by store id, as the state file keeps them.
+    pub fn stored(&self) -> BTreeMap<String, StoredSample> {
+        stored(
+            self.stores
+                .iter()
+                .filter_map(|s| s.sample.as_ref().ok().map(|sample| (s.store_id, sample))),
+        )
     }
 
     /// Every Up store PD listed was sampled.
@@ -190,60 +149,20 @@ pub fn compare(
         stores,
         total_rate: total,
         notes,
+        sampled_at_ms: now_ms,
     }
-}
-
-/// The file for one cluster: `throughput-<key>.json`, key sanitised to `[A-Za-z0-9_-]`.
-pub fn state_path(dir: &Path, cluster: &str) -> PathBuf {
-    let key: String = cluster
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    dir.join(format!("throughput-{key}.json"))
-}
-
-/// Reads the previous sample; a missing, corrupt or foreign file counts as none.
-pub fn load(path: &Path, cluster: &str) -> Option<StateFile> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let state: StateFile = serde_json::from_str(&text).ok()?;
-    (state.version == STATE_VERSION && state.cluster == cluster).then_some(state)
-}
-
-/// Writes atomically (temp file + rename) under an exclusive lock, so concurrent checks
-/// of the same cluster never leave a torn file.
-pub fn save(path: &Path, state: &StateFile) -> Result<(), String> {
-    let dir = path.parent().ok_or("state path has no directory")?;
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let lock_path = path.with_extension("lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
-    lock.lock()
-        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let text = serde_json::to_string(state).map_err(|e| e.to_string())?;
-    let written = std::fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()))
-        .and_then(|_| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(format!("cannot write {}: {e}", path.display()));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A previous run's file holding `samples`, taken at `taken_at_ms`.
+    fn file(taken_at_ms: u64, samples: &[(u64, Sample)]) -> StateFile {
+        let mut file = StateFile::new("7", taken_at_ms);
+        file.stores = stored(samples.iter().map(|(id, s)| (*id, s)));
+        file
+    }
 
     fn sample(kv: f64, fatal: f64) -> Sample {
         Sample {
@@ -255,8 +174,7 @@ mod tests {
 
     #[test]
     fn rates_resets_and_missing_stores() {
-        let before = StateFile::new(
-            "7",
+        let before = file(
             1_000_000,
             &[
                 (1, sample(1000.0, 0.0)),
@@ -284,7 +202,7 @@ mod tests {
         earlier.errors.insert("KV:LogBackup:RaftReq".into(), 10.0);
         earlier.errors.insert("KV:LogBackup:Io".into(), 3.0);
         (earlier.flushes, earlier.flush_seconds) = (100.0, 50.0);
-        let before = StateFile::new("7", 1_000_000, &[(1, earlier.clone()), (2, earlier)]);
+        let before = file(1_000_000, &[(1, earlier.clone()), (2, earlier)]);
         let mut later = sample(0.0, 0.0);
         later.errors.insert("KV:LogBackup:RaftReq".into(), 17.0);
         later.errors.insert("KV:LogBackup:Io".into(), 3.0);
@@ -326,21 +244,5 @@ mod tests {
             facts.notes,
             vec!["first throughput sample: no rate yet (or use --sample)"]
         );
-    }
-
-    #[test]
-    fn state_file_round_trip_and_replacement_of_bad_files() {
-        let dir = std::env::temp_dir().join(format!("ctlb-state-{}", std::process::id()));
-        let path = state_path(&dir, "cluster 7/x");
-        assert!(path.ends_with("throughput-cluster_7_x.json"));
-        let state = StateFile::new("cluster 7/x", 42, &[(1, sample(1.5, 0.0))]);
-        save(&path, &state).unwrap();
-        assert_eq!(load(&path, "cluster 7/x"), Some(state.clone()));
-        assert_eq!(load(&path, "another cluster"), None, "foreign file");
-        std::fs::write(&path, "{ torn").unwrap();
-        assert_eq!(load(&path, "cluster 7/x"), None, "corrupt file");
-        save(&path, &state).unwrap();
-        assert_eq!(load(&path, "cluster 7/x"), Some(state));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -63,16 +63,6 @@ fn task_info(name: &str, start_ts: u64, security_config: bool) -> Vec<u8> {
     out
 }
 
-/// A `StreamBackupError`.
-fn backup_error(happen_at: u64, code: &str, message: &str, store_id: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    field_varint(1, happen_at, &mut out);
-    field_bytes(2, code.as_bytes(), &mut out);
-    field_bytes(3, message.as_bytes(), &mut out);
-    field_varint(4, store_id, &mut out);
-    out
-}
-
 fn info_key(task: &str) -> String {
     format!("/tidb/br-stream/info/{task}")
 }

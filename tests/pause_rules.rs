@@ -1,12 +1,13 @@
 //! Why a task is paused and the auto-pause horizon (src/judge/pause.rs): pure, `now` an
 //! input.
 
-use check_tidb_log_backup::judge::pause::{auto_paused, horizon, origin, Origin};
+use check_tidb_log_backup::judge::pause::{auto_paused, horizon, origin};
+use check_tidb_log_backup::judge::Origin;
 use check_tidb_log_backup::judge::Policy;
 use check_tidb_log_backup::model::Task;
 use check_tidb_log_backup::pause::decode_pause;
 use check_tidb_log_backup::pd::{GcSafepoints, ServiceSafepoint};
-use check_tidb_log_backup::state::State;
+use check_tidb_log_backup::service_state::State;
 use check_tidb_log_backup::tso;
 
 const H: u64 = 3_600_000;

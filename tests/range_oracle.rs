@@ -169,7 +169,7 @@ fn values(rng: &mut Rng, bounds: &[String]) -> Vec<String> {
 }
 
 fn fmt(v: f64) -> String {
-    check_tidb_log_backup::range::format_number(v)
+    check_tidb_log_backup::text::format_number(v)
 }
 
 struct Case {

@@ -1,14 +1,14 @@
 //! The rules: decoded tasks → states and reason texts (src/judge/).
 //!
 //! Every case runs the whole pure pipeline (`Snapshot::from_pairs` → `model::decode` →
-//! `judge::judge`) with `now` passed in; the wall clock is never read.
+//! `judge::evaluate`) with `now` passed in; the wall clock is never read.
 
-use check_tidb_log_backup::collect::Observed;
+use check_tidb_log_backup::facts::Observed;
 use check_tidb_log_backup::judge::{self, Finding, Policy, TaskVerdict, Thresholds, Verdict};
 use check_tidb_log_backup::model::{decode, CheckpointSource, Selection, Status};
 use check_tidb_log_backup::range::Range;
+use check_tidb_log_backup::service_state::State;
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
-use check_tidb_log_backup::state::State;
 use testkit::encode::*;
 
 // ---------------------------------------------------------------------------------------
@@ -47,15 +47,6 @@ fn task_info(name: &str, start_ts: u64) -> Vec<u8> {
     field_bytes(5, b"*.*", &mut out);
     field_varint(6, 3, &mut out);
     field_bytes(7, b"", &mut out);
-    out
-}
-
-fn backup_error(happen_at: u64, code: &str, message: &str, store_id: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    field_varint(1, happen_at, &mut out);
-    field_bytes(2, code.as_bytes(), &mut out);
-    field_bytes(3, message.as_bytes(), &mut out);
-    field_varint(4, store_id, &mut out);
     out
 }
 
@@ -102,8 +93,11 @@ fn judge_with(mut pairs: Vec<Kv>, selection: &Selection, policy: &Policy, now_ms
         "/tidb/br-stream/owner/694d7e1b2a3c0f01",
         "8a1f6c2e-0d4b-4f7e-9b1a-3c5d7e9f1a2b",
     ));
-    let cluster = decode(&Snapshot::from_pairs(pairs), selection);
-    judge::judge(&cluster, &Observed::default(), policy, now_ms)
+    let observed = Observed {
+        cluster: decode(&Snapshot::from_pairs(pairs), selection),
+        ..Observed::default()
+    };
+    judge::evaluate(&observed, policy, now_ms)
 }
 
 /// The warning and critical ranges the lag was judged against (its metric's thresholds).

@@ -5,7 +5,7 @@ use check_tidb_log_backup::judge::policy::StoragePolicy;
 use check_tidb_log_backup::judge::storage::judge;
 use check_tidb_log_backup::model::{StoreTs, Task};
 use check_tidb_log_backup::range::Range;
-use check_tidb_log_backup::state::State;
+use check_tidb_log_backup::service_state::State;
 use check_tidb_log_backup::storage::{
     Flush, FullBackup, FullMeta, LogRead, LogStorage, RootMeta, StorageFacts,
 };

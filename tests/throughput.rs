@@ -55,8 +55,14 @@ tikv_log_backup_pending_initial_scan{{stage=\"queuing\"}} {pending}
 }
 
 /// TiKV servers for stores 1 and 4 with the given bodies, and a PD listing them (plus a
-/// store 1001 whose status port is closed).
+/// store 1001 whose status port is closed) with the default GC safepoints.
 fn cluster(bodies: [String; 2]) -> (Vec<PdServer>, PdServer) {
+    let gc = std::fs::read_to_string(testkit::fixture_path("pd/gc_safepoint.json")).unwrap();
+    cluster_with_gc(bodies, gc)
+}
+
+/// [`cluster`] with PD serving `gc` as its GC safepoints.
+fn cluster_with_gc(bodies: [String; 2], gc: String) -> (Vec<PdServer>, PdServer) {
     let tikvs: Vec<PdServer> = bodies
         .into_iter()
         .map(|b| PdServer::start(vec![("/metrics".into(), 200, b)]))
@@ -72,7 +78,63 @@ fn cluster(bodies: [String; 2]) -> (Vec<PdServer>, PdServer) {
         addr(&tikvs[0]),
         addr(&tikvs[1])
     );
-    (tikvs, PdServer::with_stores(stores))
+    let pd = PdServer::start(vec![
+        ("/pd/api/v1/stores".into(), 200, stores),
+        ("/pd/api/v1/gc/safepoint".into(), 200, gc),
+    ]);
+    (tikvs, pd)
+}
+
+/// Runs that keep the state file cannot be `--now` replays (a replay never touches it), so
+/// they judge at the wall clock: v71-running.toml's task with its checkpoints a minute or
+/// two old, and PD's safepoints refreshed as a healthy advancer refreshes them.
+fn load_live(etcd: &Etcd) -> String {
+    use check_tidb_log_backup::tso;
+    let now_ms = tso::unix_ms(std::time::SystemTime::now());
+    let ago = |secs: u64| tso::from_physical_ms(now_ms - secs * 1000);
+    let pairs: Vec<_> = fixture_pairs("v71-running.toml")
+        .into_iter()
+        .map(|mut kv| {
+            let key = String::from_utf8_lossy(&kv.key).into_owned();
+            if key.ends_with("/central_global") {
+                kv.value = ago(60).to_be_bytes().to_vec();
+            } else if let Some(store) = key.strip_prefix("/tidb/br-stream/storage-checkpoint/pitr/")
+            {
+                let secs = match store {
+                    "4" => 150,
+                    "1" => 120,
+                    _ => 90,
+                };
+                kv.value = ago(secs).to_be_bytes().to_vec();
+            }
+            kv
+        })
+        .collect();
+    etcd.load_pairs(&pairs);
+    // The coordinator's safepoint sits just before the global checkpoint, refreshed a
+    // minute ago with its 24 h TTL; GC itself is 10 minutes behind.
+    format!(
+        r#"{{"service_gc_safe_points":[{{"service_id":"gc_worker","expired_at":9223372036854775807,"safe_point":{gc}}},{{"service_id":"log-backup-coordinator","expired_at":{expires},"safe_point":{coordinator}}}],"min_service_gc_safe_point":{gc},"gc_safe_point":{gc}}}"#,
+        gc = ago(600),
+        coordinator = ago(150) - 1,
+        expires = now_ms / 1000 + 24 * 3600 - 60,
+    )
+}
+
+/// [`run`] at the wall clock, keeping the state file in `state_dir`.
+fn run_live(pd: &PdServer, etcd: &Etcd, state_dir: &str, extra: &[&str]) -> testkit::Run {
+    let mut args = vec![
+        "--pd",
+        &etcd.endpoint,
+        "--pd-api",
+        &pd.endpoint,
+        "--throughput",
+        "--state-dir",
+        state_dir,
+        "-v",
+    ];
+    args.extend_from_slice(extra);
+    check(&args)
 }
 
 fn run(etcd: &Etcd, pd: &PdServer, state_dir: &str, extra: &[&str]) -> testkit::Run {
@@ -110,16 +172,19 @@ fn perf_value(stdout: &str, label: &str) -> Option<f64> {
 #[test]
 fn rates_come_from_the_previous_run_and_tikv_failures_are_critical() {
     let etcd = Etcd::start();
-    etcd.load(&["v71-running.toml"]);
+    let gc = load_live(&etcd);
     let dir = std::env::temp_dir().join(format!("ctlb-tput-{}", std::process::id()));
     let state_dir = dir.to_str().unwrap();
 
     // First run: no previous sample, so no rate; store 1001's metrics cannot be read.
-    let (_tikvs, pd) = cluster([
-        with_progress(metrics(1000, 0, 0), 10, 100, 50.0, 0),
-        with_progress(metrics(5000, 0, 0), 0, 90, 45.0, 0),
-    ]);
-    let first = run(&etcd, &pd, state_dir, &[]);
+    let (_tikvs, pd) = cluster_with_gc(
+        [
+            with_progress(metrics(1000, 0, 0), 10, 100, 50.0, 0),
+            with_progress(metrics(5000, 0, 0), 0, 90, 45.0, 0),
+        ],
+        gc.clone(),
+    );
+    let first = run_live(&pd, &etcd, state_dir, &[]);
     assert_eq!(first.code, 0, "{}", first.stdout);
     assert_eq!(
         perf_value(&first.stdout, "kv_events_per_second"),
@@ -145,11 +210,14 @@ fn rates_come_from_the_previous_run_and_tikv_failures_are_critical() {
 
     // Second run: counters went up (store 4 restarted: its counter is lower) -> a rate;
     // store 1 hit 5 more retryable errors and saved 4 flushes in 6 s, store 4 has a backlog.
-    let (_tikvs, pd) = cluster([
-        with_progress(metrics(3000, 0, 0), 15, 104, 56.0, 0),
-        with_progress(metrics(400, 0, 0), 0, 2, 1.0, 30),
-    ]);
-    let second = run(&etcd, &pd, state_dir, &[]);
+    let (_tikvs, pd) = cluster_with_gc(
+        [
+            with_progress(metrics(3000, 0, 0), 15, 104, 56.0, 0),
+            with_progress(metrics(400, 0, 0), 0, 2, 1.0, 30),
+        ],
+        gc.clone(),
+    );
+    let second = run_live(&pd, &etcd, state_dir, &[]);
     assert_eq!(second.code, 0, "{}", second.stdout);
     let rate =
         perf_value(&second.stdout, "kv_events_per_second").expect("a rate on the second run");
@@ -178,8 +246,8 @@ fn rates_come_from_the_previous_run_and_tikv_failures_are_critical() {
     );
 
     // Third run: a new fatal error on store 1 and task status 2 on store 4, while etcd says NORMAL.
-    let (_tikvs, pd) = cluster([metrics(3500, 1, 0), metrics(600, 0, 2)]);
-    let third = run(&etcd, &pd, state_dir, &["--format", "ndjson"]);
+    let (_tikvs, pd) = cluster_with_gc([metrics(3500, 1, 0), metrics(600, 0, 2)], gc.clone());
+    let third = run_live(&pd, &etcd, state_dir, &["--format", "ndjson"]);
     assert_eq!(third.code, 2, "{}", third.stdout);
     let task: serde_json::Value =
         serde_json::from_str(third.stdout.lines().next().unwrap()).unwrap();
@@ -211,8 +279,8 @@ fn rates_come_from_the_previous_run_and_tikv_failures_are_critical() {
             std::fs::write(&path, "garbage").unwrap();
         }
     }
-    let (_tikvs, pd) = cluster([metrics(3500, 1, 0), metrics(600, 0, 0)]);
-    let fourth = run(&etcd, &pd, state_dir, &[]);
+    let (_tikvs, pd) = cluster_with_gc([metrics(3500, 1, 0), metrics(600, 0, 0)], gc.clone());
+    let fourth = run_live(&pd, &etcd, state_dir, &[]);
     assert_eq!(fourth.code, 0, "{}", fourth.stdout);
     assert!(
         fourth.stdout.contains("first throughput sample"),
@@ -230,6 +298,8 @@ fn sample_takes_two_samples_on_the_first_run() {
     let (_tikvs, pd) = cluster([metrics(1000, 0, 0), metrics(5000, 0, 0)]);
     let run = run(&etcd, &pd, dir.to_str().unwrap(), &["--sample", "200ms"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
+    // A --now replay keeps no state: the rate came from the two samples of this run.
+    assert!(!dir.exists(), "a --now replay wrote {}", dir.display());
     // Unchanged counters between the two samples: a real rate of 0, not a placeholder.
     assert_eq!(
         perf_value(&run.stdout, "kv_events_per_second"),
@@ -238,19 +308,19 @@ fn sample_takes_two_samples_on_the_first_run() {
         run.stdout
     );
     assert!(!run.stdout.contains("no rate yet"), "{}", run.stdout);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn an_unwritable_state_dir_is_a_note_not_a_failure() {
     let etcd = Etcd::start();
-    etcd.load(&["v71-running.toml"]);
-    let (_tikvs, pd) = cluster([metrics(1000, 0, 0), metrics(5000, 0, 0)]);
-    let run = run(&etcd, &pd, "/proc/ctlb-cannot-write-here", &[]);
+    let gc = load_live(&etcd);
+    let (_tikvs, pd) = cluster_with_gc([metrics(1000, 0, 0), metrics(5000, 0, 0)], gc);
+    let run = run_live(&pd, &etcd, "/proc/ctlb-cannot-write-here", &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(
-        run.stdout.contains("throughput state not saved: "),
-        "{}",
+    assert_eq!(
+        run.stdout.matches("state not saved: ").count(),
+        1,
+        "one note, for the one write: {}",
         run.stdout
     );
     assert_eq!(run.stderr, "");
@@ -436,4 +506,47 @@ fn throughput_signals_match_their_golden_files() {
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// `--no-state` and a `--now` replay neither read nor write the state file, with
+/// `--throughput` too: after a run that kept a sample, both still say "no rate yet" and
+/// leave the file as it was.
+#[test]
+fn no_state_and_replays_neither_read_nor_write_the_state_file() {
+    let etcd = Etcd::start();
+    let gc = load_live(&etcd);
+    let (_tikvs, pd) = cluster_with_gc([metrics(1000, 0, 0), metrics(5000, 0, 0)], gc);
+    let dir = std::env::temp_dir().join(format!("ctlb-tput-untouched-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state_dir = dir.to_str().unwrap();
+    let kept = run_live(&pd, &etcd, state_dir, &[]);
+    assert_eq!(kept.code, 0, "{}", kept.stdout);
+    let files = |dir: &std::path::Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = files(&dir);
+    assert!(
+        before
+            .iter()
+            .any(|(p, _)| p.extension().is_some_and(|e| e == "json")),
+        "{before:?}"
+    );
+    for extra in [&["--no-state"][..], &["--now", NOW][..]] {
+        let run = run_live(&pd, &etcd, state_dir, extra);
+        assert!(
+            run.stdout
+                .contains("\nfirst throughput sample: no rate yet"),
+            "{extra:?} read the previous sample: {}",
+            run.stdout
+        );
+        assert_eq!(files(&dir), before, "{extra:?} wrote the state directory");
+        assert_eq!(run.stderr, "");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,10 +2,10 @@
 
 use super::policy::Policy;
 use super::verdict::{Finding, Judged, Metric};
-use crate::etcd::FetchError;
 use crate::model::Cluster;
 use crate::pd::PdFacts;
-use crate::state::State;
+use crate::service_state::State;
+use crate::snapshot::FetchError;
 
 /// PD's etcd could not be read: our own deadline → UNKNOWN (the check could not finish,
 /// nothing is known about the backup); otherwise `--unreachable-state` (CRITICAL by

@@ -6,7 +6,7 @@ use super::policy::Policy;
 use super::verdict::{Judged, Metric};
 use crate::model::Task;
 use crate::pd::{self, GcSafepoints};
-use crate::state::State;
+use crate::service_state::State;
 use crate::tso;
 
 /// What the GC rules found besides their findings.

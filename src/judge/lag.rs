@@ -5,7 +5,7 @@
 use super::policy::Thresholds;
 use super::verdict::{Judged, Metric};
 use crate::range::Range;
-use crate::state::State;
+use crate::service_state::State;
 use crate::tso;
 
 /// `lag` is `None` when no checkpoint can be derived (a checkpoint key did not decode):
@@ -71,7 +71,7 @@ pub fn describe_violation(range: &Range) -> String {
         if v.is_finite() && v >= 0.0 && v.fract() == 0.0 {
             tso::human_duration(v as u64)
         } else {
-            format!("{}s", crate::range::format_number(v))
+            format!("{}s", crate::text::format_number(v))
         }
     };
     if range.inside {

@@ -13,8 +13,8 @@ use super::policy::Policy;
 use super::verdict::Judged;
 use crate::model::Task;
 use crate::pd::{GcSafepoints, Store, COORDINATOR};
-use crate::render::plural;
-use crate::state::State;
+use crate::service_state::State;
+use crate::text::plural;
 use crate::tidb::OwnerFacts;
 use crate::tso;
 

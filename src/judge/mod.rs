@@ -32,14 +32,14 @@ pub mod verdict;
 
 pub use policy::{Policy, Thresholds};
 pub use verdict::{
-    ClusterFacts, Finding, Judged, Metric, PauseDetails, PausePayload, PauseView, StoreCounts,
-    TaskVerdict, Verdict,
+    ClusterFacts, Finding, Judged, Metric, Origin, PauseDetails, PausePayload, PauseView,
+    StorageView, StoreCounts, TaskVerdict, Verdict,
 };
 
-use crate::collect::Observed;
-use crate::model::{Cluster, Task};
+use crate::facts::Observed;
+use crate::model::Task;
 use crate::pd::PdFacts;
-use crate::state::State;
+use crate::service_state::State;
 use crate::throughput::TikvFacts;
 use crate::tso;
 
@@ -51,16 +51,18 @@ struct Context<'a> {
     tikv: Option<&'a TikvFacts>,
     storage: Option<&'a crate::storage::StorageFacts>,
     /// The previous run's checkpoints (the state file), when kept.
-    progress: Option<&'a std::collections::BTreeMap<String, crate::throughput::TaskProgress>>,
+    progress: Option<&'a std::collections::BTreeMap<String, crate::statefile::TaskProgress>>,
     owner_keys: usize,
     /// `--throughput`: which TiDB says it runs the advancer.
     owner: Option<&'a crate::tidb::OwnerFacts>,
     policy: &'a Policy,
 }
 
-/// Judges one cluster: `cluster` is the decoded etcd snapshot (empty when etcd could not
-/// be read), `observed` what the I/O returned, `now_ms` Unix ms.
-pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
+/// Judges one cluster from everything its collection observed (`observed.cluster` is the
+/// decoded etcd snapshot, empty when etcd could not be read) at `now_ms` (Unix ms). The
+/// one entry point of the rules: the runner, `--list-tasks` and the tests call it.
+pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
+    let cluster = &observed.cluster;
     if let Err(error) = &observed.etcd {
         let failure = cluster::fetch_failure(error, policy);
         return Verdict {
@@ -102,12 +104,16 @@ pub fn judge(cluster: &Cluster, observed: &Observed, policy: &Policy, now_ms: u6
         run.extend(liveness::owner(owner));
     }
     run.extend(cluster::notices(&observed.notices));
+    let no_tasks = std::collections::BTreeMap::new();
     let ctx = Context {
         now_ms,
         pd,
         tikv: observed.tikv.as_ref(),
         storage: observed.storage.as_ref(),
-        progress: observed.progress.as_ref().map(|p| &p.before),
+        progress: observed
+            .state
+            .as_ref()
+            .map(|s| s.previous.as_ref().map_or(&no_tasks, |p| &p.tasks)),
         owner_keys: cluster.owner_keys,
         owner: observed.tidb.as_ref(),
         policy,
@@ -154,7 +160,7 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
 
     let origin = pause::origin(task, ctx.pd.and_then(|p| p.gc.as_ref().ok()));
     let mut judged = task_state::undecodable_keys(task);
-    if origin == Some(pause::Origin::AdvancerLagLimit) {
+    if origin == Some(Origin::AdvancerLagLimit) {
         judged.extend(pause::auto_paused(task, ctx.policy));
     } else {
         judged.extend(task_state::failed(task));
@@ -262,7 +268,7 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
         pause: task
             .pause
             .as_ref()
-            .map(|p| PauseView::of(p.as_ref(), origin.unwrap_or(pause::Origin::Unknown))),
+            .map(|p| PauseView::of(p.as_ref(), origin.unwrap_or(Origin::Unknown))),
         auto_pause_in_seconds,
         gc_margin_seconds,
         resume_deadline_ms,

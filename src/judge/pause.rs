@@ -16,28 +16,10 @@ use crate::model::Task;
 use crate::pause::{Pause, Payload};
 use crate::pd::GcSafepoints;
 use crate::range::Range;
-use crate::state::State;
+use crate::service_state::State;
 use crate::tso;
 
-/// Who paused the task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    Operator,
-    AdvancerLagLimit,
-    TikvError,
-    Unknown,
-}
-
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Operator => "operator",
-            Origin::AdvancerLagLimit => "advancer-lag-limit",
-            Origin::TikvError => "tikv-error",
-            Origin::Unknown => "unknown",
-        }
-    }
-}
+use super::verdict::Origin;
 
 /// The pause's origin; `None` when the task is not paused. `gc` (PD's safepoints) tells
 /// an operator's V1 pause by its `<task>_pause_safepoint`.

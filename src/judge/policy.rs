@@ -5,7 +5,7 @@
 //! docs/rules.md); the safepoint and persist defaults are ours, explained there too.
 
 use crate::range::Range;
-use crate::state::State;
+use crate::service_state::State;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -135,7 +135,7 @@ impl Default for Policy {
             per_task: BTreeMap::new(),
             no_task_state: NO_TASK_STATE,
             unreachable_state: UNREACHABLE_STATE,
-            timeout: crate::settings::defaults::TIMEOUT,
+            timeout: crate::deadline::DEFAULT_TIMEOUT,
             safepoint_warning: SAFEPOINT_WARNING,
             safepoint_critical: SAFEPOINT_CRITICAL,
             persist_lag: PERSIST_LAG,

@@ -9,8 +9,9 @@ use super::policy::Policy;
 use super::verdict::{Judged, Metric};
 use crate::model::Task;
 use crate::range::Range;
-use crate::state::State;
-use crate::throughput::{TaskProgress, TikvFacts};
+use crate::service_state::State;
+use crate::statefile::TaskProgress;
+use crate::throughput::TikvFacts;
 use crate::tidb::OwnerFacts;
 use crate::tso;
 
@@ -71,12 +72,12 @@ pub fn judge(
                 let eta = (lag.saturating_sub(target) as f64 / (rate - 1.0)) as u64;
                 format!(
                     "catching up at {}×, under {} in about {}",
-                    crate::render::rate_text(rate),
+                    crate::text::rate_text(rate),
                     tso::human_duration(target),
                     tso::human_duration(eta)
                 )
             } else {
-                format!("falling behind at {}×", crate::render::rate_text(rate))
+                format!("falling behind at {}×", crate::text::rate_text(rate))
             };
             out.judged.push(State::Ok, text);
         }
@@ -102,7 +103,7 @@ pub fn judge(
     }
     out.judged.metrics.push(Metric {
         label: "checkpoint_rate".into(),
-        value: out.rate.map(crate::range::two_decimals),
+        value: out.rate.map(crate::text::two_decimals),
         uom: "",
         warn: None,
         crit: None,
@@ -280,6 +281,7 @@ mod tests {
                 .collect(),
             total_rate: None,
             notes: Vec::new(),
+            sampled_at_ms: 0,
         }
     }
 

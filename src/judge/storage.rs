@@ -8,29 +8,11 @@ use super::policy::StoragePolicy;
 use super::verdict::{Judged, Metric};
 use crate::model::Task;
 use crate::range::Range;
-use crate::state::State;
+use crate::service_state::State;
 use crate::storage::{flush_ms, FullMeta, LogStorage, StorageFacts, FLUSH_WINDOW_MS};
 use crate::tso;
 
-/// What the storage rules found, for the outputs (all `None` when not known).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StorageView {
-    /// `ok` or `unreadable` (`off` is no view at all).
-    pub state: &'static str,
-    pub restorable_from_ts: Option<u64>,
-    pub restorable_to_ts: Option<u64>,
-    pub window_seconds: Option<u64>,
-    pub storage_checkpoint_ts: Option<u64>,
-    pub truncate_ts: Option<u64>,
-    pub newest_flush_age_seconds: Option<u64>,
-    /// The newest valid full backup's ts (approximate when its backupmeta is encrypted).
-    pub full_backup_ts: Option<u64>,
-    pub full_backup_age_seconds: Option<u64>,
-    pub full_backup_approximate: bool,
-    /// The oldest point PITR can restore to: the oldest valid full backup's ts.
-    pub pitr_restorable_from_ts: Option<u64>,
-    pub requests: Option<u32>,
-}
+use super::verdict::StorageView;
 
 fn date(ts: u64) -> String {
     tso::br_date(tso::physical_ms(ts))
@@ -190,7 +172,7 @@ pub fn judge(
             State::Ok,
             format!(
                 "{} flushed while PD gave no TSO (flush ts 0 or SYNTHETIC)",
-                crate::render::plural(read.suspicious_metas, "meta file")
+                crate::text::plural(read.suspicious_metas, "meta file")
             ),
         );
     }

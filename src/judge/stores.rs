@@ -6,7 +6,7 @@ use super::verdict::{Judged, Metric, StoreCounts};
 use crate::model::Task;
 use crate::pd::Store;
 use crate::range::Range;
-use crate::state::State;
+use crate::service_state::State;
 use crate::tso;
 
 /// A running task (`checkpoint` is its restorable checkpoint):

@@ -2,7 +2,7 @@
 
 use super::verdict::{Judged, Metric};
 use crate::model::{Status, Task};
-use crate::state::State;
+use crate::service_state::State;
 
 /// Each key that cannot be decoded → UNKNOWN naming the key; everything else about the
 /// task is still judged (but no checkpoint is derived without the key, see the model).

@@ -1,7 +1,7 @@
 //! The run-level and per-task rules of `judge` together, with `now` as an input.
 
 use super::*;
-use crate::model::{StoreTs, TaskInfo};
+use crate::model::{Cluster, StoreTs, TaskInfo};
 use crate::pause::Pause;
 use crate::pd::{GcSafepoints, ServiceSafepoint, Store};
 
@@ -256,10 +256,11 @@ fn cluster(tasks: Vec<Task>, total_tasks: usize) -> Cluster {
 
 fn judge_with_pd(cluster: Cluster, pd: Option<&PdFacts>, policy: &Policy, now_ms: u64) -> Verdict {
     let observed = Observed {
+        cluster,
         pd: pd.cloned(),
         ..Observed::default()
     };
-    judge(&cluster, &observed, policy, now_ms)
+    evaluate(&observed, policy, now_ms)
 }
 
 #[test]
@@ -309,7 +310,7 @@ fn an_unreadable_pd_api_is_a_warning_finding_and_skips_its_rules() {
 
 #[test]
 fn an_unreadable_etcd_is_the_unreachable_state_and_a_timeout_unknown() {
-    use crate::etcd::FetchError;
+    use crate::snapshot::FetchError;
     let policy = Policy {
         unreachable_state: State::Warning,
         timeout: std::time::Duration::from_secs(7),
@@ -326,7 +327,7 @@ fn an_unreadable_etcd_is_the_unreachable_state_and_a_timeout_unknown() {
             }),
             ..Observed::default()
         };
-        let v = judge(&Cluster::default(), &observed, &policy, NOW);
+        let v = evaluate(&observed, &policy, NOW);
         assert_eq!(v.state, state);
         assert_eq!(v.failure, Some(Finding::new(state, text)));
         assert!(v.tasks.is_empty() && v.findings.is_empty());

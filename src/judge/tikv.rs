@@ -4,8 +4,8 @@
 use super::verdict::{Judged, Metric};
 use crate::model::Task;
 use crate::prom::NOT_REACHED;
-use crate::render::plural;
-use crate::state::State;
+use crate::service_state::State;
+use crate::text::plural;
 use crate::throughput::TikvFacts;
 use crate::tikv::Sample;
 use std::collections::BTreeMap;
@@ -97,7 +97,7 @@ pub fn cluster(tikv: &TikvFacts) -> Judged {
         // Two decimals, as every output shows the rate.
         out.metrics.push(Metric::count(
             "kv_events_per_second",
-            crate::range::two_decimals(rate),
+            crate::text::two_decimals(rate),
         ));
     }
     if tikv.total_rate.is_some() {
@@ -186,7 +186,7 @@ fn flushes(tikv: &TikvFacts) -> Judged {
         let mut text = format!(
             "{} flushes since the last check, {}s each on average",
             total,
-            crate::render::rate_text(mean)
+            crate::text::rate_text(mean)
         );
         let slowest = counted
             .iter()
@@ -195,13 +195,13 @@ fn flushes(tikv: &TikvFacts) -> Judged {
         if let Some((store, m)) = slowest.filter(|_| counted.len() > 1) {
             text.push_str(&format!(
                 ", slowest store {store} at {}s",
-                crate::render::rate_text(m)
+                crate::text::rate_text(m)
             ));
         }
         out.push(State::Ok, text);
         out.metrics.push(Metric {
             label: "flush_mean_seconds".into(),
-            value: Some(crate::range::two_decimals(mean)),
+            value: Some(crate::text::two_decimals(mean)),
             uom: "s",
             warn: None,
             crit: None,
@@ -236,6 +236,7 @@ mod tests {
             stores,
             total_rate: rate,
             notes: Vec::new(),
+            sampled_at_ms: 0,
         }
     }
 

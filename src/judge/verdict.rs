@@ -6,7 +6,7 @@ use crate::model::{CheckpointSource, Orphan, ReadInfo, Status, Task};
 use crate::pause::Pause;
 pub use crate::pause::{PauseV2 as PauseDetails, Payload as PausePayload};
 use crate::range::Range;
-use crate::state::State;
+use crate::service_state::State;
 use crate::throughput::TikvFacts;
 
 /// One judged finding: a state and the sentence that says why.
@@ -108,7 +108,7 @@ pub struct PauseView {
 
 impl PauseView {
     /// `marker` is the decoded pause key: `None` when its value cannot be decoded.
-    pub fn of(marker: Option<&Pause>, origin: super::pause::Origin) -> PauseView {
+    pub fn of(marker: Option<&Pause>, origin: Origin) -> PauseView {
         let origin = origin.as_str();
         match marker {
             None => PauseView {
@@ -174,11 +174,11 @@ pub struct TaskVerdict {
     /// not paused, no protecting safepoint, or a safepoint that never expires).
     pub resume_deadline_ms: Option<u64>,
     /// The checkpoint to remember for the next run (state kept); `None` otherwise.
-    pub progress: Option<crate::throughput::TaskProgress>,
+    pub progress: Option<crate::statefile::TaskProgress>,
     /// Δcheckpoint / Δwall since the previous run (seconds of data per second).
     pub checkpoint_rate: Option<f64>,
     /// What the backup storage says (`--storage`); `None` when it was not read.
-    pub storage: Option<super::storage::StorageView>,
+    pub storage: Option<StorageView>,
 }
 
 impl TaskVerdict {
@@ -236,4 +236,44 @@ impl ClusterFacts {
     pub fn kv_rate(&self) -> Option<f64> {
         self.tikv.as_ref().and_then(|t| t.total_rate)
     }
+}
+
+/// Who paused the task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Operator,
+    AdvancerLagLimit,
+    TikvError,
+    Unknown,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Operator => "operator",
+            Origin::AdvancerLagLimit => "advancer-lag-limit",
+            Origin::TikvError => "tikv-error",
+            Origin::Unknown => "unknown",
+        }
+    }
+}
+
+/// What the storage rules found, for the outputs (all `None` when not known).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageView {
+    /// `ok` or `unreadable` (`off` is no view at all).
+    pub state: &'static str,
+    pub restorable_from_ts: Option<u64>,
+    pub restorable_to_ts: Option<u64>,
+    pub window_seconds: Option<u64>,
+    pub storage_checkpoint_ts: Option<u64>,
+    pub truncate_ts: Option<u64>,
+    pub newest_flush_age_seconds: Option<u64>,
+    /// The newest valid full backup's ts (approximate when its backupmeta is encrypted).
+    pub full_backup_ts: Option<u64>,
+    pub full_backup_age_seconds: Option<u64>,
+    pub full_backup_approximate: bool,
+    /// The oldest point PITR can restore to: the oldest valid full backup's ts.
+    pub pitr_restorable_from_ts: Option<u64>,
+    pub requests: Option<u32>,
 }

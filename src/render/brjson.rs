@@ -67,7 +67,7 @@ fn go_string(text: &str) -> String {
 /// Go's float64 encoding: shortest digits, no exponent below 1e21, no `.0`.
 fn go_float(value: f64) -> String {
     if value.is_finite() {
-        crate::range::format_number(value)
+        crate::text::format_number(value)
     } else {
         "0".to_string()
     }

@@ -7,7 +7,7 @@ pub mod perfdata;
 pub mod table;
 
 use crate::judge::{TaskVerdict, Verdict};
-use crate::state::State;
+use crate::service_state::State;
 
 /// What a run produced: a judged cluster, or a failure before judging.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +59,9 @@ impl Outcome {
     }
 }
 
+/// The nagios output's byte budget: Nagios Core's 8 KiB plugin output buffer.
+pub const DEFAULT_MAX_BYTES: usize = 8192;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderOptions {
     pub verbosity: u8,
@@ -78,7 +81,7 @@ impl Default for RenderOptions {
     fn default() -> Self {
         RenderOptions {
             verbosity: 0,
-            max_bytes: crate::settings::defaults::MAX_OUTPUT,
+            max_bytes: DEFAULT_MAX_BYTES,
             color: false,
             duration_ms: 0,
             time_zone: jiff::tz::TimeZone::UTC,
@@ -97,6 +100,8 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format when none is asked for.
+    pub const DEFAULT: Format = Format::Nagios;
     pub const ALL: [Format; 4] = [
         Format::Nagios,
         Format::Ndjson,
@@ -157,40 +162,14 @@ pub fn task_list(tasks: &[(Option<String>, String)], format: Format) -> String {
             ));
         } else {
             if let Some(c) = cluster {
-                out.push_str(&clean_text(c));
+                out.push_str(&crate::text::clean_text(c));
                 out.push('\t');
             }
-            out.push_str(&clean_text(task));
+            out.push_str(&crate::text::clean_text(task));
         }
         out.push('\n');
     }
     out
-}
-
-/// Text safe for every engine: no `|` (the perfdata separator), no control characters
-/// (a newline would start a new long-output line).
-pub fn clean_text(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '|' => '/',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect()
-}
-
-/// A rate with at most two decimals, never an exponent: `240`, `12.5`, `0.33`.
-pub fn rate_text(rate: f64) -> String {
-    crate::range::format_number(crate::range::two_decimals(rate))
-}
-
-/// `1 key`, `2 keys`.
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 /// Tasks worst first; equal states keep etcd key order.
@@ -209,15 +188,4 @@ pub fn state_counts(verdict: &Verdict) -> [(State, usize); 4] {
         (State::Warning, count(State::Warning)),
         (State::Ok, count(State::Ok)),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clean_text_removes_pipes_and_newlines() {
-        assert_eq!(clean_text("a|b\nc\td"), "a/b c d");
-        assert_eq!(clean_text("ünï"), "ünï");
-    }
 }

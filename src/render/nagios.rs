@@ -2,9 +2,10 @@
 //! long-output line per task, worst first (docs/output-contract.md).
 
 use super::perfdata::{perf_items, perf_labels};
-use super::{clean_text, state_counts, worst_first, ClusterResult, Outcome, Render, RenderOptions};
+use super::{state_counts, worst_first, ClusterResult, Outcome, Render, RenderOptions};
 use crate::judge::{TaskVerdict, Verdict};
-use crate::state::State;
+use crate::service_state::State;
+use crate::text::clean_text;
 use crate::tso;
 
 pub struct Nagios;
@@ -242,7 +243,7 @@ fn long_lines(verdict: &Verdict, verbosity: u8) -> Vec<(State, String)> {
                         format!(
                             "store {} kv events {}/s",
                             store.store_id,
-                            super::rate_text(rate)
+                            crate::text::rate_text(rate)
                         ),
                     ));
                 }
@@ -256,7 +257,7 @@ fn long_lines(verdict: &Verdict, verbosity: u8) -> Vec<(State, String)> {
                 "orphan keys of task {} without task info: {} ({}), not judged",
                 o.task,
                 o.kinds.join(", "),
-                super::plural(o.keys, "key")
+                crate::text::plural(o.keys, "key")
             )),
         ));
     }

@@ -3,7 +3,7 @@
 
 use super::{state_counts, Outcome, Render, RenderOptions};
 use crate::judge::{PausePayload, PauseView, TaskVerdict, Verdict};
-use crate::state::State;
+use crate::service_state::State;
 use crate::tso;
 use serde::Serialize;
 
@@ -230,7 +230,7 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
         gc_margin_seconds: t.gc_margin_seconds,
         resume_deadline: t.resume_deadline_ms.map(tso::rfc3339_ms),
         auto_pause_in_seconds: t.auto_pause_in_seconds,
-        checkpoint_rate: t.checkpoint_rate.map(crate::range::two_decimals),
+        checkpoint_rate: t.checkpoint_rate.map(crate::text::two_decimals),
         storage_state: st.map_or("off", |s| s.state),
         restorable_from_ts: st.and_then(|s| s.restorable_from_ts),
         restorable_to_ts: st.and_then(|s| s.restorable_to_ts),
@@ -322,17 +322,17 @@ fn summary<'a>(
         kv_events_per_second: verdict
             .and_then(|v| v.cluster.tikv.as_ref())
             .and_then(|t| t.total_rate)
-            .map(crate::range::two_decimals),
+            .map(crate::text::two_decimals),
         store_metrics: verdict.and_then(|v| v.cluster.tikv.as_ref()).map(|t| {
             t.stores
                 .iter()
                 .map(|s| StoreMetricsEvent {
                     store_id: s.store_id,
-                    kv_events_per_second: s.rate.map(crate::range::two_decimals),
+                    kv_events_per_second: s.rate.map(crate::text::two_decimals),
                     fatal_errors_increase: s.fatal_increase,
                     retryable_errors_increase: &s.errors_increase,
                     flushes: s.flushes,
-                    flush_mean_seconds: s.flush_mean_seconds.map(crate::range::two_decimals),
+                    flush_mean_seconds: s.flush_mean_seconds.map(crate::text::two_decimals),
                     pending_initial_scan: s.sample.as_ref().ok().map(|s| s.pending_initial_scan),
                     error: s.sample.as_ref().err().map(String::as_str),
                 })

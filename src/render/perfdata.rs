@@ -3,7 +3,7 @@
 //! (docs/output-contract.md#perfdata).
 
 use crate::judge::Metric;
-use crate::range::format_number;
+use crate::text::format_number;
 use std::collections::HashSet;
 
 /// Perfdata labels `[a-z0-9_]`, unique, stable: derived from the task name only.

@@ -13,9 +13,10 @@
 //! with what is known (BR aborts the whole command), without a checkpoint when a
 //! checkpoint key is the one that failed.
 
-use super::{clean_text, Outcome, Render, RenderOptions};
+use super::{Outcome, Render, RenderOptions};
 use crate::judge::{PausePayload, TaskVerdict, Verdict};
-use crate::state::State;
+use crate::service_state::State;
+use crate::text::clean_text;
 use crate::tso;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -328,7 +329,7 @@ fn render_verdict(verdict: &Verdict, options: &RenderOptions) -> String {
             "orphan keys of task {} without task info: {} ({})",
             o.task,
             o.kinds.join(", "),
-            super::plural(o.keys, "key")
+            crate::text::plural(o.keys, "key")
         )));
         out.push('\n');
     }

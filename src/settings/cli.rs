@@ -2,9 +2,11 @@
 
 use super::defaults;
 use super::layer::Layer;
+use crate::deadline::DEFAULT_TIMEOUT;
 use crate::judge::policy;
-use crate::render::Format;
-use crate::state::State;
+use crate::render::{self, Format};
+use crate::service_state::State;
+use crate::statefile;
 use crate::tso::short_duration;
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Arg, CommandFactory, FromArgMatches, Parser};
@@ -286,7 +288,7 @@ fn help_defaults() -> Vec<(&'static str, String)> {
             "auto_pause_critical",
             short_duration(policy::AUTO_PAUSE_CRITICAL),
         ),
-        ("state_dir", defaults::STATE_DIR_HELP.to_string()),
+        ("state_dir", statefile::DEFAULT_DIR_HELP.to_string()),
         ("warning", short_duration(policy::LAG_WARNING)),
         ("critical", short_duration(policy::LAG_CRITICAL)),
         ("paused_warning", short_duration(policy::PAUSED_LAG_WARNING)),
@@ -296,9 +298,9 @@ fn help_defaults() -> Vec<(&'static str, String)> {
         ),
         ("no_task_state", state(policy::NO_TASK_STATE)),
         ("unreachable_state", state(policy::UNREACHABLE_STATE)),
-        ("timeout", short_duration(defaults::TIMEOUT.as_secs())),
-        ("format", defaults::FORMAT.name().to_string()),
-        ("max_output", defaults::MAX_OUTPUT.to_string()),
+        ("timeout", short_duration(DEFAULT_TIMEOUT.as_secs())),
+        ("format", Format::DEFAULT.name().to_string()),
+        ("max_output", render::DEFAULT_MAX_BYTES.to_string()),
         ("parallel", defaults::PARALLEL.to_string()),
         (
             "storage_unreachable_state",

@@ -4,11 +4,16 @@
 use super::defaults;
 use super::values::{endpoints, parse_seconds, parse_timeout, range, state};
 use super::{ClusterPlan, Env, RunPlan, Throughput};
-use crate::judge::policy::{self, Policy, Thresholds};
+use crate::deadline::DEFAULT_TIMEOUT;
+use crate::etcd::Login;
+use crate::judge::policy::{self, Policy, StoragePolicy, Thresholds};
 use crate::model::{Pattern, Patterns, Selection};
 use crate::range::Range;
-use crate::render::Format;
-use crate::tls::{Credentials, Secret, Tls};
+use crate::render::{self, Format};
+use crate::secret::Secret;
+use crate::statefile;
+use crate::storage::StoragePlan;
+use crate::tls::Tls;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,7 +108,33 @@ pub struct TaskOverride {
     pub paused_warning: Option<String>,
     pub paused_critical: Option<String>,
     /// `storage = false`, or a `[tasks.<name>.storage]` table.
-    pub storage: Option<super::storage::TaskStorage>,
+    pub storage: Option<TaskStorage>,
+}
+
+/// `[tasks.<name>] storage = false`, or `[tasks.<name>.storage]` with overrides.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum TaskStorage {
+    Enabled(bool),
+    Table(Box<StorageOverride>),
+}
+
+/// How the monitoring host reaches one task's storage, when not as the task info says.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StorageOverride {
+    pub enabled: Option<bool>,
+    /// Another URL for the same storage (BR's syntax).
+    pub url: Option<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub force_path_style: Option<bool>,
+    pub access_key_id_file: Option<PathBuf>,
+    pub secret_access_key_file: Option<PathBuf>,
+    pub google_service_account_file: Option<PathBuf>,
+    pub azure_account: Option<String>,
+    pub azure_key_file: Option<PathBuf>,
+    pub azure_sas_file: Option<PathBuf>,
 }
 
 /// `pd = "a:2379"` or `pd = ["a:2379", "b:2379"]`.
@@ -250,10 +281,12 @@ fn selection(
 }
 
 /// Validates one merged layer (the environment and defaults below it).
+/// `storage` is what `settings::storage` resolved of the same layer.
 pub(super) fn build(
     layer: &Layer,
     only: &CommandLineOnly,
     env: &Env,
+    storage: (Option<StoragePlan>, StoragePolicy),
 ) -> Result<(ClusterPlan, RunPlan), String> {
     let mut notices = Vec::new();
     let tls = Tls::load(
@@ -291,8 +324,8 @@ pub(super) fn build(
         }
         (None, None, None) => None,
     };
-    let credentials = match (layer.user.clone(), password) {
-        (Some(user), Some(password)) => Some(Credentials { user, password }),
+    let login = match (layer.user.clone(), password) {
+        (Some(user), Some(password)) => Some(Login { user, password }),
         (Some(_), None) => {
             return Err("--user needs a password: $TIDB_LOG_BACKUP_PASSWORD, --password-file or the config's password".to_string())
         }
@@ -335,7 +368,7 @@ pub(super) fn build(
         Some(text) => Format::from_name(text).ok_or_else(|| {
             format!("invalid format '{text}' in config (want nagios, ndjson, table or br-json)")
         })?,
-        None => defaults::FORMAT,
+        None => Format::DEFAULT,
     };
     let endpoints = endpoints(&pd, tls_on)?;
     let pd_api = if layer.no_pd_api == Some(true) {
@@ -347,10 +380,6 @@ pub(super) fn build(
     };
     let throughput = if layer.throughput == Some(true) {
         Some(Throughput {
-            state_dir: layer
-                .state_dir
-                .clone()
-                .unwrap_or_else(|| defaults::state_dir(env)),
             sample: layer.sample.as_deref().map(parse_timeout).transpose()?,
         })
     } else {
@@ -420,17 +449,17 @@ pub(super) fn build(
     };
     let timeout = match &layer.timeout {
         Some(text) => parse_timeout(text)?,
-        None => defaults::TIMEOUT,
+        None => DEFAULT_TIMEOUT,
     };
     let now = only.now.map(crate::tso::parse_now).transpose()?;
-    let (storage, storage_policy) = super::storage::build(layer)?;
+    let (storage, storage_policy) = storage;
     let cluster = ClusterPlan {
         name: None,
         endpoints,
         pd_api,
         throughput,
         tls,
-        credentials,
+        login,
         notices,
         selection: selection(&tasks, &layer.task_match, &layer.task_ignore)?,
         policy: Policy {
@@ -456,17 +485,20 @@ pub(super) fn build(
         storage,
         // A replay (`--now`) neither reads nor writes the state of real runs.
         state_dir: (layer.no_state != Some(true) && now.is_none()).then(|| {
-            layer
-                .state_dir
-                .clone()
-                .unwrap_or_else(|| defaults::state_dir(env))
+            layer.state_dir.clone().unwrap_or_else(|| {
+                statefile::default_dir(
+                    env.state_home.as_ref(),
+                    env.home.as_ref(),
+                    env.user.as_deref(),
+                )
+            })
         }),
     };
     let run = RunPlan {
         format,
         max_output: layer
             .max_output
-            .unwrap_or(defaults::MAX_OUTPUT)
+            .unwrap_or(render::DEFAULT_MAX_BYTES)
             .max(defaults::MAX_OUTPUT_FLOOR),
         verbosity: only.verbosity.min(defaults::MAX_VERBOSITY),
         list_tasks: only.list_tasks,

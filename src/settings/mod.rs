@@ -12,18 +12,20 @@ mod layer;
 mod storage;
 mod values;
 
+use crate::etcd::Login;
 use crate::judge::Policy;
 use crate::model::Selection;
 use crate::render::Format;
-use crate::tls::{Credentials, Tls};
-use layer::{build, CommandLineOnly};
+use crate::storage::StoragePlan;
+use crate::tls::Tls;
+use layer::CommandLineOnly;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 pub use cli::command;
 pub use layer::{Layer, TaskOverride};
-pub use storage::{StorageOverride, StoragePlan, TaskStorage, TaskStoragePlan};
+pub use layer::{StorageOverride, TaskStorage};
 
 /// A config file's text → its settings as written (unknown keys and bad types are
 /// errors, naming the line); nothing is validated further.
@@ -71,7 +73,7 @@ pub struct ClusterPlan {
     /// TLS for all three channels (etcd, PD HTTP, TiKV status).
     pub tls: Option<Tls>,
     /// etcd user and password.
-    pub credentials: Option<Credentials>,
+    pub login: Option<Login>,
     /// Warnings about the set-up itself (files holding secrets readable by others).
     pub notices: Vec<String>,
     pub selection: Selection,
@@ -86,7 +88,7 @@ pub struct ClusterPlan {
 /// `--throughput` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Throughput {
-    pub state_dir: PathBuf,
+    /// `--sample`: without a previous sample, take a second one after this long.
     pub sample: Option<Duration>,
 }
 
@@ -113,6 +115,17 @@ impl Env {
             user: std::env::var("USER").ok(),
         }
     }
+}
+
+/// One merged layer → its cluster and run plans (the storage settings first, which the
+/// cluster plan holds).
+fn build(
+    layer: &Layer,
+    only: &CommandLineOnly,
+    env: &Env,
+) -> Result<(ClusterPlan, RunPlan), String> {
+    let storage = storage::build(layer)?;
+    layer::build(layer, only, env, storage)
 }
 
 /// Why no plan could be made.

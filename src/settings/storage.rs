@@ -1,74 +1,14 @@
 //! `--storage` settings: which tasks' storage is read, how it is reached and with whose
 //! credentials, and the full backups that can be PITR bases.
 
-use super::layer::Layer;
+use super::layer::{Layer, StorageOverride, TaskStorage};
 use super::values::{range, state};
 use crate::judge::policy::{StoragePolicy, STORAGE_UNREACHABLE_STATE};
-use crate::storage::{Credentials, Location};
-use crate::tls::Secret;
-use serde::Deserialize;
+use crate::location::Location;
+use crate::secret::Secret;
+use crate::storage::{StorageCredentials, StoragePlan, TaskStoragePlan};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// `[tasks.<name>] storage = false`, or `[tasks.<name>.storage]` with overrides.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum TaskStorage {
-    Enabled(bool),
-    Table(Box<StorageOverride>),
-}
-
-/// How the monitoring host reaches one task's storage, when not as the task info says.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct StorageOverride {
-    pub enabled: Option<bool>,
-    /// Another URL for the same storage (BR's syntax).
-    pub url: Option<String>,
-    pub endpoint: Option<String>,
-    pub region: Option<String>,
-    pub force_path_style: Option<bool>,
-    pub access_key_id_file: Option<PathBuf>,
-    pub secret_access_key_file: Option<PathBuf>,
-    pub google_service_account_file: Option<PathBuf>,
-    pub azure_account: Option<String>,
-    pub azure_key_file: Option<PathBuf>,
-    pub azure_sas_file: Option<PathBuf>,
-}
-
-/// What `--storage` reads, per cluster.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StoragePlan {
-    /// `--storage` / `storage = true`: every selected task unless it says otherwise.
-    pub all: bool,
-    pub per_task: BTreeMap<String, TaskStoragePlan>,
-    /// `storage_credentials = "task"`: use the credentials the task info holds.
-    pub task_credentials: bool,
-    pub full_backups: Vec<Location>,
-    pub full_backup_roots: Vec<Location>,
-}
-
-/// One task's storage settings.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TaskStoragePlan {
-    pub enabled: Option<bool>,
-    pub url: Option<Location>,
-    pub endpoint: Option<String>,
-    pub region: Option<String>,
-    pub force_path_style: Option<bool>,
-    /// Credentials from files, when any are named.
-    pub credentials: Option<Credentials>,
-}
-
-impl StoragePlan {
-    /// Whether `task`'s storage is read.
-    pub fn wants(&self, task: &str) -> bool {
-        self.per_task
-            .get(task)
-            .and_then(|t| t.enabled)
-            .unwrap_or(self.all)
-    }
-}
 
 fn secret(path: &Option<PathBuf>, what: &str) -> Result<Option<Secret>, String> {
     path.as_ref()
@@ -90,7 +30,7 @@ fn task_plan(name: &str, o: &StorageOverride) -> Result<TaskStoragePlan, String>
         &o.azure_sas_file,
     ];
     let credentials = if files.iter().any(|f| f.is_some()) {
-        Some(Credentials::Files {
+        Some(StorageCredentials::Files {
             access_key_id: secret(&o.access_key_id_file, &at("access_key_id_file"))?,
             secret_access_key: secret(&o.secret_access_key_file, &at("secret_access_key_file"))?,
             google_service_account: o

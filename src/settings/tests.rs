@@ -155,7 +155,6 @@ fn pd_api_and_throughput_settings() {
     assert_eq!(
         o.throughput,
         Some(Throughput {
-            state_dir: PathBuf::from("/tmp/x"),
             sample: Some(Duration::from_secs(1))
         })
     );

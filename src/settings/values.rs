@@ -2,7 +2,7 @@
 //! the setting and the value.
 
 use crate::range::Range;
-use crate::state::State;
+use crate::service_state::State;
 use std::time::Duration;
 
 pub(super) fn range(text: &str, what: &str) -> Result<Range, String> {

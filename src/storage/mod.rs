@@ -6,13 +6,17 @@
 //! `v1/backupmeta/` starting after the checkpoint minus [`FLUSH_WINDOW_MS`] for the
 //! newest flush. Only GET, HEAD and LIST are ever sent; no BR command, no lock file.
 
-pub mod location;
+mod credentials;
 pub mod names;
 mod open;
+mod plan;
 mod read;
+mod requests;
 
-pub use location::Location;
-pub use read::{flush_ms, read_all, Credentials, StorageRequest};
+pub use credentials::StorageCredentials;
+pub use plan::{StoragePlan, TaskStoragePlan};
+pub use read::{flush_ms, read_all};
+pub use requests::{requests, StorageRequest};
 
 /// How far before the restorable checkpoint the freshness listing starts.
 pub const FLUSH_WINDOW_MS: u64 = 30 * 60 * 1000;

@@ -1,8 +1,8 @@
 //! Opening a storage: object_store's client for S3, GCS, Azure Blob or a local
 //! directory, with the run's timeout, no retries, and the credentials asked for.
 
-use super::read::{describe, Credentials};
-use super::Location;
+use super::credentials::StorageCredentials;
+use crate::location::Location;
 use crate::proto::{self, SecretKind, TaskSecrets};
 use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::time::Duration;
 /// An object store for `location`, its requests bounded by `timeout`.
 pub(super) fn open(
     location: &Location,
-    credentials: &Credentials,
+    credentials: &StorageCredentials,
     timeout: Duration,
 ) -> Result<Arc<dyn ObjectStore>, String> {
     use object_store::aws::AmazonS3Builder;
@@ -53,12 +53,12 @@ pub(super) fn open(
                 b = b.with_endpoint(endpoint);
             }
             match credentials {
-                Credentials::Files {
+                StorageCredentials::Files {
                     access_key_id: Some(id),
                     secret_access_key: Some(key),
                     ..
                 } => b = b.with_access_key_id(&id.0).with_secret_access_key(&key.0),
-                Credentials::Task(TaskSecrets {
+                StorageCredentials::Task(TaskSecrets {
                     storage: Some(proto::SecretBackend {
                         backend: Some(SecretKind::S3(s)),
                     }),
@@ -88,11 +88,11 @@ pub(super) fn open(
                 .with_client_options(client)
                 .with_retry(retry);
             match credentials {
-                Credentials::Files {
+                StorageCredentials::Files {
                     google_service_account: Some(path),
                     ..
                 } => b = b.with_service_account_path(path),
-                Credentials::Task(TaskSecrets {
+                StorageCredentials::Task(TaskSecrets {
                     storage:
                         Some(proto::SecretBackend {
                             backend: Some(SecretKind::Gcs(g)),
@@ -133,13 +133,13 @@ pub(super) fn open(
                 b = b.with_endpoint(endpoint.clone());
             }
             match credentials {
-                Credentials::Files {
+                StorageCredentials::Files {
                     azure_key: Some(k), ..
                 } => b = b.with_access_key(&k.0),
-                Credentials::Files {
+                StorageCredentials::Files {
                     azure_sas: Some(s), ..
                 } => b = b.with_config(AzureConfigKey::SasKey, &s.0),
-                Credentials::Task(TaskSecrets {
+                StorageCredentials::Task(TaskSecrets {
                     storage:
                         Some(proto::SecretBackend {
                             backend: Some(SecretKind::Azure(a)),
@@ -165,4 +165,13 @@ pub(super) fn open(
         _ if prefix.is_empty() => store,
         _ => Arc::new(object_store::prefix::PrefixStore::new(store, prefix)),
     })
+}
+
+/// An object_store error in one line, as reasons show it.
+pub(super) fn describe(e: &object_store::Error) -> String {
+    // object_store's messages name the request and its cause on one line, never a key.
+    crate::text::clean_text(&e.to_string())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -1,14 +1,16 @@
 //! The storage I/O (object_store): S3, GCS, Azure Blob or a local directory, GET and
 //! LIST only, every request bounded by the run's deadline.
 
+use super::credentials::StorageCredentials;
 use super::names;
-use super::open::open;
+use super::open::{describe, open};
+use super::requests::StorageRequest;
 use super::{
-    Flush, FullBackup, FullMeta, Location, LogRead, LogStorage, RootMeta, StorageFacts,
-    FLUSH_WINDOW_MS, LIST_PAGE,
+    Flush, FullBackup, FullMeta, LogRead, LogStorage, RootMeta, StorageFacts, FLUSH_WINDOW_MS,
+    LIST_PAGE,
 };
-use crate::proto::{self, TaskSecrets};
-use crate::tls::Secret;
+use crate::location::Location;
+use crate::proto;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::ObjectStore;
@@ -17,54 +19,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Whose credentials open a storage.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum Credentials {
-    /// The monitoring host's own, the usual way of each cloud (environment, instance
-    /// role or managed identity, `GOOGLE_APPLICATION_CREDENTIALS`, …).
-    #[default]
-    Host,
-    /// Read from files the config names.
-    Files {
-        access_key_id: Option<Secret>,
-        secret_access_key: Option<Secret>,
-        google_service_account: Option<String>,
-        azure_key: Option<Secret>,
-        azure_sas: Option<Secret>,
-    },
-    /// The ones stored in the task info (`storage_credentials = "task"`).
-    Task(TaskSecrets),
-}
-
-impl Credentials {
-    /// The task info's secrets, decoded from its raw value (only with the opt-in).
-    pub fn from_task_info(value: &[u8]) -> Credentials {
-        Credentials::Task(TaskSecrets::decode(value).unwrap_or_default())
-    }
-}
-
-/// One task's storage to read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StorageRequest {
-    pub task: String,
-    pub location: Location,
-    pub credentials: Credentials,
-    /// The etcd checkpoint: the freshness listing starts [`FLUSH_WINDOW_MS`] before it.
-    pub checkpoint: Option<u64>,
-}
-
 /// Counts what is sent, for `storage_requests`.
 struct Counted {
     store: Arc<dyn ObjectStore>,
     requests: AtomicU32,
-}
-
-pub(super) fn describe(e: &object_store::Error) -> String {
-    // object_store's messages name the request and its cause on one line, never a key.
-    crate::render::clean_text(&e.to_string())
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 impl Counted {
@@ -303,7 +261,7 @@ pub fn read_all(
         }));
         let roots = futures::future::join_all(full_backup_roots.iter().map(|root| async move {
             let listed = async {
-                let store = open(root, &Credentials::Host, timeout)?;
+                let store = open(root, &StorageCredentials::Host, timeout)?;
                 let listing = store
                     .list_with_delimiter(None)
                     .await
@@ -335,7 +293,7 @@ pub fn read_all(
         }
         let fulls =
             futures::future::join_all(candidates.iter().map(|(location, named)| async move {
-                let read = match open(location, &Credentials::Host, timeout) {
+                let read = match open(location, &StorageCredentials::Host, timeout) {
                     Err(e) => Err(e),
                     Ok(store) => {
                         let counted = Counted {

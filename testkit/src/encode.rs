@@ -73,6 +73,17 @@ pub fn field_bytes(tag: u32, bytes: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(bytes);
 }
 
+/// A `StreamBackupError` (kvproto brpb: happen_at 1, error_code 2, error_message 3,
+/// store_id 4), as TiKV writes it under `last-error/`.
+pub fn backup_error(happen_at: u64, code: &str, message: &str, store_id: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    field_varint(1, happen_at, &mut out);
+    field_bytes(2, code.as_bytes(), &mut out);
+    field_bytes(3, message.as_bytes(), &mut out);
+    field_varint(4, store_id, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@
 //! is relative to the time the fixture is resolved, so a demo always looks current.
 
 use check_tidb_log_backup::snapshot::Kv;
-use check_tidb_log_backup::{etcd, keys, snapshot, tls, tso};
+use check_tidb_log_backup::{etcd, keys, snapshot, tso};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -142,9 +142,10 @@ pub fn load_into_etcd_with(
     use etcd_client::{Client, ConnectOptions, DeleteOptions, Txn, TxnOp};
     let mut options = ConnectOptions::new();
     if let Some(tls) = access.tls {
-        options = options.with_tls(tls.etcd_options(tls::url_host(endpoint)));
+        options = options
+            .with_tls(tls.etcd_options(check_tidb_log_backup::transport::url_host(endpoint)));
     }
-    if let Some(c) = access.credentials {
+    if let Some(c) = access.login {
         options = options.with_user(c.user.clone(), c.password.0.clone());
     }
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1,6 +1,6 @@
 //! The library's settings and judging entry points, as the tests call them.
 
-use check_tidb_log_backup::collect::Observed;
+use check_tidb_log_backup::facts::Observed;
 use check_tidb_log_backup::judge::{self, Verdict};
 use check_tidb_log_backup::model;
 use check_tidb_log_backup::settings::{self, ClusterPlan, Env, Plan, Refusal};
@@ -28,15 +28,19 @@ pub fn cluster_plan(args: &[&str]) -> ClusterPlan {
     plan.clusters.remove(0)
 }
 
-/// Snapshot → verdict as the runner makes it, with `observed` besides etcd.
+/// Snapshot → verdict as the runner makes it (decoded as `collect` decodes it, then the
+/// one `judge::evaluate`), with `observed` besides etcd.
 pub fn judge_observed(
     snapshot: &Snapshot,
     observed: &Observed,
     plan: &ClusterPlan,
     now: SystemTime,
 ) -> Verdict {
-    let cluster = model::decode(snapshot, &plan.selection);
-    judge::judge(&cluster, observed, &plan.policy, tso::unix_ms(now))
+    let observed = Observed {
+        cluster: model::decode(snapshot, &plan.selection),
+        ..observed.clone()
+    };
+    judge::evaluate(&observed, &plan.policy, tso::unix_ms(now))
 }
 
 /// Snapshot → verdict from etcd alone (PD and TiKV not asked).

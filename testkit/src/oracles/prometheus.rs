@@ -1,7 +1,8 @@
 //! `prometheus`: TiKV `/metrics` bodies (docs/rules.md#exposition-format) and the
 //! throughput state file and rates computed from them.
 
-use check_tidb_log_backup::throughput::{self, StateFile};
+use check_tidb_log_backup::statefile::StateFile;
+use check_tidb_log_backup::throughput;
 use check_tidb_log_backup::{prom, tikv};
 
 /// `/metrics` parsing: no panic; parsed names are the line's first token; the extracted
@@ -39,9 +40,10 @@ pub fn check(data: &[u8]) {
     let cur = sample(current);
     let prev = previous.map(sample);
     let state = prev.map(|p| {
-        let file = StateFile::new("fuzz", 1_000, &[(1, p)]);
+        let mut file = StateFile::new("fuzz", 1_000);
+        file.stores = throughput::stored([(1, &p)]);
         let json = serde_json::to_string(&file).expect("state file serialises");
-        // What `throughput::load` would read back (None = "no previous sample").
+        // What `statefile::load` would read back (None = "no previous sample").
         serde_json::from_str::<StateFile>(&json).ok()
     });
     let facts = throughput::compare(

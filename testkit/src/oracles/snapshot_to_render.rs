@@ -4,14 +4,15 @@
 
 use super::ignored;
 use check_tidb_log_backup as lib;
-use lib::collect::Observed;
+use lib::facts::Observed;
 use lib::judge::Verdict;
 use lib::pd::{self, PdFacts};
 use lib::render::{renderer, Format, Outcome, RenderOptions};
+use lib::service_state::State;
 use lib::settings::ClusterPlan;
 use lib::snapshot::{Kv, Snapshot};
-use lib::state::State;
-use lib::throughput::{self, StateFile};
+use lib::statefile::StateFile;
+use lib::throughput;
 use lib::tikv;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -263,11 +264,10 @@ impl Case {
                 .filter_map(|s| Some((s.id, tikv::parse_metrics(s.previous.as_deref()?))))
                 .collect();
             let state = (!previous.is_empty()).then(|| {
-                StateFile::new(
-                    "fuzz",
-                    now_ms.saturating_sub(u64::from(t.elapsed_ms)),
-                    &previous,
-                )
+                let mut file =
+                    StateFile::new("fuzz", now_ms.saturating_sub(u64::from(t.elapsed_ms)));
+                file.stores = throughput::stored(previous.iter().map(|(id, s)| (*id, s)));
+                file
             });
             let current: Vec<(u64, tikv::Fetched)> = t
                 .stores

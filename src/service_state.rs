@@ -1,4 +1,5 @@
-//! Service states and how they aggregate.
+//! The service state (OK, WARNING, CRITICAL, UNKNOWN) of a task, a cluster and the run,
+//! and how states aggregate. Not the state file: that is the `statefile` module.
 
 use serde::Serialize;
 use std::fmt;

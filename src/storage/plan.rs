@@ -1,0 +1,39 @@
+//! What `--storage` reads, per cluster, as the settings resolved it.
+
+use super::credentials::StorageCredentials;
+use crate::location::Location;
+use std::collections::BTreeMap;
+
+/// What `--storage` reads, per cluster.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoragePlan {
+    /// `--storage` / `storage = true`: every selected task unless it says otherwise.
+    pub all: bool,
+    pub per_task: BTreeMap<String, TaskStoragePlan>,
+    /// `storage_credentials = "task"`: use the credentials the task info holds.
+    pub task_credentials: bool,
+    pub full_backups: Vec<Location>,
+    pub full_backup_roots: Vec<Location>,
+}
+
+/// One task's storage settings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskStoragePlan {
+    pub enabled: Option<bool>,
+    pub url: Option<Location>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub force_path_style: Option<bool>,
+    /// Credentials from files, when any are named.
+    pub credentials: Option<StorageCredentials>,
+}
+
+impl StoragePlan {
+    /// Whether `task`'s storage is read.
+    pub fn wants(&self, task: &str) -> bool {
+        self.per_task
+            .get(task)
+            .and_then(|t| t.enabled)
+            .unwrap_or(self.all)
+    }
+}

@@ -1,0 +1,67 @@
+//! Each task whose storage is read: where (the task info's location, or the operator's
+//! override), with whose credentials, and where the freshness listing starts.
+
+use super::credentials::StorageCredentials;
+use super::plan::StoragePlan;
+use crate::keys;
+use crate::location::Location;
+use crate::model::Task;
+use crate::snapshot::Snapshot;
+
+/// One task's storage to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageRequest {
+    pub task: String,
+    pub location: Location,
+    pub credentials: StorageCredentials,
+    /// The etcd checkpoint: the freshness listing starts [`super::FLUSH_WINDOW_MS`]
+    /// before it.
+    pub checkpoint: Option<u64>,
+}
+
+/// The requests for the decoded `tasks` that `plan` selects. A task whose info does not
+/// decode has no storage to read (its problem is judged already).
+pub fn requests(tasks: &[Task], snapshot: &Snapshot, plan: &StoragePlan) -> Vec<StorageRequest> {
+    let mut out = Vec::new();
+    for task in tasks.iter().filter(|t| plan.wants(&t.name)) {
+        let own = plan.per_task.get(&task.name);
+        let location = own
+            .and_then(|o| o.url.clone())
+            .or_else(|| task.info.as_ref().and_then(|i| i.location.clone()));
+        let Some(location) = location else {
+            continue;
+        };
+        let location = match own {
+            Some(o) => location.reached_by(
+                o.endpoint.as_deref(),
+                o.region.as_deref(),
+                o.force_path_style,
+            ),
+            None => location,
+        };
+        let credentials = match own.and_then(|o| o.credentials.clone()) {
+            Some(files) => files,
+            None if plan.task_credentials => {
+                // The secrets are decoded from the raw value, and only on this opt-in.
+                let key = [keys::INFO, task.name.as_bytes()].concat();
+                snapshot
+                    .info
+                    .iter()
+                    .find(|kv| kv.key == key)
+                    .map_or(StorageCredentials::Host, |kv| {
+                        StorageCredentials::from_task_info(&kv.value)
+                    })
+            }
+            None => StorageCredentials::Host,
+        };
+        out.push(StorageRequest {
+            task: task.name.clone(),
+            location,
+            credentials,
+            // The freshness listing starts from the newest etcd storage checkpoint, so it
+            // need not wait for the checkpoint files.
+            checkpoint: task.storage_checkpoints.iter().map(|s| s.ts).max(),
+        });
+    }
+    out
+}
