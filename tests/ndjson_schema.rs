@@ -6,8 +6,8 @@
 
 use check_tidb_log_backup::keys;
 use check_tidb_log_backup::render::{renderer, Format, Outcome, RenderOptions};
+use check_tidb_log_backup::service_state::State;
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
-use check_tidb_log_backup::state::State;
 use check_tidb_log_backup::tso;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -255,11 +255,9 @@ fn render_failed(state: State, message: &str) -> String {
     renderer(Format::Ndjson).render(&outcome, &RenderOptions::default())
 }
 
-fn kv(key: &[u8], name: &str, value: &[u8]) -> Kv {
-    Kv {
-        key: [key, name.as_bytes()].concat(),
-        value: value.to_vec(),
-    }
+/// The key `prefix` + `name` holding `value`.
+fn named(prefix: &[u8], name: &str, value: &[u8]) -> Kv {
+    testkit::encode::kv([prefix, name.as_bytes()].concat(), value)
 }
 
 fn info_keys(pairs: &[Kv]) -> usize {
@@ -329,9 +327,9 @@ fn all_events(validator: &Validator) -> Vec<Value> {
     }
     // Undecodable task info, pause marker and last-error: the nullable fields and `invalid`.
     let broken = vec![
-        kv(keys::INFO, "broken", b"\xff\xff\xff"),
-        kv(keys::PAUSE, "broken", b"{not json"),
-        kv(keys::LAST_ERROR, "broken", b"\x12\x40garbage"),
+        named(keys::INFO, "broken", b"\xff\xff\xff"),
+        named(keys::PAUSE, "broken", b"{not json"),
+        named(keys::LAST_ERROR, "broken", b"\x12\x40garbage"),
     ];
     all.extend(events(
         validator,

@@ -3,6 +3,7 @@
 use check_tidb_log_backup::render::{renderer, Format, Outcome, RenderOptions};
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
 use std::time::{Duration, UNIX_EPOCH};
+use testkit::encode::kv;
 
 const START_TS: u64 = 446_710_992_076_800_000; // 2024-01-01 00:00:00 UTC
 
@@ -26,16 +27,9 @@ fn task_info(name: &str) -> Vec<u8> {
     out
 }
 
-fn kv(key: String, value: Vec<u8>) -> Kv {
-    Kv {
-        key: key.into_bytes(),
-        value,
-    }
-}
-
 fn render(mut pairs: Vec<Kv>, max: usize, verbosity: u8) -> String {
     // An advancer owner, so that only the lag decides.
-    pairs.push(kv("/tidb/br-stream/owner/1".into(), b"uuid".to_vec()));
+    pairs.push(kv("/tidb/br-stream/owner/1", b"uuid"));
     let options = testkit::plan::cluster_plan(&["--now", "2024-01-01T01:05:00Z"]);
     let now = UNIX_EPOCH + Duration::from_secs(1_704_071_100);
     let verdict = testkit::plan::judge_snapshot(&Snapshot::from_pairs(pairs), &options, now);
@@ -93,7 +87,7 @@ fn many_tasks_fit_in_8_kib_and_keep_the_worst() {
         };
         pairs.push(kv(
             format!("/tidb/br-stream/storage-checkpoint/{name}/1"),
-            (ms << 18).to_be_bytes().to_vec(),
+            (ms << 18).to_be_bytes(),
         ));
     }
     for verbosity in [0, 1, 3] {
@@ -127,7 +121,7 @@ fn hostile_task_names_stay_parseable() {
         pairs.push(kv(format!("/tidb/br-stream/info/{name}"), task_info(name)));
         pairs.push(kv(
             format!("/tidb/br-stream/storage-checkpoint/{name}/1"),
-            ((1_704_071_000_000u64) << 18).to_be_bytes().to_vec(),
+            ((1_704_071_000_000u64) << 18).to_be_bytes(),
         ));
     }
     let out = render(pairs, 8192, 1);

@@ -12,6 +12,11 @@ use testkit::{Certs, Etcd, HttpsPd, Run};
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 
+/// One argument list from its parts (the TLS flags among them).
+fn args<'a>(parts: &[&[&'a str]]) -> Vec<&'a str> {
+    parts.concat()
+}
+
 fn client_tls(certs: &Certs) -> Tls {
     let p = |n: &str| certs.dir.join(n);
     Tls::load(
@@ -73,7 +78,10 @@ fn mutual_tls_to_etcd() {
     // Right certificates: a verdict, with https:// or with bare host:port (TLS implied).
     let bare = etcd.endpoint.trim_start_matches("https://").to_string();
     for pd in [etcd.endpoint.as_str(), bare.as_str()] {
-        let run = with(&["--pd", pd, "--cacert", &ca, "--cert", &cert, "--key", &key]);
+        let run = with(&args(&[
+            &["--pd", pd][..],
+            &certs.flags("ca.crt", "client.crt", "client.key"),
+        ]));
         assert_eq!(run.code, 0, "{}", run.stdout);
         assert!(
             run.stdout
@@ -83,71 +91,41 @@ fn mutual_tls_to_etcd() {
         );
     }
     // The certificate names 127.0.0.1 and localhost; --tls-server-name picks which to verify.
-    let run = with(&[
-        "--pd",
-        &etcd.endpoint,
-        "--cacert",
-        &ca,
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-        "--tls-server-name",
-        "localhost",
-    ]);
+    let run = with(&args(&[
+        &["--pd", &etcd.endpoint][..],
+        &certs.flags("ca.crt", "client.crt", "client.key"),
+        &["--tls-server-name", "localhost"],
+    ]));
     assert_eq!(run.code, 0, "{}", run.stdout);
 
     let run = with(&["--pd", &etcd.endpoint, "--cacert", &ca]);
     assert_unreachable(&run, "rejected our client certificate");
-    let (other_ca, stranger, stranger_key) = (
-        certs.path("other-ca.crt"),
-        certs.path("stranger.crt"),
-        certs.path("stranger.key"),
-    );
-    let run = with(&[
-        "--pd",
-        &etcd.endpoint,
-        "--cacert",
-        &other_ca,
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-    ]);
+    let run = with(&args(&[
+        &["--pd", &etcd.endpoint][..],
+        &certs.flags("other-ca.crt", "client.crt", "client.key"),
+    ]));
     assert_unreachable(
         &run,
         "TLS: server certificate is not signed by the --cacert CA (unknown CA)",
     );
-    let run = with(&[
-        "--pd",
-        &etcd.endpoint,
-        "--cacert",
-        &ca,
-        "--cert",
-        &stranger,
-        "--key",
-        &stranger_key,
-    ]);
+    let run = with(&args(&[
+        &["--pd", &etcd.endpoint][..],
+        &certs.flags("ca.crt", "stranger.crt", "stranger.key"),
+    ]));
     assert_unreachable(&run, "rejected our client certificate");
-    let run = with(&[
-        "--pd",
-        &etcd.endpoint,
-        "--cacert",
-        &ca,
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-        "--tls-server-name",
-        "pd.example.com",
-    ]);
+    let run = with(&args(&[
+        &["--pd", &etcd.endpoint][..],
+        &certs.flags("ca.crt", "client.crt", "client.key"),
+        &["--tls-server-name", "pd.example.com"],
+    ]));
     assert_unreachable(&run, "name mismatch");
 
     // Never a silent downgrade, and bad files are clear start-up errors.
     let plain = etcd.endpoint.replace("https://", "http://");
-    let run = with(&[
-        "--pd", &plain, "--cacert", &ca, "--cert", &cert, "--key", &key,
-    ]);
+    let run = with(&args(&[
+        &["--pd", &plain][..],
+        &certs.flags("ca.crt", "client.crt", "client.key"),
+    ]));
     assert_eq!(run.code, 3);
     assert!(
         run.stdout
@@ -185,27 +163,11 @@ fn mutual_tls_to_pd_http_api() {
         "v71-running.toml",
     );
     let pd = HttpsPd::start(&certs, "ca.crt");
-    let (ca, cert, key) = (
-        certs.path("ca.crt"),
-        certs.path("client.crt"),
-        certs.path("client.key"),
-    );
-    let run = check(&[
-        "--pd",
-        &etcd.endpoint,
-        "--pd-api",
-        &pd.endpoint,
-        "--cacert",
-        &ca,
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-        "--now",
-        NOW,
-        "--format",
-        "ndjson",
-    ]);
+    let run = check(&args(&[
+        &["--pd", &etcd.endpoint, "--pd-api", &pd.endpoint][..],
+        &certs.flags("ca.crt", "client.crt", "client.key"),
+        &["--now", NOW, "--format", "ndjson"],
+    ]));
     assert_eq!(run.code, 0, "{}", run.stdout);
     let summary: serde_json::Value =
         serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
@@ -216,41 +178,21 @@ fn mutual_tls_to_pd_http_api() {
     );
 
     // Same certificates, but --tls-server-name over HTTP: verified against "localhost".
-    let run = check(&[
-        "--pd",
-        &etcd.endpoint,
-        "--pd-api",
-        &pd.endpoint,
-        "--cacert",
-        &ca,
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-        "--tls-server-name",
-        "localhost",
-        "--now",
-        NOW,
-    ]);
+    let run = check(&args(&[
+        &["--pd", &etcd.endpoint, "--pd-api", &pd.endpoint][..],
+        &certs.flags("ca.crt", "client.crt", "client.key"),
+        &["--tls-server-name", "localhost", "--now", NOW],
+    ]));
     assert_eq!(run.code, 0, "{}", run.stdout);
 
     // A PD that trusts another CA for clients rejects ours: its checks are skipped, with
     // the reason, and the etcd verdict stands.
     let picky = HttpsPd::start(&certs, "other-ca.crt");
-    let run = check(&[
-        "--pd",
-        &etcd.endpoint,
-        "--pd-api",
-        &picky.endpoint,
-        "--cacert",
-        &ca,
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-        "--now",
-        NOW,
-    ]);
+    let run = check(&args(&[
+        &["--pd", &etcd.endpoint, "--pd-api", &picky.endpoint][..],
+        &certs.flags("ca.crt", "client.crt", "client.key"),
+        &["--now", NOW],
+    ]));
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
         run.stdout

@@ -7,11 +7,31 @@ use std::process::Command;
 /// (`other-ca`) with a client cert of its own (`stranger`), in a temp dir removed on drop.
 pub struct Certs {
     pub dir: PathBuf,
+    /// Every file made, by name: the paths [`Certs::flags`] lends out.
+    files: std::collections::BTreeMap<String, String>,
 }
 
 impl Certs {
     pub fn path(&self, name: &str) -> String {
         self.dir.join(name).to_str().unwrap().to_string()
+    }
+
+    /// The check's TLS flags for three files of the set: `--cacert <ca> --cert <cert>
+    /// --key <key>`.
+    pub fn flags(&self, ca: &str, cert: &str, key: &str) -> Vec<&str> {
+        let file = |name: &str| -> &str {
+            self.files
+                .get(name)
+                .unwrap_or_else(|| panic!("no {name} in {}", self.dir.display()))
+        };
+        vec![
+            "--cacert",
+            file(ca),
+            "--cert",
+            file(cert),
+            "--key",
+            file(key),
+        ]
     }
 
     pub fn make(tag: &str) -> Certs {
@@ -51,7 +71,15 @@ rm -f *.csr *.ext *.srl
             "making test certificates failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Certs { dir }
+        let files = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                let name = p.file_name().unwrap().to_str().unwrap().to_string();
+                (name, p.to_str().unwrap().to_string())
+            })
+            .collect();
+        Certs { dir, files }
     }
 }
 
