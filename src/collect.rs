@@ -127,6 +127,7 @@ fn read_storage(
         &requests,
         &settings.full_backups,
         &settings.full_backup_roots,
+        settings.max_object,
         deadline,
     ))
 }

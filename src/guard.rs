@@ -129,14 +129,11 @@ pub fn failure(state: State, message: String, started: Instant) -> Emission {
 /// A panic anywhere ends the run with one UNKNOWN result naming it.
 pub fn install_panic_hook(started: Instant) {
     std::panic::set_hook(Box::new(move |info| {
-        let message = match info.payload().downcast_ref::<&str>() {
-            Some(s) => s.to_string(),
-            None => info
-                .payload()
-                .downcast_ref::<String>()
-                .cloned()
-                .unwrap_or_else(|| "panic".to_string()),
-        };
+        // Work that catches its own panics (one task's storage reading) reports them itself.
+        if crate::panic_scope::is_contained() {
+            return;
+        }
+        let message = crate::panic_scope::message(info.payload());
         let location = info
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))

@@ -17,6 +17,7 @@ pub mod judge;
 pub mod keys;
 pub mod location;
 pub mod model;
+pub mod panic_scope;
 pub mod pause;
 pub mod pd;
 pub mod prom;

@@ -3,6 +3,30 @@
 //! force-path-style=true`, `gcs://`, `azure://`, `local:///path`).
 
 use crate::proto::{Backend, StorageBackend};
+use crate::text::{shown, without_userinfo};
+
+/// An endpoint as object_store will use it: an absolute `http://` or `https://` URL with
+/// a host and a valid port. Checked before any client is built, because a malformed one
+/// (`::::`, `http://[`, `http://host:99999`) makes the HTTP stack panic.
+pub fn check_endpoint(endpoint: &str) -> Result<url::Url, String> {
+    let bad = |why: &str| {
+        format!(
+            "invalid endpoint '{}': {why}",
+            shown(&without_userinfo(endpoint), 120)
+        )
+    };
+    let url = url::Url::parse(endpoint).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("want http:// or https://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("no query or fragment allowed"));
+    }
+    Ok(url)
+}
 
 /// One object-store location. No field holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +65,7 @@ impl Location {
             Backend::S3(s) => Some(Location::S3 {
                 bucket: s.bucket.clone(),
                 prefix: s.prefix.clone(),
-                endpoint: s.endpoint.clone(),
+                endpoint: without_userinfo(&s.endpoint),
                 region: s.region.clone(),
                 force_path_style: s.force_path_style,
                 named_profile: !s.profile.is_empty(),
@@ -49,12 +73,12 @@ impl Location {
             Backend::Gcs(g) => Some(Location::Gcs {
                 bucket: g.bucket.clone(),
                 prefix: g.prefix.clone(),
-                endpoint: g.endpoint.clone(),
+                endpoint: without_userinfo(&g.endpoint),
             }),
             Backend::AzureBlobStorage(a) => Some(Location::Azure {
                 container: a.bucket.clone(),
                 prefix: a.prefix.clone(),
-                endpoint: a.endpoint.clone(),
+                endpoint: without_userinfo(&a.endpoint),
                 account: a.account_name.clone(),
             }),
             Backend::Local(l) => Some(Location::Local {
@@ -89,7 +113,7 @@ impl Location {
             "s3" => Location::S3 {
                 bucket: host.to_string(),
                 prefix,
-                endpoint: take(&mut options, "endpoint"),
+                endpoint: without_userinfo(&take(&mut options, "endpoint")),
                 region: take(&mut options, "region"),
                 force_path_style: matches!(
                     take(&mut options, "force-path-style").as_str(),
@@ -100,12 +124,12 @@ impl Location {
             "gcs" | "gs" => Location::Gcs {
                 bucket: host.to_string(),
                 prefix,
-                endpoint: take(&mut options, "endpoint"),
+                endpoint: without_userinfo(&take(&mut options, "endpoint")),
             },
             "azure" | "azblob" => Location::Azure {
                 container: host.to_string(),
                 prefix,
-                endpoint: take(&mut options, "endpoint"),
+                endpoint: without_userinfo(&take(&mut options, "endpoint")),
                 account: take(&mut options, "account-name"),
             },
             "local" | "file" => Location::Local {
@@ -122,6 +146,10 @@ impl Location {
         }
         if location.container().is_empty() && !matches!(location, Location::Local { .. }) {
             return Err(format!("invalid storage URL '{url}': no bucket"));
+        }
+        if !location.endpoint().is_empty() {
+            check_endpoint(location.endpoint())
+                .map_err(|e| format!("invalid storage URL '{}': {e}", location.display()))?;
         }
         Ok(location)
     }
@@ -142,7 +170,7 @@ impl Location {
                 ..
             } => {
                 if let Some(v) = endpoint {
-                    *e = v.to_string();
+                    *e = without_userinfo(v);
                 }
                 if let Some(v) = region {
                     *r = v.to_string();
@@ -153,12 +181,22 @@ impl Location {
             }
             Location::Gcs { endpoint: e, .. } | Location::Azure { endpoint: e, .. } => {
                 if let Some(v) = endpoint {
-                    *e = v.to_string();
+                    *e = without_userinfo(v);
                 }
             }
             Location::Local { .. } => {}
         }
         self
+    }
+
+    /// The endpoint the location names (empty: the provider's own; always empty for local).
+    pub fn endpoint(&self) -> &str {
+        match self {
+            Location::S3 { endpoint, .. }
+            | Location::Gcs { endpoint, .. }
+            | Location::Azure { endpoint, .. } => endpoint,
+            Location::Local { .. } => "",
+        }
     }
 
     /// The bucket or container (empty for local).
@@ -275,6 +313,19 @@ mod tests {
             .unwrap_err()
             .contains("no bucket"));
         assert!(Location::parse("bucket/prefix").is_err());
+        for bad in [
+            "::::",
+            "http://[",
+            "http://host:99999",
+            "ftp://h",
+            "http://h/?x",
+        ] {
+            let url = format!("s3://b/p?endpoint={bad}");
+            let e = Location::parse(&url).unwrap_err();
+            assert!(e.contains("invalid endpoint"), "{bad}: {e}");
+        }
+        let with_secret = Location::parse("s3://b/p?endpoint=http://KEY:SECRET@h:9000").unwrap();
+        assert_eq!(with_secret.endpoint(), "http://h:9000");
         assert_eq!(
             Location::parse("s3://b").unwrap().child("full-1").prefix(),
             "full-1"

@@ -231,6 +231,49 @@ pub struct Migration {
     pub truncated_to: u64,
 }
 
+/// The varint fields (tag, value) at the start of a protobuf message that may be cut
+/// short: the walk stops at the first field it cannot read whole. Length-delimited
+/// fields are skipped; fixed-width ones too.
+pub fn leading_varints(mut bytes: &[u8]) -> Vec<(u32, u64)> {
+    fn varint(bytes: &mut &[u8]) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = bytes.split_first()?;
+            *bytes = rest;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let mut out = Vec::new();
+    while let Some(key) = varint(&mut bytes) {
+        let tag = (key >> 3) as u32;
+        let skip = match key & 7 {
+            0 => match varint(&mut bytes) {
+                Some(v) => {
+                    out.push((tag, v));
+                    continue;
+                }
+                None => break,
+            },
+            1 => 8,
+            2 => match varint(&mut bytes) {
+                Some(len) => len,
+                None => break,
+            },
+            5 => 4,
+            _ => break,
+        };
+        match usize::try_from(skip).ok().filter(|s| *s <= bytes.len()) {
+            Some(s) => bytes = &bytes[s..],
+            None => break,
+        }
+    }
+    out
+}
+
 /// Decodes a K1 value.
 pub fn decode_task_info(bytes: &[u8]) -> Result<StreamBackupTaskInfo, String> {
     StreamBackupTaskInfo::decode(bytes)
@@ -314,6 +357,23 @@ fn escape_into(out: &mut String, text: &str, host_mode: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leading_varints_read_what_a_cut_message_holds() {
+        let meta = BackupMeta {
+            cluster_id: 7,
+            cluster_version: "v8".into(),
+            start_version: 5,
+            end_version: 6,
+            is_raw_kv: false,
+            br_version: "br".into(),
+        };
+        let bytes = meta.encode_to_vec();
+        assert_eq!(leading_varints(&bytes), vec![(1, 7), (5, 5), (6, 6)]);
+        // Cut inside the string field: only what came before it.
+        assert_eq!(leading_varints(&bytes[..4]), vec![(1, 7)]);
+        assert_eq!(leading_varints(&[]), vec![]);
+    }
 
     fn hex(text: &str) -> Vec<u8> {
         (0..text.len())

@@ -13,6 +13,49 @@ pub fn clean_text(text: &str) -> String {
         .collect()
 }
 
+/// Text from an untrusted source (a bucket, etcd) as outputs show it: cleaned, and cut to
+/// `max` characters with `…`, so a hostile value cannot fill an output line.
+pub fn shown(text: &str, max: usize) -> String {
+    let cleaned = clean_text(text);
+    match cleaned.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &cleaned[..cut]),
+        None => cleaned,
+    }
+}
+
+/// A URL with any `user:password@` removed from its authority: credentials written into
+/// an endpoint never reach an output.
+pub fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// [`without_userinfo`] for every URL inside a text (an error message naming one).
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        // The scheme is the run of letters before `://`.
+        let start = rest[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
+            .map_or(0, |p| p + 1);
+        out.push_str(&rest[..start]);
+        let end = rest[i + 3..]
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')')
+            .map_or(rest.len(), |p| i + 3 + p);
+        out.push_str(&without_userinfo(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `1 key`, `2 keys`.
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
@@ -60,6 +103,22 @@ mod tests {
     fn clean_text_removes_pipes_and_newlines() {
         assert_eq!(clean_text("a|b\nc\td"), "a/b c d");
         assert_eq!(clean_text("ünï"), "ünï");
+    }
+
+    #[test]
+    fn untrusted_text_is_cut_and_urls_lose_their_credentials() {
+        assert_eq!(shown("abc|def", 4), "abc/…");
+        assert_eq!(shown("short", 120), "short");
+        assert_eq!(
+            without_userinfo("http://KEY:SECRET@host:9000/p?x=1"),
+            "http://host:9000/p?x=1"
+        );
+        assert_eq!(without_userinfo("http://host/a@b"), "http://host/a@b");
+        assert_eq!(without_userinfo("no url"), "no url");
+        assert_eq!(
+            redact_urls("GET http://K:S@h:1/x failed (see https://u@h2/)"),
+            "GET http://h:1/x failed (see https://h2/)"
+        );
     }
 
     #[test]

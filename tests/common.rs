@@ -14,3 +14,8 @@ pub fn check(args: &[&str]) -> Run {
 pub fn check_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     run(BINARY, args, env)
 }
+
+/// [`check_env`] with the run's peak RSS in KiB (measured by `/usr/bin/time`).
+pub fn check_measured(args: &[&str], env: &[(&str, &str)]) -> (Run, u64) {
+    testkit::run::run_measured(BINARY, args, env)
+}

@@ -53,6 +53,7 @@ fn healthy() -> LogRead {
         skipped_checkpoint_files: 0,
         newest_flush: Some(Flush::Ts(ts(NOW - H / 20))),
         suspicious_metas: 0,
+        cut_listings: Vec::new(),
     }
 }
 
@@ -61,6 +62,7 @@ fn storage(read: Result<LogRead, String>) -> LogStorage {
         url: "s3://b/p".into(),
         read,
         requests: 7,
+        refused: false,
     }
 }
 

@@ -14,6 +14,9 @@ use crate::tso;
 
 use super::verdict::StorageView;
 
+/// How far ahead of now a storage's time may be (clock skew) before it is not believed.
+const FUTURE_SKEW_MS: u64 = 5 * 60 * 1000;
+
 fn date(ts: u64) -> String {
     tso::br_date(tso::physical_ms(ts))
 }
@@ -51,6 +54,14 @@ pub fn judge(
     let url = &storage.url;
     let read = match &storage.read {
         Ok(read) => read,
+        Err(e) if storage.refused => {
+            view.state = "refused";
+            out.push(
+                policy.unreachable_state,
+                format!("backup storage {url} refused: {e}"),
+            );
+            return (out, view);
+        }
         Err(e) => {
             out.push(
                 policy.unreachable_state,
@@ -60,12 +71,42 @@ pub fn judge(
         }
     };
     view.state = "ok";
-    let truncate = read
-        .truncate_safepoint
-        .max(read.base_truncated_to.unwrap_or(0));
+    // A time the storage claims beyond now (and a little clock skew) is not used.
+    let future = |ts: u64| tso::physical_ms(ts) > now_ms + FUTURE_SKEW_MS;
+    let mut claims = |what: &str, ts: u64| {
+        if future(ts) {
+            out.push(
+                State::Warning,
+                format!(
+                    "{url}: {what} claims a time in the future ({}): not used for the window",
+                    date(ts)
+                ),
+            );
+            0
+        } else {
+            ts
+        }
+    };
+    let truncate = claims("the truncate safepoint", read.truncate_safepoint).max(
+        read.base_truncated_to
+            .map_or(0, |ts| claims("v1/migrations/BASE", ts)),
+    );
     view.truncate_ts = Some(truncate);
-    let checkpoint = read.global_checkpoints.iter().map(|(_, ts)| *ts).max();
+    let mut checkpoints: Vec<u64> = Vec::new();
+    for (store, ts) in &read.global_checkpoints {
+        let ts = claims(&format!("v1/global_checkpoint/{store}.ts"), *ts);
+        if ts > 0 {
+            checkpoints.push(ts);
+        }
+    }
+    let checkpoint = checkpoints.into_iter().max();
     view.storage_checkpoint_ts = checkpoint;
+    for prefix in &read.cut_listings {
+        out.push(
+            State::Ok,
+            format!("{url}: the listing of {prefix} was cut at its page budget"),
+        );
+    }
     let root = match &read.backupmeta {
         None => {
             out.push(

@@ -239,6 +239,15 @@ pub(super) struct Cli {
     #[arg(long = "full-backup-root", value_name = "URL")]
     pub(super) full_backup_root: Vec<String>,
 
+    /// A storage endpoint a task's info may name besides the providers' own (AWS S3, GCS,
+    /// Azure Blob); it gets the host's credentials. http:// only when written so (repeatable)
+    #[arg(long = "allow-storage-endpoint", value_name = "URL")]
+    pub(super) allow_storage_endpoint: Vec<String>,
+
+    /// The most bytes one storage read holds, e.g. 16MiB; a larger object is a finding
+    #[arg(long, value_name = "SIZE")]
+    pub(super) storage_max_object: Option<String>,
+
     /// Age of the newest valid full backup for WARNING, e.g. 8d
     #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
     pub(super) full_age_warning: Option<String>,
@@ -399,6 +408,8 @@ impl Cli {
             flush_age_critical: self.flush_age_critical.clone(),
             full_backup: some_vec(&self.full_backup),
             full_backup_root: some_vec(&self.full_backup_root),
+            allow_storage_endpoints: some_vec(&self.allow_storage_endpoint),
+            storage_max_object: self.storage_max_object.clone(),
             full_age_warning: self.full_age_warning.clone(),
             full_age_critical: self.full_age_critical.clone(),
             tasks: Default::default(),

@@ -92,6 +92,11 @@ pub struct Layer {
     pub full_backup: Option<Vec<String>>,
     #[serde(default, deserialize_with = "one_or_many")]
     pub full_backup_root: Option<Vec<String>>,
+    /// `--allow-storage-endpoint` (repeatable).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub allow_storage_endpoints: Option<Vec<String>>,
+    /// `--storage-max-object`, e.g. `16MiB`.
+    pub storage_max_object: Option<String>,
     pub full_age_warning: Option<String>,
     pub full_age_critical: Option<String>,
     /// `[tasks.<name>]` threshold overrides (files only).
@@ -216,6 +221,8 @@ impl Layer {
             flush_age_critical,
             full_backup,
             full_backup_root,
+            allow_storage_endpoints,
+            storage_max_object,
             full_age_warning,
             full_age_critical
         )

@@ -2,11 +2,13 @@
 //! credentials, and the full backups that can be PITR bases.
 
 use super::layer::{Layer, StorageOverride, TaskStorage};
-use super::values::{range, state};
+use super::values::{parse_size, range, state};
 use crate::judge::policy::{StoragePolicy, STORAGE_UNREACHABLE_STATE};
 use crate::location::Location;
 use crate::secret::Secret;
-use crate::storage::{StorageCredentials, StoragePlan, TaskStoragePlan};
+use crate::storage::{
+    AllowedEndpoint, StorageCredentials, StoragePlan, TaskStoragePlan, MAX_OBJECT,
+};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -138,6 +140,16 @@ pub(super) fn build(layer: &Layer) -> Result<(Option<StoragePlan>, StoragePolicy
         task_credentials,
         full_backups: locations(&layer.full_backup, "full-backup")?,
         full_backup_roots: locations(&layer.full_backup_root, "full-backup-root")?,
+        allowed_endpoints: layer
+            .allow_storage_endpoints
+            .iter()
+            .flatten()
+            .map(|e| AllowedEndpoint::parse(e))
+            .collect::<Result<_, _>>()?,
+        max_object: match &layer.storage_max_object {
+            Some(text) => parse_size(text, "storage-max-object")?,
+            None => MAX_OBJECT,
+        },
     };
     let any = plan.all || plan.per_task.values().any(|t| t.enabled == Some(true));
     Ok((any.then_some(plan), policy))

@@ -25,6 +25,32 @@ pub(super) fn parse_seconds(text: &str, what: &str) -> Result<u64, String> {
 }
 
 /// `10`, `10s`, `1m30s` → a positive duration.
+/// A size in bytes: `16MiB`, `512KiB`, `1GiB`, `16M` (also binary), or plain bytes.
+pub(super) fn parse_size(text: &str, what: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "invalid --{what} '{text}' (want a size like 16MiB)"
+            ))
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|n| *n >= 1024)
+        .ok_or_else(|| {
+            format!("invalid --{what} '{text}' (want a size of at least 1KiB, like 16MiB)")
+        })
+}
+
 pub(super) fn parse_timeout(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let parsed = match t.parse::<f64>() {

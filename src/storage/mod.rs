@@ -2,26 +2,36 @@
 //!
 //! Per task (Tier A, as `br log metadata` reads it, at most 4 + N requests): the root
 //! `backupmeta`, the truncate safepoint file, `v1/migrations/BASE`, one LIST of
-//! `v1/global_checkpoint/` and a GET of each `<store>.ts`; then one LIST page of
-//! `v1/backupmeta/` starting after the checkpoint minus [`FLUSH_WINDOW_MS`] for the
-//! newest flush. Only GET, HEAD and LIST are ever sent; no BR command, no lock file.
+//! `v1/global_checkpoint/` and a GET of each `<store>.ts`; then the LIST of
+//! `v1/backupmeta/` starting after the checkpoint minus [`FLUSH_WINDOW_MS`], paged to its
+//! end, for the newest flush. Only GET and LIST are ever sent; no BR command, no lock
+//! file. Which endpoints are contacted, and with whose credentials: `trust.rs`. Every
+//! read is capped by `--storage-max-object`, every listing by [`MAX_LIST_PAGES`].
 
 mod credentials;
+mod http;
 pub mod names;
 mod open;
 mod plan;
 mod read;
 mod requests;
+mod trust;
 
 pub use credentials::StorageCredentials;
 pub use plan::{StoragePlan, TaskStoragePlan};
 pub use read::{flush_ms, read_all};
 pub use requests::{requests, StorageRequest};
+pub use trust::{AllowedEndpoint, Contact};
 
 /// How far before the restorable checkpoint the freshness listing starts.
 pub const FLUSH_WINDOW_MS: u64 = 30 * 60 * 1000;
 /// One LIST page (S3's and GCS's page size).
 pub const LIST_PAGE: usize = 1000;
+/// Pages one listing may take: 20,000 objects, more than 5,000 stores' checkpoint files
+/// or 200 stores' flushes over the freshness window. A listing cut here says so.
+pub const MAX_LIST_PAGES: usize = 20;
+/// `--storage-max-object`'s default: a log backupmeta is a few hundred bytes.
+pub const MAX_OBJECT: u64 = 16 << 20;
 
 /// What one task's log storage holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +40,10 @@ pub struct LogStorage {
     pub url: String,
     /// `None`: the request failed before anything was known (`reason` of the error).
     pub read: Result<LogRead, String>,
-    /// Requests sent for this task.
+    /// HTTP requests sent for this task (operations, for a local directory).
     pub requests: u32,
+    /// Not contacted: the task info names an endpoint the operator did not allow.
+    pub refused: bool,
 }
 
 /// The facts Tier A read.
@@ -52,6 +64,8 @@ pub struct LogRead {
     pub newest_flush: Option<Flush>,
     /// Meta names in the window that say a flush happened while PD gave no TSO.
     pub suspicious_metas: usize,
+    /// Listings the page budget cut short (their prefixes).
+    pub cut_listings: Vec<String>,
 }
 
 /// A root `backupmeta` as decoded.

@@ -2,17 +2,21 @@
 //! directory, with the run's timeout, no retries, and the credentials asked for.
 
 use super::credentials::StorageCredentials;
+use super::http::{Clients, Seen};
 use crate::location::Location;
 use crate::proto::{self, SecretKind, TaskSecrets};
 use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// An object store for `location`, its requests bounded by `timeout`.
+/// An object store for `location`, its requests bounded by `timeout`, sent through the
+/// run's `clients` and counted in `seen`.
 pub(super) fn open(
     location: &Location,
     credentials: &StorageCredentials,
     timeout: Duration,
+    clients: &Clients,
+    seen: &Seen,
 ) -> Result<Arc<dyn ObjectStore>, String> {
     use object_store::aws::AmazonS3Builder;
     use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
@@ -32,6 +36,11 @@ pub(super) fn open(
     };
     let fail =
         |e: object_store::Error| format!("cannot open {}: {}", location.display(), describe(&e));
+    // The providers' own endpoints are https; a named endpoint says which it is.
+    let https = location.endpoint().is_empty() || location.endpoint().starts_with("https://");
+    let connector = || clients.connector(https, seen);
+    let from_env = credentials.from_environment();
+    let anonymous = matches!(credentials, StorageCredentials::Anonymous);
     let store: Arc<dyn ObjectStore> = match location {
         Location::S3 {
             bucket,
@@ -41,7 +50,14 @@ pub(super) fn open(
             named_profile,
             ..
         } => {
-            let mut b = AmazonS3Builder::from_env()
+            let b = if from_env {
+                AmazonS3Builder::from_env()
+            } else {
+                AmazonS3Builder::new()
+            };
+            let mut b = b
+                .with_http_connector(connector()?)
+                .with_skip_signature(anonymous)
                 .with_bucket_name(bucket)
                 .with_client_options(client)
                 .with_retry(retry)
@@ -83,7 +99,14 @@ pub(super) fn open(
         Location::Gcs {
             bucket, endpoint, ..
         } => {
-            let mut b = GoogleCloudStorageBuilder::from_env()
+            let b = if from_env {
+                GoogleCloudStorageBuilder::from_env()
+            } else {
+                GoogleCloudStorageBuilder::new()
+            };
+            let mut b = b
+                .with_http_connector(connector()?)
+                .with_skip_signature(anonymous)
                 .with_bucket_name(bucket)
                 .with_client_options(client)
                 .with_retry(retry);
@@ -122,7 +145,14 @@ pub(super) fn open(
             account,
             ..
         } => {
-            let mut b = MicrosoftAzureBuilder::from_env()
+            let b = if from_env {
+                MicrosoftAzureBuilder::from_env()
+            } else {
+                MicrosoftAzureBuilder::new()
+            };
+            let mut b = b
+                .with_http_connector(connector()?)
+                .with_skip_signature(anonymous)
                 .with_container_name(container)
                 .with_client_options(client)
                 .with_retry(retry);
@@ -169,9 +199,11 @@ pub(super) fn open(
 
 /// An object_store error in one line, as reasons show it.
 pub(super) fn describe(e: &object_store::Error) -> String {
-    // object_store's messages name the request and its cause on one line, never a key.
-    crate::text::clean_text(&e.to_string())
+    // object_store's messages name the request and its cause on one line, never a key;
+    // a URL in them loses any user:password, and the whole is cut to a readable length.
+    let text = crate::text::redact_urls(&e.to_string())
         .split_whitespace()
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    crate::text::shown(&text, 300)
 }

@@ -1,11 +1,12 @@
 //! What `--storage` reads, per cluster, as the settings resolved it.
 
 use super::credentials::StorageCredentials;
+use super::trust::AllowedEndpoint;
 use crate::location::Location;
 use std::collections::BTreeMap;
 
 /// What `--storage` reads, per cluster.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoragePlan {
     /// `--storage` / `storage = true`: every selected task unless it says otherwise.
     pub all: bool,
@@ -14,6 +15,11 @@ pub struct StoragePlan {
     pub task_credentials: bool,
     pub full_backups: Vec<Location>,
     pub full_backup_roots: Vec<Location>,
+    /// `--allow-storage-endpoint`: endpoints besides the providers' that a task's info may
+    /// name and that get the host's credentials.
+    pub allowed_endpoints: Vec<AllowedEndpoint>,
+    /// `--storage-max-object`: the most bytes one read holds.
+    pub max_object: u64,
 }
 
 /// One task's storage settings.
@@ -26,6 +32,20 @@ pub struct TaskStoragePlan {
     pub force_path_style: Option<bool>,
     /// Credentials from files, when any are named.
     pub credentials: Option<StorageCredentials>,
+}
+
+impl Default for StoragePlan {
+    fn default() -> StoragePlan {
+        StoragePlan {
+            all: false,
+            per_task: BTreeMap::new(),
+            task_credentials: false,
+            full_backups: Vec::new(),
+            full_backup_roots: Vec::new(),
+            allowed_endpoints: Vec::new(),
+            max_object: super::MAX_OBJECT,
+        }
+    }
 }
 
 impl StoragePlan {

@@ -1,148 +1,263 @@
 //! The storage I/O (object_store): S3, GCS, Azure Blob or a local directory, GET and
-//! LIST only, every request bounded by the run's deadline.
+//! LIST only, every request bounded by the run's deadline, every read by
+//! `--storage-max-object`, every listing by a page budget.
 
 use super::credentials::StorageCredentials;
+use super::http::{Clients, Seen};
 use super::names;
 use super::open::{describe, open};
 use super::requests::StorageRequest;
+use super::trust::Contact;
 use super::{
     Flush, FullBackup, FullMeta, LogRead, LogStorage, RootMeta, StorageFacts, FLUSH_WINDOW_MS,
-    LIST_PAGE,
+    LIST_PAGE, MAX_LIST_PAGES,
 };
 use crate::location::Location;
 use crate::proto;
-use futures::{StreamExt, TryStreamExt};
+use crate::text::shown;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::ObjectStore;
 use prost::Message;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Counts what is sent, for `storage_requests`.
+/// At most this many `.ts` files are fetched at once.
+const CHECKPOINT_FETCHES: usize = 16;
+
+/// One store and what its requests met. A local directory sends no HTTP: its operations
+/// are counted here instead.
 struct Counted {
     store: Arc<dyn ObjectStore>,
-    requests: AtomicU32,
+    seen: Seen,
+    local: bool,
+    /// `--storage-max-object`.
+    max_object: u64,
+}
+
+/// An object read up to the size cap.
+struct Got {
+    /// The whole object, or its first `max_object` bytes when `complete` is false.
+    bytes: Vec<u8>,
+    modified_ms: u64,
+    complete: bool,
+    /// The size the server announced (a chunked reply may have none).
+    size: u64,
 }
 
 impl Counted {
-    async fn get(&self, path: &str) -> Result<Option<(Vec<u8>, u64)>, String> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        match self.store.get(&Path::from(path)).await {
-            Ok(result) => {
-                let modified = result.meta.last_modified.timestamp_millis().max(0) as u64;
-                let bytes = result.bytes().await.map_err(|e| describe(&e))?;
-                Ok(Some((bytes.to_vec(), modified)))
-            }
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(format!("GET {path}: {}", describe(&e))),
+    fn count_local(&self) {
+        if self.local {
+            self.seen.requests.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// One page at most, starting after `offset` when given.
-    async fn list(
+    /// GET, streamed: never more than `max_object` bytes are held, whatever the server
+    /// announces or sends. `prefix_only`: stop at the cap instead of reading an object
+    /// known to be larger not at all.
+    async fn get(&self, path: &str, prefix_only: bool) -> Result<Option<Got>, String> {
+        self.count_local();
+        let result = match self.store.get(&Path::from(path)).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(format!("GET {path}: {}", describe(&e))),
+        };
+        let modified_ms = result.meta.last_modified.timestamp_millis().max(0) as u64;
+        let size = result.meta.size;
+        if size > self.max_object && !prefix_only {
+            return Ok(Some(Got {
+                bytes: Vec::new(),
+                modified_ms,
+                complete: false,
+                size,
+            }));
+        }
+        let cap = self.max_object as usize;
+        let mut bytes = Vec::with_capacity((size as usize).min(cap).min(1 << 20));
+        let mut stream = result.into_stream();
+        let mut complete = true;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| format!("GET {path}: {}", describe(&e)))?;
+            let room = cap - bytes.len();
+            if chunk.len() > room {
+                bytes.extend_from_slice(&chunk[..room]);
+                complete = false;
+                break;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Some(Got {
+            bytes,
+            modified_ms,
+            complete,
+            size,
+        }))
+    }
+
+    /// [`Counted::get`] of a small object that must be whole: over the cap is an error.
+    async fn get_small(&self, path: &str) -> Result<Option<Got>, String> {
+        match self.get(path, false).await? {
+            Some(got) if !got.complete => Err(format!(
+                "{path} is {}, over --storage-max-object {}",
+                size_text(got.size),
+                size_text(self.max_object)
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// Every object under `prefix` (after `offset` when given), in key order, to the end
+    /// of the listing or the page budget; `f` sees each. Returns whether the budget cut it.
+    async fn list_each(
         &self,
         prefix: &str,
         offset: Option<&str>,
-    ) -> Result<Vec<object_store::ObjectMeta>, String> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        mut f: impl FnMut(object_store::ObjectMeta),
+    ) -> Result<bool, String> {
+        self.count_local();
         let prefix = Path::from(prefix);
         let offset = offset.map(Path::from);
-        let stream = match &offset {
+        let mut stream = match &offset {
             Some(o) => self.store.list_with_offset(Some(&prefix), o),
             None => self.store.list(Some(&prefix)),
         };
-        // Some servers (Azurite) ignore the start key: keep only what sorts after it.
-        stream
-            .try_filter(move |m| {
-                futures::future::ready(offset.as_ref().is_none_or(|o| m.location > *o))
-            })
-            .take(LIST_PAGE)
-            .try_collect()
+        let budget = LIST_PAGE * MAX_LIST_PAGES;
+        let mut seen = 0;
+        while let Some(meta) = stream
+            .try_next()
             .await
-            .map_err(|e| format!("LIST {prefix}/: {}", describe(&e)))
+            .map_err(|e| format!("LIST {prefix}/: {}", describe(&e)))?
+        {
+            // Some servers (Azurite) ignore the start key: keep only what sorts after it.
+            if offset.as_ref().is_some_and(|o| meta.location <= *o) {
+                continue;
+            }
+            if seen == budget {
+                return Ok(true);
+            }
+            seen += 1;
+            f(meta);
+        }
+        Ok(false)
     }
 }
 
+/// `16 MiB`, `200 B`.
+fn size_text(bytes: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// A root `backupmeta`. Empty or holding none of the fields a backup writes, it is not
+/// a backupmeta at all (a 0-byte object or `/dev/zero` would otherwise read as start 0).
 fn decode_root(bytes: &[u8]) -> Result<RootMeta, String> {
+    if bytes.is_empty() {
+        return Err("its backupmeta is empty".to_string());
+    }
     let meta =
         proto::BackupMeta::decode(bytes).map_err(|e| format!("backupmeta does not decode: {e}"))?;
-    Ok(RootMeta {
+    let root = RootMeta {
         start_version: meta.start_version,
         end_version: meta.end_version,
         cluster_id: meta.cluster_id,
         is_raw_kv: meta.is_raw_kv,
-    })
+    };
+    if root.start_version == 0 && root.end_version == 0 && root.cluster_id == 0 {
+        return Err("its backupmeta holds none of the fields a backup writes".to_string());
+    }
+    Ok(root)
 }
 
-/// Tier A and the freshness page of one task's storage.
+/// Tier A and the freshness listing of one task's storage.
 async fn read_log(store: &Counted, checkpoint: Option<u64>) -> Result<LogRead, String> {
     let offset_of = |ts: u64| {
         let ms = crate::tso::physical_ms(ts).saturating_sub(FLUSH_WINDOW_MS);
         names::list_offset(crate::tso::from_physical_ms(ms))
     };
-    // With etcd's checkpoint the freshness page is listed at once, beside Tier A.
+    // With etcd's checkpoint the freshness listing starts at once, beside Tier A.
     let early = checkpoint.map(offset_of);
     let fresh_early = async {
         match &early {
-            Some(offset) => Some(store.list("v1/backupmeta", Some(offset)).await),
+            Some(offset) => Some(freshness(store, Some(offset)).await),
             None => None,
         }
     };
     let (tier_a, fresh) = futures::join!(tier_a(store), fresh_early);
     let mut out = tier_a?;
-    let metas = match fresh {
+    let fresh = match fresh {
         Some(listed) => listed?,
         None => {
             let from = out.global_checkpoints.iter().map(|(_, ts)| *ts).max();
-            store
-                .list("v1/backupmeta", from.map(offset_of).as_deref())
-                .await?
+            freshness(store, from.map(offset_of).as_deref()).await?
         }
     };
-    newest_flush(&mut out, &metas);
+    out.newest_flush = fresh.newest;
+    out.suspicious_metas = fresh.suspicious;
+    if fresh.cut {
+        out.cut_listings.push("v1/backupmeta/".to_string());
+    }
     Ok(out)
 }
 
 /// `br log metadata`'s reads: backupmeta, the safepoint, BASE, the checkpoint files.
 async fn tier_a(store: &Counted) -> Result<LogRead, String> {
     let mut out = LogRead::default();
-    let (root, safepoint, base, checkpoints) = futures::join!(
-        store.get("backupmeta"),
-        store.get("v1_stream_trancate_safepoint.txt"),
-        store.get("v1/migrations/BASE"),
-        store.list("v1/global_checkpoint", None),
+    let mut files = Vec::new();
+    let (root, safepoint, base, listed) = futures::join!(
+        store.get_small("backupmeta"),
+        store.get_small("v1_stream_trancate_safepoint.txt"),
+        store.get_small("v1/migrations/BASE"),
+        store.list_each("v1/global_checkpoint", None, |m| {
+            let path = m.location.to_string();
+            if path.ends_with(".ts") {
+                files.push(path);
+            }
+        }),
     );
-    out.backupmeta = root?.map(|(bytes, _)| decode_root(&bytes));
-    if let Some((bytes, _)) = safepoint? {
-        let text = String::from_utf8_lossy(&bytes);
+    out.backupmeta = root?.map(|got| decode_root(&got.bytes));
+    if let Some(got) = safepoint? {
+        let text = String::from_utf8_lossy(&got.bytes);
         out.truncate_safepoint = text.trim().parse().map_err(|_| {
             format!(
                 "v1_stream_trancate_safepoint.txt holds '{}', not a TSO",
-                text.trim()
+                shown(text.trim(), 120)
             )
         })?;
     }
-    if let Some((bytes, _)) = base? {
-        let migration = proto::Migration::decode(bytes.as_slice())
+    if let Some(got) = base? {
+        let migration = proto::Migration::decode(got.bytes.as_slice())
             .map_err(|e| format!("v1/migrations/BASE does not decode: {e}"))?;
         out.base_truncated_to = Some(migration.truncated_to);
     }
-    let files: Vec<String> = checkpoints?
-        .into_iter()
-        .map(|m| m.location.to_string())
-        .filter(|p| p.ends_with(".ts"))
-        .collect();
-    let fetched = futures::future::join_all(files.iter().map(|p| store.get(p))).await;
-    for (path, result) in files.iter().zip(fetched) {
-        let Some((bytes, _)) = result? else { continue };
+    if listed? {
+        out.cut_listings.push("v1/global_checkpoint/".to_string());
+    }
+    let mut fetched = futures::stream::iter(files.iter().map(|p| store.get_small(p)))
+        .buffered(CHECKPOINT_FETCHES);
+    let mut paths = files.iter();
+    while let Some(result) = fetched.next().await {
+        let path = paths.next().map(String::as_str).unwrap_or("");
+        let got = match result {
+            Ok(Some(got)) => got,
+            Ok(None) => continue,
+            // An oversized .ts is skipped, as one of another size is.
+            Err(_) if store.max_object < 8 => continue,
+            Err(e) => return Err(e),
+        };
         let store_id = path
             .rsplit('/')
             .next()
             .unwrap_or("")
             .trim_end_matches(".ts")
             .to_string();
-        match <[u8; 8]>::try_from(bytes.as_slice()) {
+        match <[u8; 8]>::try_from(got.bytes.as_slice()) {
             Ok(le) => out
                 .global_checkpoints
                 .push((store_id, u64::from_le_bytes(le))),
@@ -153,29 +268,46 @@ async fn tier_a(store: &Counted) -> Result<LogRead, String> {
     Ok(out)
 }
 
-/// The newest flush among one listing page of `v1/backupmeta/`.
-fn newest_flush(out: &mut LogRead, metas: &[object_store::ObjectMeta]) {
-    for meta in metas {
-        let name = meta.location.filename().unwrap_or("");
-        let modified = meta.last_modified.timestamp_millis().max(0) as u64;
-        let flush = match names::parse(name) {
-            Some(n) if n.suspicious => {
-                out.suspicious_metas += 1;
-                Flush::Modified(modified)
+/// What the freshness listing found.
+struct Fresh {
+    newest: Option<Flush>,
+    suspicious: usize,
+    cut: bool,
+}
+
+/// The newest flush among every meta name of `v1/backupmeta/` after `offset`.
+async fn freshness(store: &Counted, offset: Option<&str>) -> Result<Fresh, String> {
+    let mut fresh = Fresh {
+        newest: None,
+        suspicious: 0,
+        cut: false,
+    };
+    fresh.cut = store
+        .list_each("v1/backupmeta", offset, |meta| {
+            let (flush, suspicious) = flush_of(&meta);
+            fresh.suspicious += usize::from(suspicious);
+            if fresh
+                .newest
+                .is_none_or(|old| flush_ms(flush) > flush_ms(old))
+            {
+                fresh.newest = Some(flush);
             }
-            // A legacy name's ts is the store's resolved ts, older than the flush.
-            Some(n) if n.store_id.is_some() || name.as_bytes().get(16) == Some(&b'-') => {
-                Flush::Ts(n.ts)
-            }
-            _ => Flush::Modified(modified),
-        };
-        let newer = match (out.newest_flush, flush) {
-            (None, _) => true,
-            (Some(old), new) => flush_ms(new) > flush_ms(old),
-        };
-        if newer {
-            out.newest_flush = Some(flush);
+        })
+        .await?;
+    Ok(fresh)
+}
+
+/// A meta file's flush time, and whether its name says PD gave no TSO.
+fn flush_of(meta: &object_store::ObjectMeta) -> (Flush, bool) {
+    let name = meta.location.filename().unwrap_or("");
+    let modified = meta.last_modified.timestamp_millis().max(0) as u64;
+    match names::parse(name) {
+        Some(n) if n.suspicious => (Flush::Modified(modified), true),
+        // A legacy name's ts is the store's resolved ts, older than the flush.
+        Some(n) if n.store_id.is_some() || name.as_bytes().get(16) == Some(&b'-') => {
+            (Flush::Ts(n.ts), false)
         }
+        _ => (Flush::Modified(modified), false),
     }
 }
 
@@ -187,18 +319,50 @@ pub fn flush_ms(flush: Flush) -> u64 {
     }
 }
 
+/// A full backup's `backupmeta`. Over the size cap only its first bytes are read: Go
+/// writes fields in tag order, so `cluster_id`, `start_version` and `end_version` come
+/// before the (V1) file list when it is small enough; without `end_version` the backup's
+/// time is approximate (its last-modified time).
 async fn read_full(store: &Counted) -> Result<FullMeta, String> {
-    match store.get("backupmeta").await? {
-        None => {
-            Err("no backupmeta: the backup is still running, failed, or is not here".to_string())
-        }
-        Some((bytes, modified)) => Ok(match decode_root(&bytes) {
+    let got = store.get("backupmeta", true).await?.ok_or_else(|| {
+        "no backupmeta: the backup is still running, failed, or is not here".to_string()
+    })?;
+    if got.complete {
+        return Ok(match decode_root(&got.bytes) {
             Ok(meta) => FullMeta::Decoded(meta),
             Err(_) => FullMeta::Encrypted {
-                modified_ms: modified,
+                modified_ms: got.modified_ms,
             },
-        }),
+        });
     }
+    let fields = proto::leading_varints(&got.bytes);
+    let field = |tag: u32| fields.iter().find(|(t, _)| *t == tag).map(|(_, v)| *v);
+    Ok(match field(6) {
+        Some(end_version) => FullMeta::Decoded(RootMeta {
+            cluster_id: field(1).unwrap_or(0),
+            start_version: field(5).unwrap_or(0),
+            end_version,
+            is_raw_kv: field(8).unwrap_or(0) != 0,
+        }),
+        None => FullMeta::Encrypted {
+            modified_ms: got.modified_ms,
+        },
+    })
+}
+
+/// Runs one storage's reading: a panic inside a dependency becomes this storage's error.
+async fn contained<T>(
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|payload| {
+            Err(format!(
+                "internal error while reading it: {}",
+                shown(&crate::panic_scope::message(payload.as_ref()), 120)
+            ))
+        })
 }
 
 /// Reads every task's storage and the full backups, concurrently, before `deadline`.
@@ -206,48 +370,72 @@ pub fn read_all(
     requests: &[StorageRequest],
     full_backups: &[Location],
     full_backup_roots: &[Location],
+    max_object: u64,
     deadline: Instant,
 ) -> StorageFacts {
     let timeout = deadline.saturating_duration_since(Instant::now());
+    let failed = |why: String| StorageFacts {
+        tasks: requests
+            .iter()
+            .map(|r| {
+                (
+                    r.task.clone(),
+                    LogStorage {
+                        url: r.location.display(),
+                        read: Err(why.clone()),
+                        requests: 0,
+                        refused: false,
+                    },
+                )
+            })
+            .collect(),
+        ..StorageFacts::default()
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            let why = format!("cannot start the storage I/O runtime: {e}");
-            return StorageFacts {
-                tasks: requests
-                    .iter()
-                    .map(|r| {
-                        (
-                            r.task.clone(),
-                            LogStorage {
-                                url: r.location.display(),
-                                read: Err(why.clone()),
-                                requests: 0,
-                            },
-                        )
-                    })
-                    .collect(),
-                ..StorageFacts::default()
-            };
-        }
+        Err(e) => return failed(format!("cannot start the storage I/O runtime: {e}")),
+    };
+    let clients = Clients::new(timeout + std::time::Duration::from_millis(500));
+    let opened = |location: &Location, credentials: &StorageCredentials, seen: &Seen| {
+        crate::panic_scope::contain(|| open(location, credentials, timeout, &clients, seen))
+            .unwrap_or_else(|p| {
+                Err(format!(
+                    "internal error while opening it: {}",
+                    shown(&p, 120)
+                ))
+            })
+            .map(|store| Counted {
+                store,
+                seen: seen.clone(),
+                local: matches!(location, Location::Local { .. }),
+                max_object,
+            })
     };
     let timed_out = || "timed out before the storage answered".to_string();
+    // Every panic on this thread belongs to one storage's reading, which catches it.
+    let _contained = crate::panic_scope::mark_thread();
     runtime.block_on(async {
-        let tasks = futures::future::join_all(requests.iter().map(|r| async move {
-            let (read, requests) = match open(&r.location, &r.credentials, timeout) {
-                Err(e) => (Err(e), 0),
-                Ok(store) => {
-                    let counted = Counted {
-                        store,
-                        requests: AtomicU32::new(0),
+        let tasks = futures::future::join_all(requests.iter().map(|r| async {
+            let seen = Seen::default();
+            let (read, refused) = match &r.contact {
+                Contact::Refused(why) => (Err(why.clone()), true),
+                Contact::Invalid(why) => (Err(why.clone()), false),
+                Contact::Yes => {
+                    let read = match opened(&r.location, &r.credentials, &seen) {
+                        Err(e) => Err(e),
+                        Ok(counted) => {
+                            contained(async {
+                                tokio::time::timeout(timeout, read_log(&counted, r.checkpoint))
+                                    .await
+                                    .unwrap_or_else(|_| Err(timed_out()))
+                            })
+                            .await
+                        }
                     };
-                    let read = tokio::time::timeout(timeout, read_log(&counted, r.checkpoint))
-                        .await
-                        .unwrap_or_else(|_| Err(timed_out()));
-                    (read, counted.requests.load(Ordering::Relaxed))
+                    (with_redirect(read, &seen), false)
                 }
             };
             (
@@ -255,31 +443,31 @@ pub fn read_all(
                 LogStorage {
                     url: r.location.display(),
                     read,
-                    requests,
+                    requests: seen.requests(),
+                    refused,
                 },
             )
         }));
-        let roots = futures::future::join_all(full_backup_roots.iter().map(|root| async move {
-            let listed = async {
-                let store = open(root, &StorageCredentials::Host, timeout)?;
-                let listing = store
-                    .list_with_delimiter(None)
-                    .await
-                    .map_err(|e| format!("LIST {}: {}", root.display(), describe(&e)))?;
+        let roots = futures::future::join_all(full_backup_roots.iter().map(|root| async {
+            let seen = Seen::default();
+            let listed = contained(async {
+                let counted = opened(root, &StorageCredentials::Host, &seen)?;
+                let listing =
+                    tokio::time::timeout(timeout, counted.store.list_with_delimiter(None))
+                        .await
+                        .map_err(|_| timed_out())?
+                        .map_err(|e| format!("LIST {}: {}", root.display(), describe(&e)))?;
                 Ok::<_, String>(
                     listing
                         .common_prefixes
                         .iter()
                         .filter_map(|p| p.filename().map(|n| root.child(n)))
+                        .take(LIST_PAGE * MAX_LIST_PAGES)
                         .collect::<Vec<_>>(),
                 )
-            };
-            (
-                root.display(),
-                tokio::time::timeout(timeout, listed)
-                    .await
-                    .unwrap_or_else(|_| Err(timed_out())),
-            )
+            })
+            .await;
+            (root.display(), with_redirect(listed, &seen))
         }));
         let (tasks, roots) = futures::join!(tasks, roots);
         let mut root_errors = Vec::new();
@@ -291,35 +479,39 @@ pub fn read_all(
                 Err(e) => root_errors.push((url, e)),
             }
         }
-        let fulls =
-            futures::future::join_all(candidates.iter().map(|(location, named)| async move {
-                let read = match open(location, &StorageCredentials::Host, timeout) {
-                    Err(e) => Err(e),
-                    Ok(store) => {
-                        let counted = Counted {
-                            store,
-                            requests: AtomicU32::new(0),
-                        };
-                        tokio::time::timeout(timeout, read_full(&counted))
-                            .await
-                            .unwrap_or_else(|_| Err(timed_out()))
-                    }
-                };
-                // A root's child without a backupmeta is simply not a backup.
-                (!*named && read.is_err()).then_some(()).map_or(
-                    Some(FullBackup {
-                        url: location.display(),
-                        read,
-                    }),
-                    |_| None,
-                )
-            }))
+        let fulls = futures::future::join_all(candidates.iter().map(|(location, named)| async {
+            let seen = Seen::default();
+            let read = contained(async {
+                let counted = opened(location, &StorageCredentials::Host, &seen)?;
+                tokio::time::timeout(timeout, read_full(&counted))
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out()))
+            })
             .await;
+            let read = with_redirect(read, &seen);
+            // A root's child without a backupmeta is simply not a backup.
+            (*named || read.is_ok()).then(|| FullBackup {
+                url: location.display(),
+                read,
+            })
+        }))
+        .await;
         StorageFacts {
             tasks,
             full_backups: fulls.into_iter().flatten().collect(),
             full_backups_asked: !full_backups.is_empty() || !full_backup_roots.is_empty(),
             root_errors,
         }
+    })
+}
+
+/// A failed read that met a redirect says so: redirects are never followed.
+fn with_redirect<T>(read: Result<T, String>, seen: &Seen) -> Result<T, String> {
+    read.map_err(|e| match seen.redirect() {
+        Some(host) => format!(
+            "redirected to {}: redirects are not followed ({e})",
+            shown(&host, 120)
+        ),
+        None => e,
     })
 }

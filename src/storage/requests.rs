@@ -3,6 +3,7 @@
 
 use super::credentials::StorageCredentials;
 use super::plan::StoragePlan;
+use super::trust::{contact, Contact};
 use crate::keys;
 use crate::location::Location;
 use crate::model::Task;
@@ -17,6 +18,8 @@ pub struct StorageRequest {
     /// The etcd checkpoint: the freshness listing starts [`super::FLUSH_WINDOW_MS`]
     /// before it.
     pub checkpoint: Option<u64>,
+    /// Whether it may be contacted at all (`trust.rs`).
+    pub contact: Contact,
 }
 
 /// The requests for the decoded `tasks` that `plan` selects. A task whose info does not
@@ -39,9 +42,12 @@ pub fn requests(tasks: &[Task], snapshot: &Snapshot, plan: &StoragePlan) -> Vec<
             ),
             None => location,
         };
+        // The operator's own config names where to read: the task info does not.
+        let operator_chosen = own.is_some_and(|o| o.url.is_some() || o.endpoint.is_some());
         let credentials = match own.and_then(|o| o.credentials.clone()) {
             Some(files) => files,
-            None if plan.task_credentials => {
+            // The task's keys go only to the endpoint its own info names.
+            None if plan.task_credentials && !operator_chosen => {
                 // The secrets are decoded from the raw value, and only on this opt-in.
                 let key = [keys::INFO, task.name.as_bytes()].concat();
                 snapshot
@@ -56,11 +62,12 @@ pub fn requests(tasks: &[Task], snapshot: &Snapshot, plan: &StoragePlan) -> Vec<
         };
         out.push(StorageRequest {
             task: task.name.clone(),
-            location,
             credentials,
             // The freshness listing starts from the newest etcd storage checkpoint, so it
             // need not wait for the checkpoint files.
             checkpoint: task.storage_checkpoints.iter().map(|s| s.ts).max(),
+            contact: contact(&location, operator_chosen, &plan.allowed_endpoints),
+            location,
         });
     }
     out

@@ -84,6 +84,48 @@ pub fn backup_error(happen_at: u64, code: &str, message: &str, store_id: u64) ->
     out
 }
 
+/// An S3 backend's keys as a task info holds them (kvproto backup.S3: access_key 8,
+/// secret_access_key 9, session_token 15).
+pub struct S3Keys<'a> {
+    pub access_key: &'a str,
+    pub secret_access_key: &'a str,
+    pub session_token: &'a str,
+}
+
+/// A running task's info (`StreamBackupTaskInfo`: storage 1, start_ts 2, end_ts 3, name
+/// 4, table_filter 5, compression 6) whose storage is S3 (backend 3: endpoint 1, region
+/// 2, bucket 3, prefix 4, force_path_style 10), with `keys` when given.
+pub fn s3_task_info(
+    name: &str,
+    start_ts: u64,
+    bucket: &str,
+    prefix: &str,
+    endpoint: &str,
+    keys: Option<S3Keys>,
+) -> Vec<u8> {
+    let mut s3 = Vec::new();
+    field_bytes(1, endpoint.as_bytes(), &mut s3);
+    field_bytes(2, b"us-east-1", &mut s3);
+    field_bytes(3, bucket.as_bytes(), &mut s3);
+    field_bytes(4, prefix.as_bytes(), &mut s3);
+    if let Some(k) = keys {
+        field_bytes(8, k.access_key.as_bytes(), &mut s3);
+        field_bytes(9, k.secret_access_key.as_bytes(), &mut s3);
+        field_bytes(15, k.session_token.as_bytes(), &mut s3);
+    }
+    field_varint(10, 1, &mut s3);
+    let mut storage = Vec::new();
+    field_bytes(3, &s3, &mut storage);
+    let mut out = Vec::new();
+    field_bytes(1, &storage, &mut out);
+    field_varint(2, start_ts, &mut out);
+    field_varint(3, 999_999_999_999_999_999, &mut out);
+    field_bytes(4, name.as_bytes(), &mut out);
+    field_bytes(5, b"*.*", &mut out);
+    field_varint(6, 3, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

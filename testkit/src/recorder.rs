@@ -28,6 +28,15 @@ pub enum Mode {
     /// Accept and read every request, then never answer (until the recorder is
     /// dropped): a storage endpoint that hangs.
     Hang,
+    /// Answer everything with `307 Temporary Redirect` to [`Recorder::set_redirect`]'s
+    /// location: a storage that sends the client elsewhere.
+    Redirect,
+    /// Answer every object GET with an endless chunked body of zeros (up to 2 GiB, with
+    /// an ETag and a Last-Modified, as S3 answers); forward LISTs.
+    HugeBody,
+    /// Answer every LIST with a full page of 1,000 new keys and a continuation token,
+    /// forever: a listing that never ends; forward the rest.
+    EndlessList,
 }
 
 /// The body of a denied LIST, as S3 words it (Azure and GCS clients only look at the
@@ -70,11 +79,17 @@ struct Shared {
     upstream: String,
     mode: Mutex<Mode>,
     requests: Mutex<Vec<(String, String)>>,
+    /// Each request's headers, in arrival order (for who signed what).
+    headers: Mutex<Vec<Vec<(String, String)>>>,
+    redirect_to: Mutex<String>,
+    /// Keys handed out by [`Mode::EndlessList`] so far.
+    listed: std::sync::atomic::AtomicU64,
     stop: AtomicBool,
 }
 
 /// The proxy; stops (and drops hung connections) on drop.
 pub struct Recorder {
+    ip: String,
     port: u16,
     /// The upstream URL's path (e.g. `/devstoreaccount1`), repeated in [`Self::endpoint`].
     base_path: String,
@@ -86,6 +101,12 @@ impl Recorder {
     /// Proxies to `upstream`, an `http://host:port[/path]` URL (a server's
     /// `endpoint()`); starts in [`Mode::Pass`].
     pub fn start(upstream: &str) -> Recorder {
+        Recorder::start_at("127.0.0.1", upstream)
+    }
+
+    /// [`Recorder::start`] listening on another loopback address (`127.0.0.2`): an
+    /// endpoint a hostile task info could name.
+    pub fn start_at(ip: &str, upstream: &str) -> Recorder {
         let rest = upstream
             .strip_prefix("http://")
             .unwrap_or_else(|| panic!("recorder upstream must be http://…: {upstream}"));
@@ -93,12 +114,15 @@ impl Recorder {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
             None => (rest, ""),
         };
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let listener = TcpListener::bind((ip, 0)).expect("bind a loopback port");
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared {
             upstream: host.to_string(),
             mode: Mutex::new(Mode::Pass),
             requests: Mutex::new(Vec::new()),
+            headers: Mutex::new(Vec::new()),
+            redirect_to: Mutex::new(String::new()),
+            listed: std::sync::atomic::AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
         let thread = crate::wire::accept_loop(
@@ -108,6 +132,7 @@ impl Recorder {
             serve,
         );
         Recorder {
+            ip: ip.to_string(),
             port,
             base_path: base_path.to_string(),
             shared,
@@ -117,7 +142,7 @@ impl Recorder {
 
     /// The proxy's URL, with the upstream's path: `http://127.0.0.1:PORT[/path]`.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, self.base_path)
+        format!("http://{}:{}{}", self.ip, self.port, self.base_path)
     }
 
     pub fn port(&self) -> u16 {
@@ -126,6 +151,29 @@ impl Recorder {
 
     pub fn set_mode(&self, mode: Mode) {
         *self.shared.mode.lock().unwrap() = mode;
+    }
+
+    /// [`Mode::Redirect`] to `location`.
+    pub fn set_redirect(&self, location: &str) {
+        *self.shared.redirect_to.lock().unwrap() = location.to_string();
+        self.set_mode(Mode::Redirect);
+    }
+
+    /// How many requests carried credentials: an `Authorization` header (a signature)
+    /// or a session token (`x-amz-security-token`).
+    pub fn signed(&self) -> usize {
+        self.shared
+            .headers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|h| {
+                h.iter().any(|(k, _)| {
+                    k.eq_ignore_ascii_case("authorization")
+                        || k.eq_ignore_ascii_case("x-amz-security-token")
+                })
+            })
+            .count()
     }
 
     pub fn mode(&self) -> Mode {
@@ -158,6 +206,7 @@ impl Recorder {
     /// Forgets the requests recorded so far.
     pub fn clear(&self) {
         self.shared.requests.lock().unwrap().clear();
+        self.shared.headers.lock().unwrap().clear();
     }
 }
 
@@ -165,7 +214,7 @@ impl Drop for Recorder {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         // Wake the blocking accept so the thread sees the flag and ends.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        let _ = TcpStream::connect((self.ip.as_str(), self.port));
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -176,9 +225,20 @@ fn serve(client: TcpStream, shared: &Shared) {
     let Some(request) = wire::read_logged(&client, &shared.requests) else {
         return;
     };
+    shared.headers.lock().unwrap().push(request.headers.clone());
     let mode = *shared.mode.lock().unwrap();
     let mut client = client;
     match mode {
+        Mode::Redirect => {
+            let to = shared.redirect_to.lock().unwrap().clone();
+            let _ = wire::write_response(&mut client, 307, &[("Location", to)], b"", false);
+        }
+        Mode::HugeBody if !is_list(&request.method, &request.target) => {
+            let _ = endless_body(&mut client, shared);
+        }
+        Mode::EndlessList if is_list(&request.method, &request.target) => {
+            let _ = endless_page(&mut client, &request.target, shared);
+        }
         Mode::Hang => {
             // Hold the connection open, unanswered, until the recorder is dropped.
             while !shared.stop.load(Ordering::SeqCst) {
@@ -194,13 +254,58 @@ fn serve(client: TcpStream, shared: &Shared) {
                 false,
             );
         }
-        Mode::Pass | Mode::DenyList => {
+        Mode::Pass | Mode::DenyList | Mode::HugeBody | Mode::EndlessList => {
             if let Err(e) = forward(&request, &mut client, &shared.upstream) {
                 let body = format!("recorder: upstream {}: {e}", shared.upstream);
                 let _ = wire::write_response(&mut client, 502, &[], body.as_bytes(), false);
             }
         }
     }
+}
+
+/// [`Mode::HugeBody`]: chunks of zeros until 2 GiB, the client leaves or the recorder
+/// stops.
+fn endless_body(client: &mut TcpStream, shared: &Shared) -> std::io::Result<()> {
+    client.write_all(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nETag: \"huge\"\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    )?;
+    let chunk = vec![0u8; 64 * 1024];
+    let mut sent = 0u64;
+    while sent < 2 << 30 && !shared.stop.load(Ordering::SeqCst) {
+        client.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+        client.write_all(&chunk)?;
+        client.write_all(b"\r\n")?;
+        sent += chunk.len() as u64;
+    }
+    client.write_all(b"0\r\n\r\n")
+}
+
+/// [`Mode::EndlessList`]: an S3 ListObjectsV2 page of 1,000 keys under the asked prefix,
+/// each sorting after every earlier one, always truncated.
+fn endless_page(client: &mut TcpStream, target: &str, shared: &Shared) -> std::io::Result<()> {
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let prefix = wire::parse_query(query)
+        .into_iter()
+        .find(|(k, _)| k == "prefix")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let first = shared.listed.fetch_add(1000, Ordering::SeqCst);
+    let mut body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>endless</Name><Prefix>{prefix}</Prefix><KeyCount>1000</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><NextContinuationToken>page-{first}</NextContinuationToken>"
+    );
+    for n in first..first + 1000 {
+        body.push_str(&format!(
+            "<Contents><Key>{prefix}zz-endless-{n:012}</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified><ETag>&quot;e&quot;</ETag><Size>1</Size><StorageClass>STANDARD</StorageClass></Contents>"
+        ));
+    }
+    body.push_str("</ListBucketResult>");
+    wire::write_response(
+        client,
+        200,
+        &[("Content-Type", "application/xml".to_string())],
+        body.as_bytes(),
+        false,
+    )
 }
 
 /// Headers that describe this hop only: replaced, never forwarded.

@@ -12,8 +12,37 @@ pub struct Run {
 /// Runs `binary` with a clean environment (no $TIDB_PD leaking in), plus `env`
 /// (`TZ`, `NO_COLOR`, …).
 pub fn run(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output: Output = Command::new(binary)
-        .args(args)
+    output(Command::new(binary).args(args), env)
+}
+
+/// [`run`] under `/usr/bin/time`, with the process's peak RSS in KiB.
+pub fn run_measured(binary: &str, args: &[&str], env: &[(&str, &str)]) -> (Run, u64) {
+    let report = std::env::temp_dir().join(format!(
+        "ctlb-rss-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let mut command = Command::new("/usr/bin/time");
+    command
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&report)
+        .arg(binary)
+        .args(args);
+    let run = output(&mut command, env);
+    let text = std::fs::read_to_string(&report).expect("/usr/bin/time wrote its report");
+    let _ = std::fs::remove_file(&report);
+    let kib = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in /usr/bin/time's report: {text}"));
+    (run, kib)
+}
+
+fn output(command: &mut Command, env: &[(&str, &str)]) -> Run {
+    let output: Output = command
         .env_remove("TIDB_PD")
         .env_remove("NO_COLOR")
         // The table prints BR's local dates: pin the zone so the golden files hold anywhere.
