@@ -47,6 +47,8 @@ pub enum Status {
     Normal,
     Pause,
     Error,
+    /// Not in etcd any more, though an earlier run judged it (`br log stop`).
+    Gone,
 }
 
 impl Status {
@@ -55,6 +57,7 @@ impl Status {
             Status::Normal => "NORMAL",
             Status::Pause => "PAUSE",
             Status::Error => "ERROR",
+            Status::Gone => "GONE",
         }
     }
 }
@@ -276,6 +279,8 @@ pub struct Cluster {
     pub read: ReadInfo,
     /// Tasks with an `info/` key, selected or not.
     pub total_tasks: usize,
+    /// Their names, selected or not.
+    pub task_names: Vec<String>,
 }
 
 pub use crate::selection::{Pattern, Patterns, Selection};
@@ -409,6 +414,10 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
             round_trips: snapshot.round_trips,
         },
         total_tasks: known.len(),
+        task_names: known
+            .iter()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect(),
     }
 }
 

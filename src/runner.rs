@@ -81,8 +81,8 @@ pub fn check(plan: &ClusterPlan, now: Option<SystemTime>, deadline: Instant) -> 
     Outcome::from_verdict(verdict)
 }
 
-/// What this run leaves for the next: the TiKV samples it took (else the previous ones)
-/// and the tasks' checkpoints as judged.
+/// What this run leaves for the next: the TiKV samples it took (else the previous ones),
+/// the tasks' checkpoints as judged and when each task was last seen.
 fn next_state(loaded: &Loaded, observed: &Observed, verdict: &Verdict, now_ms: u64) -> StateFile {
     let mut file = loaded
         .previous
@@ -97,6 +97,7 @@ fn next_state(loaded: &Loaded, observed: &Observed, verdict: &Verdict, now_ms: u
         .iter()
         .filter_map(|t| t.progress.map(|p| (t.task.name.clone(), p)))
         .collect();
+    file.seen = judge::gone::seen_next(&verdict.tasks, &file.seen, now_ms);
     file
 }
 

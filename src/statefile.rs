@@ -51,6 +51,10 @@ pub struct StateFile {
     /// Each task's checkpoint at the previous run.
     #[serde(default)]
     pub tasks: BTreeMap<String, TaskProgress>,
+    /// Every task a run judged, with when a run last saw it in etcd (Unix ms): a task
+    /// that disappears is reported for `--gone-for`, then dropped from here.
+    #[serde(default)]
+    pub seen: BTreeMap<String, u64>,
 }
 
 impl StateFile {
@@ -62,6 +66,7 @@ impl StateFile {
             taken_at_ms,
             stores: BTreeMap::new(),
             tasks: BTreeMap::new(),
+            seen: BTreeMap::new(),
         }
     }
 }

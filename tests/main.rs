@@ -14,6 +14,7 @@ mod faults;
 mod fleet;
 mod fuzz_regressions;
 mod golden;
+mod gone;
 mod layers;
 mod ndjson_schema;
 mod output_budget;

@@ -19,6 +19,7 @@
 
 pub mod cluster;
 pub mod gc;
+pub mod gone;
 pub mod lag;
 pub mod liveness;
 pub mod pause;
@@ -118,7 +119,10 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
         owner: observed.tidb.as_ref(),
         policy,
     };
-    let tasks: Vec<TaskVerdict> = cluster.tasks.iter().map(|t| judge_task(t, &ctx)).collect();
+    let mut tasks: Vec<TaskVerdict> = cluster.tasks.iter().map(|t| judge_task(t, &ctx)).collect();
+    if let Some(previous) = observed.state.as_ref().and_then(|s| s.previous.as_ref()) {
+        tasks.extend(gone::gone(&previous.seen, cluster, policy, now_ms));
+    }
     let state = tasks
         .iter()
         .map(|t| t.state)

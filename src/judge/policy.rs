@@ -35,6 +35,9 @@ pub const GC_HOLD_WARNING: u64 = 24 * 3600;
 pub const FLUSH_STALE: u64 = 15 * 60;
 /// The `log-backup-coordinator` safepoint not refreshed for longer (seconds) → WARNING.
 pub const ADVANCER_STALE: u64 = 10 * 60;
+/// A task that disappeared from etcd is reported (WARNING) this long (seconds), then
+/// forgotten.
+pub const GONE_FOR: u64 = 24 * 3600;
 /// The cluster has no log backup task.
 pub const NO_TASK_STATE: State = State::Critical;
 /// PD's etcd cannot be read (a timeout is always UNKNOWN).
@@ -118,6 +121,8 @@ pub struct Policy {
     /// Seconds without a flush (store) or a tick (advancer) → WARNING.
     pub flush_stale: u64,
     pub advancer_stale: u64,
+    /// `--gone-for`: seconds a task seen earlier and gone now is reported.
+    pub gone_for: u64,
     /// Seconds a running task's checkpoint has not advanced (across runs) → WARNING /
     /// CRITICAL; no default (the lag rules cover it).
     pub stuck_warning: Option<u64>,
@@ -145,6 +150,7 @@ impl Default for Policy {
             gc_hold_warning: GC_HOLD_WARNING,
             flush_stale: FLUSH_STALE,
             advancer_stale: ADVANCER_STALE,
+            gone_for: GONE_FOR,
             stuck_warning: None,
             stuck_critical: None,
             store_perfdata: false,

@@ -240,6 +240,7 @@ fn central_global_far_ahead_of_the_storage_checkpoint_warns() {
 
 fn cluster(tasks: Vec<Task>, total_tasks: usize) -> Cluster {
     Cluster {
+        task_names: tasks.iter().map(|t| t.name.clone()).collect(),
         tasks,
         missing: vec![],
         orphans: vec![],

@@ -70,6 +70,11 @@ pub(super) struct Cli {
     #[arg(long, value_name = "DURATION")]
     pub(super) advancer_stale: Option<String>,
 
+    /// A task seen by an earlier run and now gone from etcd (br log stop) is reported
+    /// (WARNING) for this long, then forgotten; needs the state file [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) gone_for: Option<String>,
+
     /// A running task whose checkpoint has not advanced (across runs) for longer than
     /// this → WARNING; no default
     #[arg(long, value_name = "DURATION")]
@@ -289,6 +294,7 @@ fn help_defaults() -> Vec<(&'static str, String)> {
         ("gc_hold_warning", short_duration(policy::GC_HOLD_WARNING)),
         ("flush_stale", short_duration(policy::FLUSH_STALE)),
         ("advancer_stale", short_duration(policy::ADVANCER_STALE)),
+        ("gone_for", short_duration(policy::GONE_FOR)),
         (
             "auto_pause_warning",
             short_duration(policy::AUTO_PAUSE_WARNING),
@@ -397,6 +403,7 @@ impl Cli {
             no_state: self.no_state.then_some(true),
             perfdata: some_vec(&self.perfdata),
             advancer_stale: self.advancer_stale.clone(),
+            gone_for: self.gone_for.clone(),
             auto_pause_warning: self.auto_pause_warning.clone(),
             auto_pause_critical: self.auto_pause_critical.clone(),
             storage: self.storage.then_some(true),

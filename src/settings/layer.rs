@@ -70,6 +70,8 @@ pub struct Layer {
     pub gc_hold_warning: Option<String>,
     pub flush_stale: Option<String>,
     pub advancer_stale: Option<String>,
+    /// `--gone-for`: how long a task that disappeared is reported.
+    pub gone_for: Option<String>,
     pub stuck_warning: Option<String>,
     pub stuck_critical: Option<String>,
     /// `no_state = true` / `--no-state`: keep no state file (no checkpoint rate).
@@ -206,6 +208,7 @@ impl Layer {
             gc_hold_warning,
             flush_stale,
             advancer_stale,
+            gone_for,
             stuck_warning,
             stuck_critical,
             no_state,
@@ -423,6 +426,7 @@ pub(super) fn build(
         policy::ADVANCER_STALE,
         "advancer-stale",
     )?;
+    let gone_for = seconds(&layer.gone_for, policy::GONE_FOR, "gone-for")?;
     let mut store_perfdata = false;
     for item in layer.perfdata.iter().flatten() {
         match item.as_str() {
@@ -484,6 +488,7 @@ pub(super) fn build(
             gc_hold_warning,
             flush_stale,
             advancer_stale,
+            gone_for,
             stuck_warning,
             stuck_critical,
             store_perfdata,

@@ -242,3 +242,49 @@ fn storage_settings_per_task_and_credential_files() {
     assert!(e.contains("invalid storage_credentials 'mine'"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn storage_endpoints_and_the_read_cap_are_checked_before_any_work() {
+    let plan = options(&[
+        "--storage",
+        "--allow-storage-endpoint",
+        "http://minio.lan:9000",
+        "--allow-storage-endpoint",
+        "ceph.lan",
+        "--storage-max-object",
+        "512KiB",
+    ])
+    .unwrap()
+    .0
+    .storage
+    .unwrap();
+    assert_eq!(plan.allowed_endpoints.len(), 2);
+    assert!(plan.allowed_endpoints[1].https, "no scheme means https");
+    assert_eq!(plan.max_object, 512 * 1024);
+    assert_eq!(
+        options(&["--storage"])
+            .unwrap()
+            .0
+            .storage
+            .unwrap()
+            .max_object,
+        16 << 20
+    );
+    for (args, want) in [
+        (
+            &["--storage", "--full-backup", "s3://b/p?endpoint=::::"][..],
+            "invalid endpoint '::::'",
+        ),
+        (
+            &["--storage", "--allow-storage-endpoint", "http://["][..],
+            "invalid --allow-storage-endpoint",
+        ),
+        (
+            &["--storage", "--storage-max-object", "lots"][..],
+            "invalid --storage-max-object 'lots'",
+        ),
+    ] {
+        let e = options(args).unwrap_err();
+        assert!(e.contains(want), "{args:?}: {e}");
+    }
+}
