@@ -351,3 +351,32 @@ fn full_backup_base_and_wrong_storages() {
         assert!(out.stdout.contains(want), "{}", out.stdout);
     }
 }
+
+/// The cluster's identity: a log storage written by another cluster (a copied config, a
+/// reused bucket) is CRITICAL, naming both ids; the same cluster's is not.
+#[test]
+fn a_log_storage_of_another_cluster_is_critical() {
+    let etcd = Etcd::start();
+    let dir = TempDir::new("storage-identity");
+    let root = dir.path.join("log");
+    Sink::Dir(&root).write("", &layout().0);
+    let config = config(&dir, &format!("url = \"local://{}\"", root.display()));
+    let fixture = testkit::Fixture::load(&testkit::fixture_path("v71-running.toml"))
+        .unwrap()
+        .pairs(std::time::SystemTime::now())
+        .unwrap();
+    for (live, critical) in [(testkit::layout::CLUSTER_ID, false), (42, true)] {
+        let mut pairs = fixture.clone();
+        pairs.push(testkit::encode::kv("/pd/cluster_id", live.to_be_bytes()));
+        etcd.load_pairs(&pairs);
+        let out = run(&etcd, &config, &[], &[]);
+        let reason = format!(
+            "storage local://{} holds the log backup of cluster {}, this is cluster 42",
+            root.display(),
+            testkit::layout::CLUSTER_ID
+        );
+        assert_eq!(out.stdout.contains(&reason), critical, "{}", out.stdout);
+        assert_eq!(out.code == 2, critical, "{}", out.stdout);
+        assert_eq!(out.stderr, "");
+    }
+}

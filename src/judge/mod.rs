@@ -54,6 +54,8 @@ struct Context<'a> {
     /// The previous run's checkpoints (the state file), when kept.
     progress: Option<&'a std::collections::BTreeMap<String, crate::statefile::TaskProgress>>,
     owner_keys: usize,
+    /// The live cluster's id (PD's `/pd/cluster_id`, in the snapshot).
+    cluster_id: Option<u64>,
     /// `--throughput`: which TiDB says it runs the advancer.
     owner: Option<&'a crate::tidb::OwnerFacts>,
     policy: &'a Policy,
@@ -116,6 +118,7 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
             .as_ref()
             .map(|s| s.previous.as_ref().map_or(&no_tasks, |p| &p.tasks)),
         owner_keys: cluster.owner_keys,
+        cluster_id: cluster.read.cluster_id,
         owner: observed.tidb.as_ref(),
         policy,
     };
@@ -251,6 +254,7 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
         if let Some(read) = facts.task(&task.name) {
             let (j, view) = storage::judge(task, read, facts, &ctx.policy.storage, ctx.now_ms);
             judged.extend(j);
+            judged.extend(storage::identity(read, ctx.cluster_id));
             storage_view = Some(view);
         }
     }

@@ -238,6 +238,29 @@ pub fn judge(
     (out, view)
 }
 
+/// The cluster's identity: the log storage's `backupmeta.cluster_id` (the PD cluster id BR
+/// recorded when the task started) against the live cluster's, read in the same etcd
+/// snapshot. Another cluster's log backup (a copied config, a reused bucket) is
+/// CRITICAL: restoring from it would bring back another cluster's data.
+pub fn identity(storage: &LogStorage, live: Option<u64>) -> Judged {
+    let mut out = Judged::default();
+    let Ok(read) = &storage.read else {
+        return out;
+    };
+    if let (Some(Ok(root)), Some(live)) = (&read.backupmeta, live) {
+        if root.cluster_id != 0 && root.cluster_id != live {
+            out.push(
+                State::Critical,
+                format!(
+                    "storage {} holds the log backup of cluster {}, this is cluster {live}",
+                    storage.url, root.cluster_id
+                ),
+            );
+        }
+    }
+    out
+}
+
 /// The full-backup base: BR's `br restore point` checks, without restoring anything.
 #[allow(clippy::too_many_arguments)]
 fn full_backups(
