@@ -61,6 +61,12 @@ fn main() {
             }
         }
     }
+    if let Some(at) = run.restore_point {
+        let (outcome, answers, at_ts) = runner::restore_point(&plan, at, started);
+        let (text, code) =
+            render::restore_point::render(&answers, &outcome, at_ts, run.format == Format::Ndjson);
+        guard::emit_and_exit(&text, code)
+    }
     let outcome = runner::run(&plan, started);
     deadline::set_stage("rendering");
     let table = run.format == Format::Table;

@@ -5,6 +5,7 @@
 use crate::collect;
 use crate::deadline;
 use crate::facts::Observed;
+use crate::judge::restore_point::{self, RestoreAt, RestorePoint};
 use crate::judge::{self, Finding, Verdict};
 use crate::render::{ClusterResult, Outcome};
 use crate::service_state::State;
@@ -99,6 +100,42 @@ fn next_state(loaded: &Loaded, observed: &Observed, verdict: &Verdict, now_ms: u
         .collect();
     file.seen = judge::gone::seen_next(&verdict.tasks, &file.seen, now_ms);
     file
+}
+
+/// `--restore-point`: the run as usual, then each judged task's answer (cluster name in
+/// fleet mode), with the TSO asked for.
+pub fn restore_point(
+    plan: &Plan,
+    at: RestoreAt,
+    started: Instant,
+) -> (Outcome, Vec<(Option<String>, RestorePoint)>, u64) {
+    let outcome = run(plan, started);
+    let verdicts: Vec<(Option<String>, &Verdict)> = match &outcome {
+        Outcome::Checked(v) => vec![(None, v.as_ref())],
+        Outcome::Fleet(clusters) => clusters
+            .iter()
+            .filter_map(|c| match &c.outcome {
+                Outcome::Checked(v) => Some((Some(c.name.clone()), v.as_ref())),
+                _ => None,
+            })
+            .collect(),
+        Outcome::Failed { .. } => Vec::new(),
+    };
+    let now_ms = verdicts
+        .first()
+        .map(|(_, v)| v.now_ms)
+        .unwrap_or_else(|| tso::unix_ms(plan.run.now.unwrap_or_else(SystemTime::now)));
+    let at_ts = at.ts(now_ms);
+    let answers = verdicts
+        .into_iter()
+        .flat_map(|(cluster, v)| {
+            v.tasks
+                .iter()
+                .filter(|t| t.status != crate::model::Status::Gone)
+                .map(move |t| (cluster.clone(), restore_point::answer(t, at_ts, None)))
+        })
+        .collect();
+    (outcome, answers, at_ts)
 }
 
 /// `--list-tasks`: the selected tasks of every cluster (cluster name in fleet mode), in

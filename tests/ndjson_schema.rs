@@ -794,3 +794,46 @@ fn map_values_are_checked_against_their_schema() {
         ],
     );
 }
+
+/// `--restore-point`'s events (possible, impossible, cannot be told, and the failed run)
+/// match the schema's `restorePointEvent`.
+#[test]
+fn restore_point_events_match_the_schema() {
+    use check_tidb_log_backup::judge::restore_point::RestorePoint;
+    use check_tidb_log_backup::render::{restore_point, Outcome};
+    let validator = Validator::load();
+    let answer = |state: State, possible: Option<bool>, base: bool| RestorePoint {
+        task: "pitr".into(),
+        at_ts: 446_711_927_930_880_000,
+        state,
+        possible,
+        reason: "why".into(),
+        base: base.then(|| ("s3://full/b1".to_string(), 446_711_000_000_000_000)),
+        log_from_ts: Some(446_710_000_000_000_000),
+        log_to_ts: possible.map(|_| 446_712_000_000_000_000),
+        verified: false,
+    };
+    let answers = vec![
+        (None, answer(State::Ok, Some(true), true)),
+        (
+            Some("east".to_string()),
+            answer(State::Critical, Some(false), false),
+        ),
+        (None, answer(State::Unknown, None, false)),
+    ];
+    let checked = Outcome::Fleet(Vec::new());
+    let failed = Outcome::Failed {
+        state: State::Critical,
+        message: "cannot read PD etcd".into(),
+        now_ms: 0,
+    };
+    for (answers, outcome) in [(answers, &checked), (Vec::new(), &failed)] {
+        let (text, _) = restore_point::render(&answers, outcome, 446_711_927_930_880_000, true);
+        for line in text.lines() {
+            let event: Value = serde_json::from_str(line).unwrap();
+            if let Err(e) = validator.validate(&event) {
+                panic!("violates docs/ndjson.schema.json at {e}\n{line}");
+            }
+        }
+    }
+}

@@ -380,3 +380,78 @@ fn a_log_storage_of_another_cluster_is_critical() {
         assert_eq!(out.stderr, "");
     }
 }
+
+/// `--restore-point`: before, inside and after the window, with and without a base; one
+/// line per task, ndjson `restore-point` events, exit 0 possible, 2 impossible, 3 when it
+/// cannot be told.
+#[test]
+fn restore_point_answers_can_i_restore_to_t() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let dir = TempDir::new("storage-restore-point");
+    let log = dir.path.join("log");
+    Sink::Dir(&log).write("", &layout().0);
+    let full = dir.path.join("full");
+    let base = testkit::FullBackup::new(at("2024-01-01T00:30:00Z"))
+        .cluster_id(testkit::layout::CLUSTER_ID);
+    Sink::Dir(&full).write("mon", &base.objects());
+    let config = config(&dir, &format!("url = \"local://{}\"", log.display()));
+    let root = format!("local://{}", full.display());
+    let ask = |point: &str, extra: &[&str]| {
+        let mut args = vec!["--restore-point", point];
+        args.extend_from_slice(extra);
+        run(&etcd, &config, &args, &[])
+    };
+    let with_base = ["--full-backup-root", root.as_str()];
+    let possible = ask("2024-01-01T00:45:00Z", &with_base);
+    assert_eq!(possible.code, 0, "{}", possible.stdout);
+    assert_eq!(
+        possible.stdout,
+        format!(
+            "TIDB_LOG_BACKUP OK - PITR to 2024-01-01 00:45:00 +0000 possible for task pitr: restore the full backup {root}/mon (2024-01-01 00:30:00 +0000), then the log from 2024-01-01 00:30:00 +0000 to 2024-01-01 00:45:00 +0000 (claimed by its metas, not verified: use --verify)\n"
+        )
+    );
+    // 15 minutes before --now (01:05): 00:50, inside too.
+    assert_eq!(ask("15m", &with_base).code, 0);
+    for (point, why) in [
+        ("2024-01-01T00:05:00Z", "is before the log window, which starts at 2024-01-01 00:10:00 +0000"),
+        ("2024-01-01T01:00:00Z", "is after the restorable checkpoint 2024-01-01 00:59:30 +0000"),
+        ("2024-01-01T00:20:00Z", "no full backup between the log start 2024-01-01 00:10:00 +0000 and 2024-01-01 00:20:00 +0000"),
+    ] {
+        let out = ask(point, &with_base);
+        assert_eq!(out.code, 2, "{point}: {}", out.stdout);
+        assert!(out.stdout.starts_with("TIDB_LOG_BACKUP CRITICAL - PITR to "), "{}", out.stdout);
+        assert!(out.stdout.contains(why), "{point}: {}", out.stdout);
+        assert_eq!(out.stdout.lines().count(), 1);
+    }
+    let no_base = ask("2024-01-01T00:45:00Z", &[]);
+    assert_eq!(no_base.code, 3, "{}", no_base.stdout);
+    assert!(
+        no_base
+            .stdout
+            .contains("cannot be told for task pitr: no --full-backup"),
+        "{}",
+        no_base.stdout
+    );
+    let event = ask(
+        "2024-01-01T00:45:00Z",
+        &["--full-backup-root", &root, "--format", "ndjson"],
+    );
+    let e: serde_json::Value = serde_json::from_str(event.stdout.trim()).unwrap();
+    assert_eq!(e["kind"], "restore-point");
+    assert_eq!(e["possible"], true);
+    assert_eq!(e["base"], format!("{root}/mon"));
+    assert_eq!(e["base_ts"], at("2024-01-01T00:30:00Z"));
+    assert_eq!(e["log_from_ts"], at("2024-01-01T00:10:00Z"));
+    assert_eq!(e["log_to_ts"], at("2024-01-01T00:59:30Z"));
+    assert_eq!(e["verified"], false);
+    assert_eq!(event.stderr, "");
+    let bad = ask("yesterday-ish", &[]);
+    assert_eq!(bad.code, 3);
+    assert!(
+        bad.stdout
+            .contains("invalid --restore-point 'yesterday-ish'"),
+        "{}",
+        bad.stdout
+    );
+}

@@ -25,6 +25,7 @@ pub mod liveness;
 pub mod pause;
 pub mod policy;
 pub mod progress;
+pub mod restore_point;
 pub mod storage;
 pub mod stores;
 pub mod task_state;

@@ -273,6 +273,7 @@ fn full_backups(
     policy: &StoragePolicy,
     now_ms: u64,
 ) {
+    view.bases_asked = true;
     let mut valid: Vec<(u64, bool)> = Vec::new();
     let mut rejected: Vec<String> = Vec::new();
     for backup in &facts.full_backups {
@@ -306,6 +307,7 @@ fn full_backups(
             continue;
         }
         valid.push((ts, approximate));
+        view.bases.push((backup.url.clone(), ts, approximate));
     }
     for (root, e) in &facts.root_errors {
         out.push(

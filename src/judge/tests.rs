@@ -78,6 +78,7 @@ fn judge_one(t: Task, facts: Option<&PdFacts>, owner_keys: usize) -> TaskVerdict
             storage: None,
             progress: None,
             owner_keys,
+            cluster_id: None,
             owner: None,
             policy: &policy,
         },

@@ -276,4 +276,8 @@ pub struct StorageView {
     /// The oldest point PITR can restore to: the oldest valid full backup's ts.
     pub pitr_restorable_from_ts: Option<u64>,
     pub requests: Option<u32>,
+    /// Every valid PITR base inside the log window: (url, ts, approximate).
+    pub bases: Vec<(String, u64, bool)>,
+    /// Whether full backups were asked for (`--full-backup`, `--full-backup-root`).
+    pub bases_asked: bool,
 }

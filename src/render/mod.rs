@@ -4,6 +4,7 @@ pub mod brjson;
 pub mod nagios;
 pub mod ndjson;
 pub mod perfdata;
+pub mod restore_point;
 pub mod table;
 
 use crate::judge::{TaskVerdict, Verdict};

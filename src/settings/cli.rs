@@ -158,6 +158,12 @@ pub(super) struct Cli {
     #[arg(long)]
     pub(super) list_tasks: bool,
 
+    /// Answer "can I restore to TIME?" (RFC 3339, a TSO, or a duration ago such as 15m)
+    /// from the storage reads: one line per task, exit 0 possible, 2 impossible, 3 when it
+    /// cannot be told. Reads every selected task's storage (implies --storage)
+    #[arg(long, value_name = "TIME")]
+    pub(super) restore_point: Option<String>,
+
     /// Checkpoint lag range of a running task for WARNING [default: {default}]
     #[arg(short = 'w', long, value_name = "RANGE", allow_hyphen_values = true)]
     pub(super) warning: Option<String>,

@@ -7,6 +7,7 @@ use super::{ClusterPlan, Env, RunPlan, Throughput};
 use crate::deadline::DEFAULT_TIMEOUT;
 use crate::etcd::Login;
 use crate::judge::policy::{self, Policy, StoragePolicy, Thresholds};
+use crate::judge::restore_point::RestoreAt;
 use crate::model::{Pattern, Patterns, Selection};
 use crate::range::Range;
 use crate::render::{self, Format};
@@ -239,6 +240,8 @@ pub(super) struct CommandLineOnly<'a> {
     /// `--config`, for the "readable by others" notice.
     pub config: Option<&'a Path>,
     pub list_tasks: bool,
+    /// `--restore-point`, parsed.
+    pub restore_point: Option<RestoreAt>,
 }
 
 /// Mode bits of a file, for the "readable by others" warning (None where unknown).
@@ -514,6 +517,7 @@ pub(super) fn build(
             .max(defaults::MAX_OUTPUT_FLOOR),
         verbosity: only.verbosity.min(defaults::MAX_VERBOSITY),
         list_tasks: only.list_tasks,
+        restore_point: only.restore_point,
         timeout,
         now,
         fleet: false,

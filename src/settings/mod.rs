@@ -13,6 +13,7 @@ mod storage;
 mod values;
 
 use crate::etcd::Login;
+use crate::judge::restore_point::RestoreAt;
 use crate::judge::Policy;
 use crate::model::Selection;
 use crate::render::Format;
@@ -58,6 +59,8 @@ pub struct RunPlan {
     pub parallel: usize,
     /// `--list-tasks`: print the selected task names instead of judging them.
     pub list_tasks: bool,
+    /// `--restore-point`: answer "can I restore to T?" instead of the usual output.
+    pub restore_point: Option<RestoreAt>,
 }
 
 /// One cluster: where to read, with what credentials, and how to judge.
@@ -124,7 +127,8 @@ fn build(
     only: &CommandLineOnly,
     env: &Env,
 ) -> Result<(ClusterPlan, RunPlan), String> {
-    let storage = storage::build(layer)?;
+    // --restore-point answers from the storage: it reads every selected task's.
+    let storage = storage::build(layer, only.restore_point.is_some())?;
     layer::build(layer, only, env, storage)
 }
 
@@ -180,6 +184,11 @@ fn plan(cli: &cli::Cli, env: &Env) -> Result<Plan, String> {
         now: cli.now.as_deref(),
         config: cli.config.as_deref(),
         list_tasks: cli.list_tasks,
+        restore_point: cli
+            .restore_point
+            .as_deref()
+            .map(RestoreAt::parse)
+            .transpose()?,
     };
     let flags = cli.layer();
     let mut top = config.clone();

@@ -94,7 +94,12 @@ fn optional_range(
 
 /// The storage part of one merged layer: the plan (`None` when nothing is read) and the
 /// thresholds.
-pub(super) fn build(layer: &Layer) -> Result<(Option<StoragePlan>, StoragePolicy), String> {
+/// `all_tasks`: read every selected task's storage whatever the layer says (for
+/// `--restore-point`).
+pub(super) fn build(
+    layer: &Layer,
+    all_tasks: bool,
+) -> Result<(Option<StoragePlan>, StoragePolicy), String> {
     let policy = StoragePolicy {
         unreachable_state: match &layer.storage_unreachable_state {
             Some(text) => state(text, "storage-unreachable-state")?,
@@ -135,7 +140,7 @@ pub(super) fn build(layer: &Layer) -> Result<(Option<StoragePlan>, StoragePolicy
         }
     }
     let plan = StoragePlan {
-        all: layer.storage == Some(true),
+        all: layer.storage == Some(true) || all_tasks,
         per_task,
         task_credentials,
         full_backups: locations(&layer.full_backup, "full-backup")?,
