@@ -13,7 +13,8 @@
 //! - [`stores`]: stores Down/Disconnected, advancer owner, checkpoint not persisted;
 //! - [`tikv`]: `--throughput` signals from TiKV's `/metrics`;
 //! - [`cluster`]: etcd unreadable (timeout → UNKNOWN, else `--unreachable-state`),
-//!   missing or no task, PD's HTTP API unreadable, set-up notices.
+//!   missing or no task, PD's HTTP API unreadable, set-up notices, a refused state
+//!   directory.
 //!
 //! Defaults live in [`policy`]; the result types in [`verdict`].
 
@@ -104,6 +105,7 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
         run.extend(liveness::owner(owner));
     }
     run.extend(cluster::notices(&observed.notices));
+    run.extend(cluster::state_kept(observed.state.as_ref()));
     let no_tasks = std::collections::BTreeMap::new();
     let ctx = Context {
         now_ms,
@@ -113,6 +115,7 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
         progress: observed
             .state
             .as_ref()
+            .and_then(|s| s.as_ref().ok())
             .map(|s| s.previous.as_ref().map_or(&no_tasks, |p| &p.tasks)),
         owner_keys: cluster.owner_keys,
         owner: observed.tidb.as_ref(),
