@@ -55,8 +55,9 @@ const EXTRA_SECTIONS: &[Section] = &[
             ),
             (
                 "XDG_STATE_HOME",
-                "Base of the default --state-dir used by --throughput.",
+                "The default --state-dir is $XDG_STATE_HOME/check_tidb_log_backup; when that variable is unset or not an absolute path, $HOME/.local/state/check_tidb_log_backup; when neither can be created, /var/lib/check_tidb_log_backup (see FILES).",
             ),
+            ("HOME", "See XDG_STATE_HOME."),
         ],
     ),
     (
@@ -65,6 +66,10 @@ const EXTRA_SECTIONS: &[Section] = &[
             (
                 "/etc/check_tidb_log_backup/config.toml",
                 "Example configuration installed by the packages (mode 0640, group of the monitoring user). Read only when given with --config. Keys are the long option names with _ instead of -, plus [tasks.NAME] tables for per-task thresholds.",
+            ),
+            (
+                "/var/lib/check_tidb_log_backup/",
+                "State directory created by the packages (mode 0700, owned by the monitoring user): the default --state-dir when neither $XDG_STATE_HOME nor $HOME gives one. Like any state directory it is refused, and no state is kept, when it is a symlink, is not owned by the running user, or is writable by group or others.",
             ),
             (
                 "/usr/share/doc/check-tidb-log-backup/examples/",

@@ -41,14 +41,17 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
         })
     });
     // The state file is per cluster: PD's cluster id, else the endpoints.
-    let state = plan.state_dir.as_ref().map(|dir| {
+    let state = plan.state_dir.as_ref().map(|location| {
         let key = snapshot
             .cluster_id()
             .map(|id| id.to_string())
             .unwrap_or_else(|| plan.endpoints.join(","));
-        statefile::load(dir, &key)
+        statefile::load(location, &key)
     });
-    let previous = state.as_ref().and_then(|s| s.previous.as_ref());
+    let previous = state
+        .as_ref()
+        .and_then(|s| s.as_ref().ok())
+        .and_then(|s| s.previous.as_ref());
     // The storage is read while the TiKVs are sampled (which may wait between samples)
     // and the TiDBs asked.
     let (tikv, tidb, storage) = std::thread::scope(|scope| {

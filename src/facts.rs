@@ -25,8 +25,9 @@ pub struct Observed {
     pub tidb: Option<OwnerFacts>,
     /// The backup storage (`--storage`); `None` when off or etcd failed.
     pub storage: Option<StorageFacts>,
-    /// The state file as this run found it (`None` with `--no-state` or `--now`).
-    pub state: Option<Loaded>,
+    /// The state file as this run found it (`None` with `--no-state` or `--now`), or why
+    /// no state is kept this run (the state directory refused, or none usable).
+    pub state: Option<Result<Loaded, String>>,
     /// Set-up warnings found while resolving the settings.
     pub notices: Vec<String>,
 }

@@ -70,7 +70,8 @@ pub fn check(plan: &ClusterPlan, now: Option<SystemTime>, deadline: Instant) -> 
     let observed = collect::collect(plan, deadline);
     deadline::set_stage("evaluating");
     let mut verdict = judge::evaluate(&observed, &plan.policy, now_ms);
-    if let Some(state) = &observed.state {
+    // A refused state directory is a finding already; nothing is written there.
+    if let Some(Ok(state)) = &observed.state {
         deadline::set_stage("saving the state file");
         let next = next_state(state, &observed, &verdict, now_ms);
         if let Err(e) = statefile::save(&state.path, &next) {

@@ -23,6 +23,7 @@ mod plugin_examples;
 mod range_oracle;
 mod rules;
 mod secrets;
+mod state_dir;
 mod storage;
 mod storage_rules;
 mod telegraf_parse;

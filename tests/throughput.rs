@@ -318,9 +318,11 @@ fn an_unwritable_state_dir_is_a_note_not_a_failure() {
     let run = run_live(&pd, &etcd, "/proc/ctlb-cannot-write-here", &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(
-        run.stdout.matches("state not saved: ").count(),
+        run.stdout
+            .matches("state directory /proc/ctlb-cannot-write-here: cannot create it: ")
+            .count(),
         1,
-        "one note, for the one write: {}",
+        "one note: {}",
         run.stdout
     );
     assert_eq!(run.stderr, "");

@@ -11,4 +11,21 @@ if [ -f "$conf" ] && [ "$(stat -c %G "$conf")" = root ]; then
         fi
     done
 fi
+# The state directory (docs/state.md): /var/lib/check_tidb_log_backup, 0700, for the first
+# of the users icinga, nagios and nrpe that exists. The check trusts it only when it is
+# the running user's own and writable by no one else. An owner chosen by the
+# administrator (anything but root) is kept, on upgrades too; a symlink there is left
+# alone (the check refuses it).
+state=/var/lib/check_tidb_log_backup
+if [ ! -e "$state" ] && [ ! -L "$state" ]; then
+    mkdir -m 0700 "$state"
+fi
+if [ -d "$state" ] && [ ! -L "$state" ] && [ "$(stat -c %U "$state")" = root ]; then
+    for user in icinga nagios nrpe; do
+        if getent passwd "$user" >/dev/null 2>&1; then
+            chown "$user": "$state"
+            break
+        fi
+    done
+fi
 exit 0

@@ -6,6 +6,7 @@ use crate::model::Cluster;
 use crate::pd::PdFacts;
 use crate::service_state::State;
 use crate::snapshot::FetchError;
+use crate::statefile::Loaded;
 
 /// PD's etcd could not be read: our own deadline → UNKNOWN (the check could not finish,
 /// nothing is known about the backup); otherwise `--unreachable-state` (CRITICAL by
@@ -64,6 +65,17 @@ pub fn notices(notices: &[String]) -> Judged {
     let mut out = Judged::default();
     for notice in notices {
         out.push(State::Warning, notice.clone());
+    }
+    out
+}
+
+/// No state kept this run (the state directory, its file or lock refused, or no default
+/// directory usable) → one informational finding (OK) saying why: the tasks are judged as
+/// with `--no-state`, and nothing is written (docs/state.md).
+pub fn state_kept(state: Option<&Result<Loaded, String>>) -> Judged {
+    let mut out = Judged::default();
+    if let Some(Err(why)) = state {
+        out.push(State::Ok, why.clone());
     }
     out
 }

@@ -13,7 +13,8 @@
 //! - [`stores`]: stores Down/Disconnected, advancer owner, checkpoint not persisted;
 //! - [`tikv`]: `--throughput` signals from TiKV's `/metrics`;
 //! - [`cluster`]: etcd unreadable (timeout → UNKNOWN, else `--unreachable-state`),
-//!   missing or no task, PD's HTTP API unreadable, set-up notices.
+//!   missing or no task, PD's HTTP API unreadable, set-up notices, a refused state
+//!   directory.
 //!
 //! Defaults live in [`policy`]; the result types in [`verdict`].
 
@@ -108,6 +109,7 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
         run.extend(liveness::owner(owner));
     }
     run.extend(cluster::notices(&observed.notices));
+    run.extend(cluster::state_kept(observed.state.as_ref()));
     let no_tasks = std::collections::BTreeMap::new();
     let ctx = Context {
         now_ms,
@@ -117,6 +119,7 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
         progress: observed
             .state
             .as_ref()
+            .and_then(|s| s.as_ref().ok())
             .map(|s| s.previous.as_ref().map_or(&no_tasks, |p| &p.tasks)),
         owner_keys: cluster.owner_keys,
         cluster_id: cluster.read.cluster_id,
@@ -124,7 +127,12 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
         policy,
     };
     let mut tasks: Vec<TaskVerdict> = cluster.tasks.iter().map(|t| judge_task(t, &ctx)).collect();
-    if let Some(previous) = observed.state.as_ref().and_then(|s| s.previous.as_ref()) {
+    if let Some(previous) = observed
+        .state
+        .as_ref()
+        .and_then(|s| s.as_ref().ok())
+        .and_then(|s| s.previous.as_ref())
+    {
         tasks.extend(gone::gone(&previous.seen, cluster, policy, now_ms));
     }
     let state = tasks

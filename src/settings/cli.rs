@@ -107,7 +107,9 @@ pub(super) struct Cli {
     #[arg(long)]
     pub(super) throughput: bool,
 
-    /// Where each run keeps the tasks' checkpoints (and --throughput its samples) [default: {default}]
+    /// Where each run keeps the tasks' checkpoints (and --throughput its samples), created
+    /// 0700; refused (no state kept) when it is a symlink, not the running user's, or
+    /// writable by group or others [default: {default}]
     #[arg(long, value_name = "DIR")]
     pub(super) state_dir: Option<PathBuf>,
 

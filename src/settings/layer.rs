@@ -500,13 +500,13 @@ pub(super) fn build(
         storage,
         // A replay (`--now`) neither reads nor writes the state of real runs.
         state_dir: (layer.no_state != Some(true) && now.is_none()).then(|| {
-            layer.state_dir.clone().unwrap_or_else(|| {
-                statefile::default_dir(
-                    env.state_home.as_ref(),
-                    env.home.as_ref(),
-                    env.user.as_deref(),
-                )
-            })
+            match &layer.state_dir {
+                Some(dir) => statefile::Location::Given(dir.clone()),
+                None => statefile::Location::Default {
+                    state_home: env.state_home.clone(),
+                    home: env.home.clone(),
+                },
+            }
         }),
     };
     let run = RunPlan {

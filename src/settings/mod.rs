@@ -17,11 +17,11 @@ use crate::judge::restore_point::RestoreAt;
 use crate::judge::Policy;
 use crate::model::Selection;
 use crate::render::Format;
+use crate::statefile;
 use crate::storage::StoragePlan;
 use crate::tls::Tls;
 use layer::CommandLineOnly;
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 pub use cli::command;
@@ -83,9 +83,9 @@ pub struct ClusterPlan {
     pub policy: Policy,
     /// `--storage`: what to read of the backup storage; `None` when off.
     pub storage: Option<StoragePlan>,
-    /// Where each run keeps the tasks' checkpoints for the next (`None`: `--no-state`,
-    /// or a `--now` replay).
-    pub state_dir: Option<PathBuf>,
+    /// Where each run keeps the tasks' checkpoints for the next: `--state-dir`, else the
+    /// default, chosen when the run starts (`None`: `--no-state`, or a `--now` replay).
+    pub state_dir: Option<statefile::Location>,
 }
 
 /// `--throughput` settings.
@@ -102,10 +102,9 @@ pub struct Env {
     pub pd: Option<String>,
     /// `$TIDB_LOG_BACKUP_PASSWORD`
     pub password: Option<String>,
-    /// `$XDG_STATE_HOME`, `$HOME`, `$USER`: where the state file goes by default.
+    /// `$XDG_STATE_HOME`, `$HOME`: where the state file goes by default.
     pub state_home: Option<OsString>,
     pub home: Option<OsString>,
-    pub user: Option<String>,
 }
 
 impl Env {
@@ -115,7 +114,6 @@ impl Env {
             password: std::env::var("TIDB_LOG_BACKUP_PASSWORD").ok(),
             state_home: std::env::var_os("XDG_STATE_HOME"),
             home: std::env::var_os("HOME"),
-            user: std::env::var("USER").ok(),
         }
     }
 }
