@@ -169,7 +169,8 @@ fn help_and_version_exit_unknown() {
 
 #[test]
 fn a_panic_is_one_unknown_line_and_exit_3() {
-    let output = Command::new(env!("CARGO_BIN_EXE_check_tidb_log_backup"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_check_tidb_log_backup"));
+    let output = testkit::loopback::isolate(&mut command)
         .env("CHECK_TIDB_LOG_BACKUP_TEST_PANIC", "1")
         .output()
         .unwrap();

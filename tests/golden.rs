@@ -132,7 +132,8 @@ fn on_terminal(args: &[&str], columns: u16, env: &[(&str, &str)]) -> (i32, Strin
         quote(env!("CARGO_BIN_EXE_check_tidb_log_backup")),
         args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
     );
-    let output = std::process::Command::new("script")
+    let mut script = std::process::Command::new("script");
+    let output = testkit::loopback::isolate(&mut script)
         .args(["--quiet", "--return", "--command", &command, "/dev/null"])
         .env_remove("NO_COLOR")
         .env("TZ", "UTC")

@@ -16,6 +16,7 @@ mod fuzz_regressions;
 mod golden;
 mod gone;
 mod layers;
+mod loopback;
 mod ndjson_schema;
 mod output_budget;
 mod pause_rules;

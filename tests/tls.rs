@@ -233,7 +233,7 @@ fn enable_auth(etcd: &Etcd) {
 
 fn check_env(args: &[&str], password: Option<&str>) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_check_tidb_log_backup"));
-    command
+    testkit::loopback::isolate(&mut command)
         .args(args)
         .env_remove("TIDB_PD")
         .env_remove("TIDB_LOG_BACKUP_PASSWORD");

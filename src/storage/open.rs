@@ -53,7 +53,11 @@ pub(super) fn open(
             let b = if from_env {
                 AmazonS3Builder::from_env()
             } else {
-                AmazonS3Builder::new()
+                let b = AmazonS3Builder::new();
+                match metadata_endpoint(&["AWS_METADATA_ENDPOINT"]) {
+                    Some(e) => b.with_metadata_endpoint(e),
+                    None => b,
+                }
             };
             let mut b = b
                 .with_http_connector(connector()?)
@@ -148,7 +152,11 @@ pub(super) fn open(
             let b = if from_env {
                 MicrosoftAzureBuilder::from_env()
             } else {
-                MicrosoftAzureBuilder::new()
+                let b = MicrosoftAzureBuilder::new();
+                match metadata_endpoint(&["IDENTITY_ENDPOINT", "AZURE_MSI_ENDPOINT"]) {
+                    Some(e) => b.with_msi_endpoint(e),
+                    None => b,
+                }
             };
             let mut b = b
                 .with_http_connector(connector()?)
@@ -195,6 +203,15 @@ pub(super) fn open(
         _ if prefix.is_empty() => store,
         _ => Arc::new(object_store::prefix::PrefixStore::new(store, prefix)),
     })
+}
+
+/// The instance metadata service's address from the first of `names` set, as
+/// object_store's `from_env` reads it: credentials from files or the task info that give
+/// no keys for the cloud leave object_store asking that service, which is then where the
+/// host says it is, as with the host's own credentials. (GCP's client reads
+/// `GCE_METADATA_HOST` itself.)
+fn metadata_endpoint(names: &[&str]) -> Option<String> {
+    names.iter().find_map(|name| std::env::var(name).ok())
 }
 
 /// An object_store error in one line, as reasons show it.

@@ -5,7 +5,8 @@
 //!   tests, `examples/load_fixture.rs` (the demo), and the fuzz seed generator;
 //! - [`etcd`]: a real etcd on a free loopback port; [`certs`]: test certificates;
 //! - [`http`]: the PD HTTP API and TiKV `/metrics` stand-in; [`https`]: PD over HTTPS;
-//! - [`run`]: running the built binary; [`encode`]: byte builders for the pure tests;
+//! - [`run`]: running the built binary, with [`loopback`]'s environment (tests never
+//!   leave loopback); [`encode`]: byte builders for the pure tests;
 //! - [`oracles`]: what each fuzz target asserts, also replayed by `cargo test`;
 //! - [`plan`]: settings and judging as the binary does them, for the pure tests;
 //! - backup storage (`--storage`): [`s3`] (moto), [`azurite`], [`gcs`] (a stand-in)
@@ -25,6 +26,7 @@ pub mod gcs;
 pub mod http;
 pub mod https;
 pub mod layout;
+pub mod loopback;
 pub mod oracles;
 pub mod plan;
 pub mod recorder;

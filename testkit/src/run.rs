@@ -9,13 +9,15 @@ pub struct Run {
     pub code: i32,
 }
 
-/// Runs `binary` with a clean environment (no $TIDB_PD leaking in), plus `env`
-/// (`TZ`, `NO_COLOR`, …).
+/// Runs `binary` with a clean environment (no $TIDB_PD leaking in; every cloud fallback
+/// on a closed loopback port and the state file in a directory of the test process:
+/// [`crate::loopback::isolate`]), plus `env` (`TZ`, `NO_COLOR`, …).
 pub fn run(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     output(Command::new(binary).args(args), env)
 }
 
-/// [`run`] under `/usr/bin/time`, with the process's peak RSS in KiB.
+/// [`run`] under `/usr/bin/time` (which passes its environment on), with the process's
+/// peak RSS in KiB.
 pub fn run_measured(binary: &str, args: &[&str], env: &[(&str, &str)]) -> (Run, u64) {
     let report = std::env::temp_dir().join(format!(
         "ctlb-rss-{}-{:?}",
@@ -42,16 +44,11 @@ pub fn run_measured(binary: &str, args: &[&str], env: &[(&str, &str)]) -> (Run, 
 }
 
 fn output(command: &mut Command, env: &[(&str, &str)]) -> Run {
-    let output: Output = command
+    let output: Output = crate::loopback::isolate(command)
         .env_remove("TIDB_PD")
         .env_remove("NO_COLOR")
         // The table prints BR's local dates: pin the zone so the golden files hold anywhere.
         .env("TZ", "UTC")
-        // Every run keeps a state file: one per test process, never the user's own.
-        .env(
-            "XDG_STATE_HOME",
-            std::env::temp_dir().join(format!("ctlb-state-{}", std::process::id())),
-        )
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
