@@ -11,6 +11,7 @@ use crate::model::{self, Cluster};
 use crate::pd::{self, PdFacts};
 use crate::settings::{ClusterPlan, Throughput};
 use crate::snapshot::{FetchError, Snapshot};
+use crate::statefile::VerifyState;
 use crate::statefile::{self, StateFile};
 use crate::storage::{self, StorageFacts};
 use crate::throughput::{self, TikvFacts};
@@ -18,6 +19,7 @@ use crate::tidb::{self, OwnerFacts};
 use crate::tikv;
 use crate::tls::Tls;
 use crate::tso;
+use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
 /// Reads everything `plan` asks for before `deadline`.
@@ -55,11 +57,18 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
     // The storage is read while the TiKVs are sampled (which may wait between samples)
     // and the TiDBs asked.
     let (tikv, tidb, storage) = std::thread::scope(|scope| {
-        let storage = scope.spawn(|| read_storage(plan, &cluster, &snapshot, deadline));
+        let verified = state
+            .as_ref()
+            .and_then(|s| s.as_ref().ok())
+            .and_then(|s| s.previous.as_ref())
+            .map(|p| &p.verify);
+        let (cluster, snapshot) = (&cluster, &snapshot);
+        let storage =
+            scope.spawn(move || read_storage(plan, cluster, snapshot, verified, deadline));
         let (tikv, tidb) = match plan.throughput.as_ref() {
             None => (None, None),
             Some(settings) => {
-                let servers = tidb::servers(&snapshot);
+                let servers = tidb::servers(snapshot);
                 let owner =
                     scope.spawn(move || tidb::find_owner(&servers, plan.tls.as_ref(), deadline));
                 let tikv =
@@ -121,11 +130,12 @@ fn read_storage(
     plan: &ClusterPlan,
     cluster: &Cluster,
     snapshot: &Snapshot,
+    verified: Option<&BTreeMap<String, VerifyState>>,
     deadline: Instant,
 ) -> Option<StorageFacts> {
     let settings = plan.storage.as_ref()?;
     deadline::set_stage("reading the backup storage");
-    let requests = storage::requests(&cluster.tasks, snapshot, settings);
+    let requests = storage::requests(&cluster.tasks, snapshot, settings, verified);
     Some(storage::read_all(
         &requests,
         &settings.full_backups,

@@ -231,6 +231,48 @@ pub struct Migration {
     pub truncated_to: u64,
 }
 
+/// `backup.Metadata`: one `v1/backupmeta/*.meta` (kvproto brpb.proto): the data files it
+/// references, for `--verify`. V1 metas list `files`, V2 metas `file_groups`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Metadata {
+    #[prost(message, repeated, tag = "1")]
+    pub files: Vec<DataFileInfo>,
+    #[prost(int64, tag = "2")]
+    pub store_id: i64,
+    #[prost(uint64, tag = "4")]
+    pub max_ts: u64,
+    #[prost(uint64, tag = "5")]
+    pub min_ts: u64,
+    #[prost(message, repeated, tag = "6")]
+    pub file_groups: Vec<DataFileGroup>,
+}
+
+/// `backup.DataFileInfo` (V1: one object per file): path 2, min_ts 4, max_ts 5, length 14.
+#[derive(Clone, PartialEq, Message)]
+pub struct DataFileInfo {
+    #[prost(string, tag = "2")]
+    pub path: String,
+    #[prost(uint64, tag = "4")]
+    pub min_ts: u64,
+    #[prost(uint64, tag = "5")]
+    pub max_ts: u64,
+    #[prost(uint64, tag = "14")]
+    pub length: u64,
+}
+
+/// `backup.DataFileGroup` (V2: one merged object): path 1, min_ts 3, max_ts 4, length 6.
+#[derive(Clone, PartialEq, Message)]
+pub struct DataFileGroup {
+    #[prost(string, tag = "1")]
+    pub path: String,
+    #[prost(uint64, tag = "3")]
+    pub min_ts: u64,
+    #[prost(uint64, tag = "4")]
+    pub max_ts: u64,
+    #[prost(uint64, tag = "6")]
+    pub length: u64,
+}
+
 /// The varint fields (tag, value) at the start of a protobuf message that may be cut
 /// short: the walk stops at the first field it cannot read whole. Length-delimited
 /// fields are skipped; fixed-width ones too.

@@ -100,6 +100,12 @@ fn next_state(loaded: &Loaded, observed: &Observed, verdict: &Verdict, now_ms: u
         .filter_map(|t| t.progress.map(|p| (t.task.name.clone(), p)))
         .collect();
     file.seen = judge::gone::seen_next(&verdict.tasks, &file.seen, now_ms);
+    // --verify: each verified task's progress; the others keep theirs.
+    for t in &verdict.tasks {
+        if let Some(state) = t.storage.as_ref().and_then(|s| s.verify_state.clone()) {
+            file.verify.insert(t.task.name.clone(), state);
+        }
+    }
     file
 }
 
@@ -133,7 +139,10 @@ pub fn restore_point(
             v.tasks
                 .iter()
                 .filter(|t| t.status != crate::model::Status::Gone)
-                .map(move |t| (cluster.clone(), restore_point::answer(t, at_ts, None)))
+                .map(move |t| {
+                    let verified = t.storage.as_ref().and_then(|s| s.verified_restorable_to_ts);
+                    (cluster.clone(), restore_point::answer(t, at_ts, verified))
+                })
         })
         .collect();
     (outcome, answers, at_ts)

@@ -68,6 +68,38 @@ pub struct StateFile {
     /// that disappears is reported for `--gone-for`, then dropped from here.
     #[serde(default)]
     pub seen: BTreeMap<String, u64>,
+    /// `--verify`: how far each task's log chain was verified, file by file.
+    #[serde(default)]
+    pub verify: BTreeMap<String, VerifyState>,
+}
+
+/// One task's `--verify` progress.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VerifyState {
+    /// The last meta (its key under the log storage) whose every file was checked.
+    pub cursor: Option<String>,
+    /// The newest `max_ts` among the checked metas.
+    pub verified_to_ts: u64,
+    /// Files found missing or short, re-checked every run until they are back or
+    /// truncation passes them.
+    pub missing: Vec<MissingFile>,
+    /// (max_ts, bytes) of the data files checked in the last hour of the chain.
+    #[serde(default)]
+    pub recent: Vec<(u64, u64)>,
+}
+
+/// A data file a meta references that is not there whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingFile {
+    pub path: String,
+    /// The meta that references it.
+    pub meta: String,
+    /// The length the meta says.
+    pub need: u64,
+    /// The length found, `None` when absent.
+    pub have: Option<u64>,
+    /// The earliest ts of the data in it: a restore past it needs the file.
+    pub min_ts: u64,
 }
 
 impl StateFile {
@@ -80,6 +112,7 @@ impl StateFile {
             stores: BTreeMap::new(),
             tasks: BTreeMap::new(),
             seen: BTreeMap::new(),
+            verify: BTreeMap::new(),
         }
     }
 }

@@ -54,6 +54,7 @@ fn healthy() -> LogRead {
         newest_flush: Some(Flush::Ts(ts(NOW - H / 20))),
         suspicious_metas: 0,
         cut_listings: Vec::new(),
+        verified: None,
     }
 }
 

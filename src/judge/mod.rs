@@ -261,9 +261,10 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
     let mut storage_view = None;
     if let Some(facts) = ctx.storage {
         if let Some(read) = facts.task(&task.name) {
-            let (j, view) = storage::judge(task, read, facts, &ctx.policy.storage, ctx.now_ms);
+            let (j, mut view) = storage::judge(task, read, facts, &ctx.policy.storage, ctx.now_ms);
             judged.extend(j);
             judged.extend(storage::identity(read, ctx.cluster_id));
+            judged.extend(storage::verification(read, &mut view));
             storage_view = Some(view);
         }
     }

@@ -238,6 +238,80 @@ pub fn judge(
     (out, view)
 }
 
+/// `--verify`: the chain's data files, checked a few requests per run (docs/storage.md).
+/// A missing or short file past the truncation point is CRITICAL: a restore past its data
+/// would fail; the proven restore points stop before it.
+pub fn verification(storage: &LogStorage, view: &mut StorageView) -> Judged {
+    let mut out = Judged::default();
+    let Ok(read) = &storage.read else {
+        return out;
+    };
+    let Some(verified) = &read.verified else {
+        return out;
+    };
+    let verified = match verified {
+        Ok(v) => v,
+        Err(e) => {
+            out.push(State::Unknown, format!("log chain not verified: {e}"));
+            return out;
+        }
+    };
+    let state = &verified.state;
+    let from = view.restorable_from_ts.unwrap_or(0);
+    let missing: Vec<_> = state.missing.iter().filter(|m| m.min_ts >= from).collect();
+    let mut proven = state.verified_to_ts;
+    for m in &missing {
+        proven = proven.min(m.min_ts.saturating_sub(1));
+        let what = match m.have {
+            None => "is missing".to_string(),
+            Some(have) => format!("has {have} of {} bytes", m.need),
+        };
+        out.push(
+            State::Critical,
+            format!(
+                "a restore past {} would fail: {} (referenced by {}) {what}",
+                date(m.min_ts),
+                crate::text::shown(&m.path, 120),
+                crate::text::shown(&m.meta, 120)
+            ),
+        );
+    }
+    if let Some(why) = &verified.undecodable {
+        out.push(
+            State::Unknown,
+            format!(
+                "log chain unverified from {}: {}",
+                date(state.verified_to_ts),
+                crate::text::shown(why, 200)
+            ),
+        );
+    }
+    if verified.backlog > 0 {
+        out.push(
+            State::Ok,
+            format!(
+                "log chain verified to {}; {} still to verify (--verify-budget)",
+                date(state.verified_to_ts),
+                crate::text::plural(verified.backlog, "meta")
+            ),
+        );
+    }
+    let verified_to = (state.verified_to_ts > 0).then_some(state.verified_to_ts);
+    view.verified_to_ts = verified_to;
+    view.verified_restorable_to_ts = verified_to.map(|_| proven);
+    view.verify_backlog_metas = Some(verified.backlog as u64);
+    view.log_bytes_per_hour = Some(state.recent.iter().map(|(_, b)| *b).sum());
+    view.verify_state = Some(state.clone());
+    out.metrics
+        .push(Metric::count("verify_backlog", verified.backlog as f64));
+    if let Some(bytes) = view.log_bytes_per_hour {
+        let mut m = Metric::count("log_bytes_per_hour", bytes as f64);
+        m.uom = "B";
+        out.metrics.push(m);
+    }
+    out
+}
+
 /// The cluster's identity: the log storage's `backupmeta.cluster_id` (the PD cluster id BR
 /// recorded when the task started) against the live cluster's, read in the same etcd
 /// snapshot. Another cluster's log backup (a copied config, a reused bucket) is

@@ -280,4 +280,15 @@ pub struct StorageView {
     pub bases: Vec<(String, u64, bool)>,
     /// Whether full backups were asked for (`--full-backup`, `--full-backup-root`).
     pub bases_asked: bool,
+    /// `--verify`: how far the chain's metas were checked file by file.
+    pub verified_to_ts: Option<u64>,
+    /// `--verify`: the restore points the checked files prove (stops before the first
+    /// missing or short file).
+    pub verified_restorable_to_ts: Option<u64>,
+    /// `--verify`: metas still to check.
+    pub verify_backlog_metas: Option<u64>,
+    /// `--verify`: bytes of data files in the last verified hour of the chain.
+    pub log_bytes_per_hour: Option<u64>,
+    /// `--verify`: the progress to keep in the state file.
+    pub verify_state: Option<crate::statefile::VerifyState>,
 }

@@ -261,6 +261,15 @@ pub(super) struct Cli {
     #[arg(long, value_name = "SIZE")]
     pub(super) storage_max_object: Option<String>,
 
+    /// With --storage: prove every data file the log chain's metas reference exists whole,
+    /// a few requests per run, from where the previous run stopped (needs the state file)
+    #[arg(long)]
+    pub(super) verify: bool,
+
+    /// The requests --verify may send per task per run [default: {default}]
+    #[arg(long, value_name = "N")]
+    pub(super) verify_budget: Option<u32>,
+
     /// Age of the newest valid full backup for WARNING, e.g. 8d
     #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
     pub(super) full_age_warning: Option<String>,
@@ -303,6 +312,7 @@ fn help_defaults() -> Vec<(&'static str, String)> {
         ("flush_stale", short_duration(policy::FLUSH_STALE)),
         ("advancer_stale", short_duration(policy::ADVANCER_STALE)),
         ("gone_for", short_duration(policy::GONE_FOR)),
+        ("verify_budget", crate::storage::VERIFY_BUDGET.to_string()),
         (
             "auto_pause_warning",
             short_duration(policy::AUTO_PAUSE_WARNING),
@@ -425,6 +435,8 @@ impl Cli {
             full_backup_root: some_vec(&self.full_backup_root),
             allow_storage_endpoints: some_vec(&self.allow_storage_endpoint),
             storage_max_object: self.storage_max_object.clone(),
+            verify: self.verify.then_some(true),
+            verify_budget: self.verify_budget,
             full_age_warning: self.full_age_warning.clone(),
             full_age_critical: self.full_age_critical.clone(),
             tasks: Default::default(),

@@ -100,6 +100,10 @@ pub struct Layer {
     pub allow_storage_endpoints: Option<Vec<String>>,
     /// `--storage-max-object`, e.g. `16MiB`.
     pub storage_max_object: Option<String>,
+    /// `--verify`: prove every data file of the log chain is there, incrementally.
+    pub verify: Option<bool>,
+    /// `--verify-budget`: requests per task per run.
+    pub verify_budget: Option<u32>,
     pub full_age_warning: Option<String>,
     pub full_age_critical: Option<String>,
     /// `[tasks.<name>]` threshold overrides (files only).
@@ -227,6 +231,8 @@ impl Layer {
             full_backup_root,
             allow_storage_endpoints,
             storage_max_object,
+            verify,
+            verify_budget,
             full_age_warning,
             full_age_critical
         )

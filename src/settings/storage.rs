@@ -7,7 +7,7 @@ use crate::judge::policy::{StoragePolicy, STORAGE_UNREACHABLE_STATE};
 use crate::location::Location;
 use crate::secret::Secret;
 use crate::storage::{
-    AllowedEndpoint, StorageCredentials, StoragePlan, TaskStoragePlan, MAX_OBJECT,
+    AllowedEndpoint, StorageCredentials, StoragePlan, TaskStoragePlan, MAX_OBJECT, VERIFY_BUDGET,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -154,6 +154,13 @@ pub(super) fn build(
         max_object: match &layer.storage_max_object {
             Some(text) => parse_size(text, "storage-max-object")?,
             None => MAX_OBJECT,
+        },
+        verify_budget: match (layer.verify, layer.verify_budget) {
+            (Some(true), Some(0)) => {
+                return Err("invalid --verify-budget 0 (want 1 or more requests)".to_string())
+            }
+            (Some(true), budget) => Some(budget.unwrap_or(VERIFY_BUDGET)),
+            _ => None,
         },
     };
     let any = plan.all || plan.per_task.values().any(|t| t.enabled == Some(true));

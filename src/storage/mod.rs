@@ -16,12 +16,14 @@ mod plan;
 mod read;
 mod requests;
 mod trust;
+mod verify;
 
 pub use credentials::StorageCredentials;
 pub use plan::{StoragePlan, TaskStoragePlan};
 pub use read::{flush_ms, read_all};
-pub use requests::{requests, StorageRequest};
+pub use requests::{requests, StorageRequest, VerifyRequest};
 pub use trust::{AllowedEndpoint, Contact};
+pub use verify::Verified;
 
 /// How far before the restorable checkpoint the freshness listing starts.
 pub const FLUSH_WINDOW_MS: u64 = 30 * 60 * 1000;
@@ -30,6 +32,8 @@ pub const LIST_PAGE: usize = 1000;
 /// Pages one listing may take: 20,000 objects, more than 5,000 stores' checkpoint files
 /// or 200 stores' flushes over the freshness window. A listing cut here says so.
 pub const MAX_LIST_PAGES: usize = 20;
+/// `--verify-budget`'s default: requests per task per run.
+pub const VERIFY_BUDGET: u32 = 200;
 /// `--storage-max-object`'s default: a log backupmeta is a few hundred bytes.
 pub const MAX_OBJECT: u64 = 16 << 20;
 
@@ -66,6 +70,8 @@ pub struct LogRead {
     pub suspicious_metas: usize,
     /// Listings the page budget cut short (their prefixes).
     pub cut_listings: Vec<String>,
+    /// `--verify`: this run's verification of the chain (`None` when not asked).
+    pub verified: Option<Result<Verified, String>>,
 }
 
 /// A root `backupmeta` as decoded.

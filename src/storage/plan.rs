@@ -20,6 +20,9 @@ pub struct StoragePlan {
     pub allowed_endpoints: Vec<AllowedEndpoint>,
     /// `--storage-max-object`: the most bytes one read holds.
     pub max_object: u64,
+    /// `--verify`: the requests each task's verification may spend per run
+    /// (`--verify-budget`); `None` without `--verify`.
+    pub verify_budget: Option<u32>,
 }
 
 /// One task's storage settings.
@@ -44,6 +47,7 @@ impl Default for StoragePlan {
             full_backup_roots: Vec::new(),
             allowed_endpoints: Vec::new(),
             max_object: super::MAX_OBJECT,
+            verify_budget: None,
         }
     }
 }

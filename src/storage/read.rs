@@ -143,6 +143,26 @@ impl Counted {
     }
 }
 
+impl super::verify::Reader for Counted {
+    async fn object(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.get_small(path).await?.map(|got| got.bytes))
+    }
+
+    async fn keys(
+        &self,
+        prefix: &str,
+        offset: Option<&str>,
+        mut f: impl FnMut(String, u64),
+    ) -> Result<bool, String> {
+        self.list_each(prefix, offset, |m| f(m.location.to_string(), m.size))
+            .await
+    }
+
+    fn sent(&self) -> u32 {
+        self.seen.requests()
+    }
+}
+
 /// `16 MiB`, `200 B`.
 fn size_text(bytes: u64) -> String {
     const MIB: u64 = 1 << 20;
@@ -175,8 +195,12 @@ fn decode_root(bytes: &[u8]) -> Result<RootMeta, String> {
     Ok(root)
 }
 
-/// Tier A and the freshness listing of one task's storage.
-async fn read_log(store: &Counted, checkpoint: Option<u64>) -> Result<LogRead, String> {
+/// Tier A and the freshness listing of one task's storage, then `--verify`'s share.
+async fn read_log(
+    store: &Counted,
+    checkpoint: Option<u64>,
+    verify: Option<&super::requests::VerifyRequest>,
+) -> Result<LogRead, String> {
     let offset_of = |ts: u64| {
         let ms = crate::tso::physical_ms(ts).saturating_sub(FLUSH_WINDOW_MS);
         names::list_offset(crate::tso::from_physical_ms(ms))
@@ -202,6 +226,18 @@ async fn read_log(store: &Counted, checkpoint: Option<u64>) -> Result<LogRead, S
     out.suspicious_metas = fresh.suspicious;
     if fresh.cut {
         out.cut_listings.push("v1/backupmeta/".to_string());
+    }
+    if let Some(asked) = verify {
+        // Data before the truncation point is deleted on purpose.
+        let truncated_to = out
+            .truncate_safepoint
+            .max(out.base_truncated_to.unwrap_or(0))
+            .max(match &out.backupmeta {
+                Some(Ok(root)) => root.start_version,
+                _ => 0,
+            });
+        out.verified =
+            Some(super::verify::verify(store, &asked.from, asked.budget, truncated_to).await);
     }
     Ok(out)
 }
@@ -428,9 +464,12 @@ pub fn read_all(
                         Err(e) => Err(e),
                         Ok(counted) => {
                             contained(async {
-                                tokio::time::timeout(timeout, read_log(&counted, r.checkpoint))
-                                    .await
-                                    .unwrap_or_else(|_| Err(timed_out()))
+                                tokio::time::timeout(
+                                    timeout,
+                                    read_log(&counted, r.checkpoint, r.verify.as_ref()),
+                                )
+                                .await
+                                .unwrap_or_else(|_| Err(timed_out()))
                             })
                             .await
                         }

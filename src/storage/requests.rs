@@ -8,6 +8,8 @@ use crate::keys;
 use crate::location::Location;
 use crate::model::Task;
 use crate::snapshot::Snapshot;
+use crate::statefile::VerifyState;
+use std::collections::BTreeMap;
 
 /// One task's storage to read.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,11 +22,26 @@ pub struct StorageRequest {
     pub checkpoint: Option<u64>,
     /// Whether it may be contacted at all (`trust.rs`).
     pub contact: Contact,
+    /// `--verify`: where the last run left off, and the requests this run may spend.
+    pub verify: Option<VerifyRequest>,
+}
+
+/// `--verify`'s share of one task's reading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyRequest {
+    pub from: VerifyState,
+    pub budget: u32,
 }
 
 /// The requests for the decoded `tasks` that `plan` selects. A task whose info does not
-/// decode has no storage to read (its problem is judged already).
-pub fn requests(tasks: &[Task], snapshot: &Snapshot, plan: &StoragePlan) -> Vec<StorageRequest> {
+/// decode has no storage to read (its problem is judged already). `verified`: each task's
+/// `--verify` progress from the state file (`None`: no state kept).
+pub fn requests(
+    tasks: &[Task],
+    snapshot: &Snapshot,
+    plan: &StoragePlan,
+    verified: Option<&BTreeMap<String, VerifyState>>,
+) -> Vec<StorageRequest> {
     let mut out = Vec::new();
     for task in tasks.iter().filter(|t| plan.wants(&t.name)) {
         let own = plan.per_task.get(&task.name);
@@ -67,6 +84,13 @@ pub fn requests(tasks: &[Task], snapshot: &Snapshot, plan: &StoragePlan) -> Vec<
             // need not wait for the checkpoint files.
             checkpoint: task.storage_checkpoints.iter().map(|s| s.ts).max(),
             contact: contact(&location, operator_chosen, &plan.allowed_endpoints),
+            verify: plan.verify_budget.map(|budget| VerifyRequest {
+                from: verified
+                    .and_then(|v| v.get(&task.name))
+                    .cloned()
+                    .unwrap_or_default(),
+                budget,
+            }),
             location,
         });
     }
