@@ -1,7 +1,7 @@
 //! The built binary: only the integration tests know its path
 //! (`CARGO_BIN_EXE_check_tidb_log_backup`); the harness itself is in `testkit`.
 
-use testkit::run::{run, Run};
+use testkit::run::{run, run_in, Run};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_check_tidb_log_backup");
 
@@ -15,7 +15,13 @@ pub fn check_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     run(BINARY, args, env)
 }
 
+/// [`check_env`] in the working directory `dir`.
+pub fn check_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_in(BINARY, dir, args, env)
+}
+
 /// [`check_env`] with the run's peak RSS in KiB (measured by `/usr/bin/time`).
+#[allow(dead_code)] // for the tests that measure peak RSS
 pub fn check_measured(args: &[&str], env: &[(&str, &str)]) -> (Run, u64) {
     testkit::run::run_measured(BINARY, args, env)
 }
