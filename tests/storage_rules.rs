@@ -54,6 +54,11 @@ fn healthy() -> LogRead {
         newest_flush: Some(Flush::Ts(ts(NOW - H / 20))),
         suspicious_metas: 0,
         cut_listings: Vec::new(),
+        migration_layers: 0,
+        layer_truncated_to: Vec::new(),
+        locks: Vec::new(),
+        more_locks: 0,
+        resume_state: None,
     }
 }
 
