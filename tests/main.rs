@@ -23,6 +23,7 @@ mod range_oracle;
 mod rules;
 mod secrets;
 mod storage;
+mod storage_control;
 mod storage_rules;
 mod telegraf_parse;
 mod throughput;

@@ -132,6 +132,9 @@ fn a_local_log_storage_gives_brs_window_and_the_newest_flush() {
     // the control reads: the LISTs of v1/migrations/ and of v1/'s locks, the GETs of
     // truncating.lock and of the CRR resume state (none of them here).
     assert_eq!(t["storage_requests"], 12);
+    assert_eq!(t["migration_layers"], 0);
+    assert_eq!(t["storage_locks"], serde_json::json!([]));
+    assert_eq!(t["resume_state_checkpoint_ts"], serde_json::Value::Null);
     // The table's row, and a window threshold.
     let out = run(&etcd, &config, &["--format", "table"], &[("TZ", "UTC")]);
     // BR's 80-column frame wraps the value.

@@ -276,4 +276,18 @@ pub struct StorageView {
     /// The oldest point PITR can restore to: the oldest valid full backup's ts.
     pub pitr_restorable_from_ts: Option<u64>,
     pub requests: Option<u32>,
+    /// Migration layers (`v1/migrations/*.mgrt`) besides `BASE`.
+    pub migration_layers: Option<usize>,
+    /// The lock objects, by name (`None` when the storage was not read).
+    pub locks: Option<Vec<LockView>>,
+    /// `crr-checkpoint/resume-state.json`'s `last_checkpoint`, when it holds one.
+    pub resume_state_checkpoint_ts: Option<u64>,
+}
+
+/// One storage lock: its key and how long it has been held (`None`: its last-modified
+/// time is in the future).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockView {
+    pub name: String,
+    pub age_seconds: Option<u64>,
 }

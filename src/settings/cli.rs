@@ -248,6 +248,11 @@ pub(super) struct Cli {
     #[arg(long, value_name = "SIZE")]
     pub(super) storage_max_object: Option<String>,
 
+    /// A storage lock (truncating.lock, v1/LOCK.*, v1/APPEND_LOCK.*) older than this
+    /// → WARNING: left by a truncation, compaction or restore that died [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) storage_lock_stale: Option<String>,
+
     /// Age of the newest valid full backup for WARNING, e.g. 8d
     #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
     pub(super) full_age_warning: Option<String>,
@@ -314,6 +319,10 @@ fn help_defaults() -> Vec<(&'static str, String)> {
         (
             "storage_unreachable_state",
             state(policy::STORAGE_UNREACHABLE_STATE),
+        ),
+        (
+            "storage_lock_stale",
+            short_duration(policy::STORAGE_LOCK_STALE),
         ),
     ]
 }
@@ -410,6 +419,7 @@ impl Cli {
             full_backup_root: some_vec(&self.full_backup_root),
             allow_storage_endpoints: some_vec(&self.allow_storage_endpoint),
             storage_max_object: self.storage_max_object.clone(),
+            storage_lock_stale: self.storage_lock_stale.clone(),
             full_age_warning: self.full_age_warning.clone(),
             full_age_critical: self.full_age_critical.clone(),
             tasks: Default::default(),

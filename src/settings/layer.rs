@@ -97,6 +97,8 @@ pub struct Layer {
     pub allow_storage_endpoints: Option<Vec<String>>,
     /// `--storage-max-object`, e.g. `16MiB`.
     pub storage_max_object: Option<String>,
+    /// `--storage-lock-stale`, a duration.
+    pub storage_lock_stale: Option<String>,
     pub full_age_warning: Option<String>,
     pub full_age_critical: Option<String>,
     /// `[tasks.<name>]` threshold overrides (files only).
@@ -223,6 +225,7 @@ impl Layer {
             full_backup_root,
             allow_storage_endpoints,
             storage_max_object,
+            storage_lock_stale,
             full_age_warning,
             full_age_critical
         )
