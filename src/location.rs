@@ -88,16 +88,42 @@ impl Location {
         }
     }
 
-    /// A URL in BR's syntax. Query options: `endpoint`, `region`, `force-path-style`,
-    /// `profile` (s3), `account-name` (azure). Anything else is an error, so that a typo
-    /// does not silently read another bucket.
+    /// A storage as BR's `ParseBackend` takes it (pingcap/tidb:pkg/objstore/parse.go,
+    /// formerly br/pkg/storage/parse.go; docs/storage.md#storage-urls): a URL
+    /// (`s3://bucket/prefix?endpoint=…`, `gcs://`/`gs://`, `azure://`/`azblob://`,
+    /// `local://`/`file://`), or a bare path, which is a local directory (a relative one
+    /// against the working directory). Query options: `endpoint`, `region`,
+    /// `force-path-style`, `profile` (s3), `account-name` (azure). Anything else is an
+    /// error, so that a typo does not silently read another bucket.
     pub fn parse(url: &str) -> Result<Location, String> {
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-            format!("invalid storage URL '{url}' (want s3://, gcs://, azure:// or local://)")
-        })?;
-        let (body, query) = rest.split_once('?').unwrap_or((rest, ""));
+        Location::parse_in(url, || {
+            std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    /// [`Location::parse`], a relative bare path taken against `cwd()`.
+    pub fn parse_in(
+        url: &str,
+        cwd: impl FnOnce() -> Result<String, String>,
+    ) -> Result<Location, String> {
+        let bad = |why: &str| format!("invalid storage URL '{url}': {why}");
+        let parts = GoUrl::parse(url).map_err(|e| bad(&e))?;
+        let Some(scheme) = parts.scheme else {
+            // No scheme: BR takes the whole text as a path, made absolute
+            // (`filepath.Abs`: joined to the working directory, then cleaned).
+            let path = if url.starts_with('/') {
+                clean_path(url)
+            } else {
+                let cwd = cwd()
+                    .map_err(|e| bad(&format!("cannot make the relative path absolute ({e})")))?;
+                clean_path(&format!("{cwd}/{url}"))
+            };
+            return Ok(Location::Local { path });
+        };
         let mut options: Vec<(String, String)> = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
+        for pair in parts.query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             options.push((k.replace('_', "-").to_ascii_lowercase(), percent_decode(v)));
         }
@@ -107,11 +133,11 @@ impl Location {
                 None => String::new(),
             }
         };
-        let (host, path) = body.split_once('/').unwrap_or((body, ""));
-        let prefix = path.trim_matches('/').to_string();
-        let location = match scheme.to_ascii_lowercase().as_str() {
+        let host = parts.host;
+        let prefix = parts.path.trim_matches('/').to_string();
+        let location = match scheme.as_str() {
             "s3" => Location::S3 {
-                bucket: host.to_string(),
+                bucket: host,
                 prefix,
                 endpoint: without_userinfo(&take(&mut options, "endpoint")),
                 region: take(&mut options, "region"),
@@ -122,22 +148,22 @@ impl Location {
                 named_profile: !take(&mut options, "profile").is_empty(),
             },
             "gcs" | "gs" => Location::Gcs {
-                bucket: host.to_string(),
+                bucket: host,
                 prefix,
                 endpoint: without_userinfo(&take(&mut options, "endpoint")),
             },
             "azure" | "azblob" => Location::Azure {
-                container: host.to_string(),
+                container: host,
                 prefix,
                 endpoint: without_userinfo(&take(&mut options, "endpoint")),
                 account: take(&mut options, "account-name"),
             },
-            "local" | "file" => Location::Local {
-                path: format!("/{}", body.trim_start_matches('/')),
-            },
+            // BR keeps the URL's path only: `local://dir/x` is `/x`, its host dropped.
+            "local" | "file" if parts.path.is_empty() => return Err(bad("no path")),
+            "local" | "file" => Location::Local { path: parts.path },
             other => {
                 return Err(format!(
-                    "invalid storage URL '{url}': scheme {other} cannot be read (want s3, gcs, azure or local)"
+                    "invalid storage URL '{url}': scheme {other} cannot be read (want s3, gcs, azure, local or a path)"
                 ))
             }
         };
@@ -254,6 +280,113 @@ impl Location {
     }
 }
 
+/// A URL split as Go's `net/url.Parse` splits it, for what `ParseBackend` reads: the
+/// scheme (lower case; `None` for a bare path), the host (userinfo dropped), the path
+/// (unescaped) and the raw query. BR first writes every `+` as `%2B` (`ParseRawURL`),
+/// so a `+` stays a `+`.
+struct GoUrl {
+    scheme: Option<String>,
+    host: String,
+    path: String,
+    query: String,
+}
+
+impl GoUrl {
+    fn parse(raw: &str) -> Result<GoUrl, String> {
+        if raw.is_empty() {
+            return Err("empty store is not allowed".to_string());
+        }
+        if raw.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err("invalid control character in URL".to_string());
+        }
+        let (raw, _fragment) = raw.split_once('#').unwrap_or((raw, ""));
+        // getScheme: letters, then letters, digits, `+`, `-` or `.`, up to a `:`.
+        let mut scheme = None;
+        let mut rest = raw;
+        for (i, c) in raw.char_indices() {
+            match c {
+                'a'..='z' | 'A'..='Z' => {}
+                '0'..='9' | '+' | '-' | '.' if i > 0 => {}
+                ':' if i == 0 => return Err("missing protocol scheme".to_string()),
+                ':' => {
+                    scheme = Some(raw[..i].to_ascii_lowercase());
+                    rest = &raw[i + 1..];
+                    break;
+                }
+                _ => break,
+            }
+        }
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if scheme.is_none() && rest.split('/').next().is_some_and(|s| s.contains(':')) {
+            return Err("first path segment in URL cannot contain colon".to_string());
+        }
+        let (host, path) = match rest.strip_prefix("//") {
+            Some(after) if scheme.is_some() => {
+                let end = after.find('/').unwrap_or(after.len());
+                let authority = &after[..end];
+                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                (host.to_string(), &after[end..])
+            }
+            // `scheme:opaque` has no path; `scheme:/path` has one.
+            _ if scheme.is_some() && !rest.starts_with('/') => (String::new(), ""),
+            _ => (String::new(), rest),
+        };
+        Ok(GoUrl {
+            scheme,
+            host,
+            path: path_unescape(path)?,
+            query: query.to_string(),
+        })
+    }
+}
+
+/// Go's `url.PathUnescape`: every `%` starts two hex digits.
+fn path_unescape(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+            match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => {
+                    return Err(format!(
+                        "invalid URL escape {}",
+                        shown(
+                            &String::from_utf8_lossy(&bytes[i..bytes.len().min(i + 3)]),
+                            3
+                        )
+                    ))
+                }
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Go's `filepath.Clean` of an absolute path: no `.`, no `..` (none above the root), no
+/// doubled or trailing `/`.
+fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -312,7 +445,6 @@ mod tests {
         assert!(Location::parse("s3:///p")
             .unwrap_err()
             .contains("no bucket"));
-        assert!(Location::parse("bucket/prefix").is_err());
         for bad in [
             "::::",
             "http://[",
@@ -330,5 +462,60 @@ mod tests {
             Location::parse("s3://b").unwrap().child("full-1").prefix(),
             "full-1"
         );
+    }
+
+    /// Every form `ParseBackend` gives a local directory, and the ones it refuses.
+    #[test]
+    fn paths_and_file_urls_as_brs_parse_backend() {
+        let local = |url: &str| match Location::parse_in(url, || Ok("/srv/br".to_string())) {
+            Ok(Location::Local { path }) => Ok(path),
+            Ok(other) => Err(format!("not local: {other:?}")),
+            Err(e) => Err(e),
+        };
+        for (url, path) in [
+            // A bare path: `filepath.Abs` (the working directory, then `Clean`).
+            ("/backups/snap-1", "/backups/snap-1"),
+            ("/backups//snap-1/./", "/backups/snap-1"),
+            ("/backups/x/../snap-1", "/backups/snap-1"),
+            ("backups/snap-1", "/srv/br/backups/snap-1"),
+            ("./snap-1", "/srv/br/snap-1"),
+            ("../snap-1", "/srv/snap-1"),
+            ("snap+1", "/srv/br/snap+1"),
+            // Taken whole, query and all: BR makes no URL of it.
+            ("/backups/snap?1", "/backups/snap?1"),
+            // `local://` and `file://`: the URL's path, unescaped; a host is dropped.
+            ("file:///x", "/x"),
+            ("file:/x", "/x"),
+            ("FILE:///x", "/x"),
+            ("local:///x%20y/", "/x y/"),
+            ("local://backups/snap-1", "/snap-1"),
+            ("file:///x#frag", "/x"),
+        ] {
+            assert_eq!(local(url), Ok(path.to_string()), "{url}");
+        }
+        for (url, why) in [
+            ("", "empty store is not allowed"),
+            (":x", "missing protocol scheme"),
+            ("a b:c/d", "first path segment in URL cannot contain colon"),
+            ("/x%zz", "invalid URL escape %zz"),
+            ("/x\ty", "invalid control character"),
+            ("file:x", "no path"),
+            ("local://", "no path"),
+            ("noop://", "scheme noop cannot be read"),
+            ("hdfs://h/p", "scheme hdfs cannot be read"),
+            ("ks3://b/p", "scheme ks3 cannot be read"),
+            ("bucket:9000/p", "scheme bucket cannot be read"),
+        ] {
+            let e = local(url).unwrap_err();
+            assert!(e.contains(why), "{url}: {e}");
+        }
+        assert_eq!(
+            Location::parse("s3://b/a%2Fb+c/").unwrap().prefix(),
+            "a/b+c"
+        );
+        assert_eq!(Location::parse("s3://key@b/p").unwrap().container(), "b");
+        let relative = Location::parse("snap-1").unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(relative.prefix(), cwd.join("snap-1").display().to_string());
     }
 }

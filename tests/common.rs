@@ -1,7 +1,7 @@
 //! The built binary: only the integration tests know its path
 //! (`CARGO_BIN_EXE_check_tidb_log_backup`); the harness itself is in `testkit`.
 
-use testkit::run::{run, Run};
+use testkit::run::{run, run_in, Run};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_check_tidb_log_backup");
 
@@ -13,6 +13,11 @@ pub fn check(args: &[&str]) -> Run {
 /// [`check`] with extra environment variables (`TZ`, `NO_COLOR`, …).
 pub fn check_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     run(BINARY, args, env)
+}
+
+/// [`check_env`] in the working directory `dir`.
+pub fn check_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_in(BINARY, dir, args, env)
 }
 
 /// [`check_env`] with the run's peak RSS in KiB (measured by `/usr/bin/time`).

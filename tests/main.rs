@@ -26,6 +26,7 @@ mod rules;
 mod secrets;
 mod state_dir;
 mod storage;
+mod storage_control;
 mod storage_rules;
 mod telegraf_parse;
 mod throughput;

@@ -128,8 +128,13 @@ fn a_local_log_storage_gives_brs_window_and_the_newest_flush() {
     assert_eq!(t["restorable_window_seconds"], 2970);
     assert_eq!(t["newest_flush_age_seconds"], 240);
     assert_eq!(t["truncate_ts"], at("2024-01-01T00:10:00Z"));
-    // backupmeta, safepoint, BASE, LIST, 3 .ts files (one skipped), the freshness LIST.
-    assert_eq!(t["storage_requests"], 8);
+    // backupmeta, safepoint, BASE, LIST, 3 .ts files (one skipped), the freshness LIST;
+    // the control reads: the LISTs of v1/migrations/ and of v1/'s locks, the GETs of
+    // truncating.lock and of the CRR resume state (none of them here).
+    assert_eq!(t["storage_requests"], 12);
+    assert_eq!(t["migration_layers"], 0);
+    assert_eq!(t["storage_locks"], serde_json::json!([]));
+    assert_eq!(t["resume_state_checkpoint_ts"], serde_json::Value::Null);
     // The table's row, and a window threshold.
     let out = run(&etcd, &config, &["--format", "table"], &[("TZ", "UTC")]);
     // BR's 80-column frame wraps the value.
@@ -183,8 +188,9 @@ fn s3_reads_only_and_its_faults_are_findings() {
         requests.iter().all(|(m, _)| m == "GET" || m == "HEAD"),
         "{requests:?}"
     );
-    // Tier A (4 + 3 .ts) plus one freshness page, which starts after checkpoint - 30 min.
-    assert_eq!(requests.len(), 8, "{requests:?}");
+    // Tier A (4 + 3 .ts) plus one freshness page, which starts after checkpoint - 30 min,
+    // plus the control reads (2 LISTs, 2 GETs).
+    assert_eq!(requests.len(), 12, "{requests:?}");
     assert!(
         requests
             .iter()

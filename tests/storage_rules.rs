@@ -3,11 +3,12 @@
 
 use check_tidb_log_backup::judge::policy::StoragePolicy;
 use check_tidb_log_backup::judge::storage::judge;
+use check_tidb_log_backup::judge::LockView;
 use check_tidb_log_backup::model::{StoreTs, Task};
 use check_tidb_log_backup::range::Range;
 use check_tidb_log_backup::service_state::State;
 use check_tidb_log_backup::storage::{
-    Flush, FullBackup, FullMeta, LogRead, LogStorage, RootMeta, StorageFacts,
+    Flush, FullBackup, FullMeta, LogRead, LogStorage, RootMeta, StorageFacts, StorageLock,
 };
 use check_tidb_log_backup::tso;
 
@@ -55,6 +56,11 @@ fn healthy() -> LogRead {
         suspicious_metas: 0,
         cut_listings: Vec::new(),
         verified: None,
+        migration_layers: 0,
+        layer_truncated_to: Vec::new(),
+        locks: Vec::new(),
+        more_locks: 0,
+        resume_state: None,
     }
 }
 
@@ -318,4 +324,219 @@ fn the_full_backup_base() {
         .findings
         .iter()
         .any(|f| f.text.contains("encrypted") && f.text.contains("approximate")));
+}
+
+/// BR's `Load` merges BASE, every migration layer and the safepoint file: a layer whose
+/// `truncated_to` is past BASE (an interrupted truncation) moves restorable_from.
+#[test]
+fn migration_layers_move_restorable_from() {
+    let mut read = healthy();
+    read.truncate_safepoint = ts(NOW - 72 * H);
+    read.base_truncated_to = Some(ts(NOW - 48 * H));
+    read.migration_layers = 3;
+    read.layer_truncated_to = vec![
+        ("00000001_0000000000000001.mgrt".into(), 0),
+        ("00000002_00000000000000AB.mgrt".into(), ts(NOW - 24 * H)),
+        ("00000003_0000000000000003.mgrt".into(), ts(NOW - 36 * H)),
+    ];
+    let (judged, view) = judge(
+        &task(NOW - H / 12),
+        &storage(Ok(read.clone())),
+        &StorageFacts::default(),
+        &StoragePolicy::default(),
+        NOW,
+    );
+    assert_eq!(view.restorable_from_ts, Some(ts(NOW - 24 * H)));
+    assert_eq!(view.truncate_ts, Some(ts(NOW - 24 * H)));
+    assert_eq!(view.window_seconds, Some(24 * 3600 - 300));
+    assert_eq!(view.migration_layers, Some(3));
+    assert_eq!(
+        states(&judged),
+        vec![(
+            State::Ok,
+            "s3://b/p: migration layer v1/migrations/00000002_00000000000000AB.mgrt truncates to 2024-01-07 00:00:00 +0000, past BASE and the safepoint file: a truncation not merged into BASE yet (BR counts it)".to_string()
+        )]
+    );
+    // A layer behind BASE changes nothing; a layer in the future is not believed.
+    read.layer_truncated_to = vec![
+        ("00000001_1.mgrt".into(), ts(NOW - 60 * H)),
+        ("00000002_2.mgrt".into(), ts(NOW + H)),
+    ];
+    let (judged, view) = judge(
+        &task(NOW - H / 12),
+        &storage(Ok(read.clone())),
+        &StorageFacts::default(),
+        &StoragePolicy::default(),
+        NOW,
+    );
+    assert_eq!(view.restorable_from_ts, Some(ts(NOW - 48 * H)));
+    assert_eq!(
+        states(&judged),
+        vec![(
+            State::Warning,
+            "s3://b/p: v1/migrations/00000002_2.mgrt claims a time in the future (2024-01-08 01:00:00 +0000): not used for the window".to_string()
+        )]
+    );
+    // More layers than are read: said, as a WARNING.
+    read.layer_truncated_to.clear();
+    read.migration_layers = 65;
+    let (judged, _) = judge(
+        &task(NOW - H / 12),
+        &storage(Ok(read)),
+        &StorageFacts::default(),
+        &StoragePolicy::default(),
+        NOW,
+    );
+    assert_eq!(
+        states(&judged),
+        vec![(
+            State::Warning,
+            "s3://b/p: 65 migration layers in v1/migrations/, only the newest 64 read: restorable_from may be earlier than BR's (br log truncate merges them into BASE)".to_string()
+        )]
+    );
+}
+
+/// Each lock's age against `--storage-lock-stale`: older is a WARNING naming it, younger
+/// an OK-level line; a time in the future is not judged.
+#[test]
+fn storage_locks_and_their_ages() {
+    let lock = |name: &str, modified_ms: u64| StorageLock {
+        name: name.into(),
+        modified_ms,
+    };
+    let mut read = healthy();
+    read.locks = vec![
+        lock("truncating.lock", NOW - 2 * H),
+        lock("v1/LOCK.READ.00000000deadbeef", NOW - H / 6),
+        lock("v1/LOCK.WRIT", NOW + H),
+    ];
+    read.more_locks = 2;
+    let run = |policy: &StoragePolicy| {
+        judge(
+            &task(NOW - H / 12),
+            &storage(Ok(read.clone())),
+            &StorageFacts::default(),
+            policy,
+            NOW,
+        )
+    };
+    let (judged, view) = run(&StoragePolicy::default());
+    assert_eq!(
+        states(&judged),
+        vec![
+            (State::Warning, "s3://b/p: lock truncating.lock is 2h0m0s old, over 1h0m0s: left by br log truncate that died? It blocks the next truncation and compaction until removed".to_string()),
+            (State::Ok, "s3://b/p: lock v1/LOCK.READ.00000000deadbeef held for 10m0s: a restore or a compaction is running".to_string()),
+            (State::Warning, "s3://b/p: lock v1/LOCK.WRIT claims a time in the future (2024-01-08 01:00:00 +0000): its age is not judged".to_string()),
+            (State::Ok, "s3://b/p: 2 more locks not shown (the oldest 32 are)".to_string()),
+        ]
+    );
+    assert_eq!(
+        view.locks,
+        Some(vec![
+            LockView {
+                name: "truncating.lock".into(),
+                age_seconds: Some(7200)
+            },
+            LockView {
+                name: "v1/LOCK.READ.00000000deadbeef".into(),
+                age_seconds: Some(600)
+            },
+            LockView {
+                name: "v1/LOCK.WRIT".into(),
+                age_seconds: None
+            },
+        ])
+    );
+    let (judged, _) = run(&StoragePolicy {
+        lock_stale: 3 * 3600,
+        ..StoragePolicy::default()
+    });
+    assert_eq!(
+        judged.findings[0].text,
+        "s3://b/p: lock truncating.lock held for 2h0m0s: br log truncate is running"
+    );
+    assert_eq!(judged.findings[0].state, State::Ok);
+    // No lock at all: an empty list, not null.
+    let (judged, view) = judge(
+        &task(NOW - H / 12),
+        &storage(Ok(healthy())),
+        &StorageFacts::default(),
+        &StoragePolicy::default(),
+        NOW,
+    );
+    assert_eq!((states(&judged), view.locks), (vec![], Some(vec![])));
+}
+
+/// The newest BR takes the CRR resume state's last_checkpoint as restorable_to; one the
+/// checkpoint files do not reach is a WARNING.
+#[test]
+fn the_crr_resume_state_bounds_restorable_to() {
+    let run = |resume: Option<Result<u64, String>>, files: Vec<(String, u64)>| {
+        let read = LogRead {
+            resume_state: resume,
+            global_checkpoints: files,
+            ..healthy()
+        };
+        judge(
+            &empty_task(),
+            &storage(Ok(read)),
+            &StorageFacts::default(),
+            &StoragePolicy::default(),
+            NOW,
+        )
+    };
+    let files = healthy().global_checkpoints; // the newest: 5 minutes before now
+                                              // Behind the files: BR's bound is the lower one.
+    let (judged, view) = run(Some(Ok(ts(NOW - H))), files.clone());
+    assert_eq!(view.restorable_to_ts, Some(ts(NOW - H)));
+    assert_eq!(view.resume_state_checkpoint_ts, Some(ts(NOW - H)));
+    assert_eq!(view.storage_checkpoint_ts, Some(ts(NOW - H / 12)));
+    assert_eq!(
+        states(&judged),
+        vec![(
+            State::Ok,
+            "restorable to 2024-01-07 23:00:00 +0000 as BR takes it from crr-checkpoint/resume-state.json in s3://b/p (the checkpoint files reach 2024-01-07 23:55:00 +0000)".to_string()
+        )]
+    );
+    // Ahead of the files: BR would accept restore points nothing proves.
+    let (judged, view) = run(Some(Ok(ts(NOW - H / 60))), files.clone());
+    assert_eq!(view.restorable_to_ts, Some(ts(NOW - H / 60)));
+    assert_eq!(
+        states(&judged),
+        vec![(
+            State::Warning,
+            "BR would accept restore points up to 2024-01-07 23:59:00 +0000 that the storage's checkpoint files do not prove (only up to 2024-01-07 23:55:00 +0000): crr-checkpoint/resume-state.json in s3://b/p from another replication lineage?".to_string()
+        )]
+    );
+    let (judged, _) = run(Some(Ok(ts(NOW - H))), Vec::new());
+    assert!(judged.findings[0]
+        .text
+        .contains("do not prove (there are none)"));
+    // Equal: nothing to say.
+    let (judged, view) = run(Some(Ok(ts(NOW - H / 12))), files.clone());
+    assert_eq!(
+        (states(&judged), view.restorable_to_ts),
+        (vec![], Some(ts(NOW - H / 12)))
+    );
+    // Not a resume state, or one in the future: the files bound the window.
+    let (judged, view) = run(Some(Err("it has no last_checkpoint".into())), files.clone());
+    assert_eq!(view.restorable_to_ts, Some(ts(NOW - H / 12)));
+    assert_eq!(view.resume_state_checkpoint_ts, None);
+    assert_eq!(
+        states(&judged),
+        vec![(
+            State::Warning,
+            "s3://b/p: crr-checkpoint/resume-state.json holds no last_checkpoint (it has no last_checkpoint): TiKV's compact-log-backup refuses this storage; the window uses the checkpoint files".to_string()
+        )]
+    );
+    let (judged, view) = run(Some(Ok(ts(NOW + H))), files);
+    assert_eq!(view.restorable_to_ts, Some(ts(NOW - H / 12)));
+    assert_eq!(view.resume_state_checkpoint_ts, Some(ts(NOW + H)));
+    assert_eq!(
+        states(&judged),
+        vec![(
+            State::Warning,
+            "s3://b/p: crr-checkpoint/resume-state.json claims a time in the future (2024-01-08 01:00:00 +0000): not used for the window".to_string()
+        )]
+    );
 }

@@ -35,7 +35,7 @@ pub mod verdict;
 
 pub use policy::{Policy, Thresholds};
 pub use verdict::{
-    ClusterFacts, Finding, Judged, Metric, Origin, PauseDetails, PausePayload, PauseView,
+    ClusterFacts, Finding, Judged, LockView, Metric, Origin, PauseDetails, PausePayload, PauseView,
     StorageView, StoreCounts, TaskVerdict, Verdict,
 };
 

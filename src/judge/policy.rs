@@ -45,6 +45,9 @@ pub const UNREACHABLE_STATE: State = State::Critical;
 
 /// The backup storage cannot be read (the etcd verdict still stands).
 pub const STORAGE_UNREACHABLE_STATE: State = State::Warning;
+/// A storage lock (`truncating.lock`, `v1/LOCK.*`, `v1/APPEND_LOCK.*`) older than this
+/// (seconds) → WARNING: its process most likely died (docs/storage.md#storage-locks).
+pub const STORAGE_LOCK_STALE: u64 = 3600;
 
 /// `--storage` thresholds, all optional (no default window or age: it depends on the
 /// retention the operator chose).
@@ -60,6 +63,8 @@ pub struct StoragePolicy {
     /// Age of the newest valid full backup (seconds).
     pub full_age_warning: Option<Range>,
     pub full_age_critical: Option<Range>,
+    /// A storage lock older than this (seconds) → WARNING; younger → an OK-level line.
+    pub lock_stale: u64,
 }
 
 impl Default for StoragePolicy {
@@ -72,6 +77,7 @@ impl Default for StoragePolicy {
             flush_age_critical: None,
             full_age_warning: None,
             full_age_critical: None,
+            lock_stale: STORAGE_LOCK_STALE,
         }
     }
 }

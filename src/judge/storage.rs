@@ -1,18 +1,23 @@
 //! `--storage`: what the backup storage says can be restored, against what etcd claims
-//! (docs/storage.md). BR's rules (`br log metadata`, `br restore point`):
-//! restorable_from = max(log start, truncate safepoint), restorable_to =
-//! max(restorable_from, the newest `global_checkpoint` file); a full backup is a PITR base
-//! when restorable_from ≤ its end_version ≤ restorable_to.
+//! (docs/storage.md). BR's rules (`br log metadata`, `br restore point`, the migrations'
+//! `Load`): restorable_from = max(log start, truncate safepoint, `truncated_to` of BASE and
+//! of every migration layer), restorable_to = max(restorable_from, the CRR resume state's
+//! `last_checkpoint` when there is one, else the newest `global_checkpoint` file); a full
+//! backup is a PITR base when restorable_from ≤ its end_version ≤ restorable_to. Beside
+//! them, the storage locks and their ages.
 
 use super::policy::StoragePolicy;
 use super::verdict::{Judged, Metric};
 use crate::model::Task;
 use crate::range::Range;
 use crate::service_state::State;
-use crate::storage::{flush_ms, FullMeta, LogStorage, StorageFacts, FLUSH_WINDOW_MS};
+use crate::storage::{
+    flush_ms, FullMeta, LogRead, LogStorage, StorageFacts, FLUSH_WINDOW_MS, MAX_LOCKS,
+    MAX_MIGRATION_LAYERS, RESUME_STATE,
+};
 use crate::tso;
 
-use super::verdict::StorageView;
+use super::verdict::{LockView, StorageView};
 
 /// How far ahead of now a storage's time may be (clock skew) before it is not believed.
 const FUTURE_SKEW_MS: u64 = 5 * 60 * 1000;
@@ -71,42 +76,91 @@ pub fn judge(
         }
     };
     view.state = "ok";
-    // A time the storage claims beyond now (and a little clock skew) is not used.
-    let future = |ts: u64| tso::physical_ms(ts) > now_ms + FUTURE_SKEW_MS;
-    let mut claims = |what: &str, ts: u64| {
-        if future(ts) {
-            out.push(
-                State::Warning,
-                format!(
-                    "{url}: {what} claims a time in the future ({}): not used for the window",
-                    date(ts)
-                ),
-            );
-            0
-        } else {
-            ts
-        }
+    let believed = |out: &mut Judged, what: &str, ts: u64| {
+        believable(
+            out,
+            url,
+            what,
+            tso::physical_ms(ts),
+            now_ms,
+            "not used for the window",
+        )
     };
-    let truncate = claims("the truncate safepoint", read.truncate_safepoint).max(
-        read.base_truncated_to
-            .map_or(0, |ts| claims("v1/migrations/BASE", ts)),
-    );
+    // BR's `Load` folds the safepoint file into BASE and merges every layer: the
+    // truncation point is the largest of them all (docs/storage.md#migration-layers).
+    let base_and_file = [
+        ("the truncate safepoint", read.truncate_safepoint),
+        ("v1/migrations/BASE", read.base_truncated_to.unwrap_or(0)),
+    ]
+    .into_iter()
+    .filter(|(what, ts)| believed(&mut out, what, *ts))
+    .map(|(_, ts)| ts)
+    .max()
+    .unwrap_or(0);
+    let mut truncate = base_and_file;
+    let mut beyond_base: Option<(&str, u64)> = None;
+    for (name, ts) in &read.layer_truncated_to {
+        if !believed(&mut out, &format!("v1/migrations/{name}"), *ts) {
+            continue;
+        }
+        if *ts > truncate {
+            truncate = *ts;
+            beyond_base = Some((name, *ts));
+        }
+    }
     view.truncate_ts = Some(truncate);
+    view.migration_layers = Some(read.migration_layers);
+    if let Some((name, ts)) = beyond_base {
+        out.push(
+            State::Ok,
+            format!(
+                "{url}: migration layer v1/migrations/{name} truncates to {}, past BASE and the safepoint file: a truncation not merged into BASE yet (BR counts it)",
+                date(ts)
+            ),
+        );
+    }
+    if read.migration_layers > MAX_MIGRATION_LAYERS {
+        out.push(
+            State::Warning,
+            format!(
+                "{url}: {} in v1/migrations/, only the newest {MAX_MIGRATION_LAYERS} read: restorable_from may be earlier than BR's (br log truncate merges them into BASE)",
+                crate::text::plural(read.migration_layers, "migration layer")
+            ),
+        );
+    }
     let mut checkpoints: Vec<u64> = Vec::new();
     for (store, ts) in &read.global_checkpoints {
-        let ts = claims(&format!("v1/global_checkpoint/{store}.ts"), *ts);
-        if ts > 0 {
-            checkpoints.push(ts);
+        if believed(&mut out, &format!("v1/global_checkpoint/{store}.ts"), *ts) && *ts > 0 {
+            checkpoints.push(*ts);
         }
     }
     let checkpoint = checkpoints.into_iter().max();
     view.storage_checkpoint_ts = checkpoint;
+    // The newest BR takes the CRR resume state's last_checkpoint as the upper bound
+    // instead of the checkpoint files (docs/storage.md#the-crr-resume-state).
+    let resume = match &read.resume_state {
+        None => None,
+        Some(Err(e)) => {
+            out.push(
+                State::Warning,
+                format!(
+                    "{url}: {RESUME_STATE} holds no last_checkpoint ({e}): TiKV's compact-log-backup refuses this storage; the window uses the checkpoint files"
+                ),
+            );
+            None
+        }
+        Some(Ok(ts)) => {
+            view.resume_state_checkpoint_ts = Some(*ts);
+            believed(&mut out, RESUME_STATE, *ts).then_some(*ts)
+        }
+    };
     for prefix in &read.cut_listings {
         out.push(
             State::Ok,
             format!("{url}: the listing of {prefix} was cut at its page budget"),
         );
     }
+    locks(&mut out, &mut view, url, read, policy, now_ms);
     let root = match &read.backupmeta {
         None => {
             out.push(
@@ -150,7 +204,10 @@ pub fn judge(
         return (out, view);
     };
     let from = root.start_version.max(truncate);
-    let to = from.max(checkpoint.unwrap_or(0));
+    let to = from.max(resume.or(checkpoint).unwrap_or(0));
+    if let Some(resume) = resume {
+        resume_state(&mut out, url, resume, checkpoint);
+    }
     let window = (tso::physical_ms(to).saturating_sub(tso::physical_ms(from))) / 1000;
     view.restorable_from_ts = Some(from);
     view.restorable_to_ts = Some(to);
@@ -333,6 +390,127 @@ pub fn identity(storage: &LogStorage, live: Option<u64>) -> Judged {
         }
     }
     out
+}
+
+/// Whether a time the storage claims (Unix ms) is believable: beyond now and a little
+/// clock skew it is not, and a WARNING says so.
+fn believable(out: &mut Judged, url: &str, what: &str, ms: u64, now_ms: u64, not: &str) -> bool {
+    if ms > now_ms + FUTURE_SKEW_MS {
+        out.push(
+            State::Warning,
+            format!(
+                "{url}: {what} claims a time in the future ({}): {not}",
+                tso::br_date(ms)
+            ),
+        );
+        return false;
+    }
+    true
+}
+
+/// The CRR resume state against the checkpoint files: BR believes the resume state; a
+/// value the files do not reach claims a range nothing is known to have written.
+fn resume_state(out: &mut Judged, url: &str, resume: u64, checkpoint: Option<u64>) {
+    match checkpoint {
+        Some(files) if resume <= files => {
+            if resume < files {
+                out.push(
+                    State::Ok,
+                    format!(
+                        "restorable to {} as BR takes it from {RESUME_STATE} in {url} (the checkpoint files reach {})",
+                        date(resume),
+                        date(files)
+                    ),
+                );
+            }
+        }
+        Some(files) => out.push(
+            State::Warning,
+            format!(
+                "BR would accept restore points up to {} that the storage's checkpoint files do not prove (only up to {}): {RESUME_STATE} in {url} from another replication lineage?",
+                date(resume),
+                date(files)
+            ),
+        ),
+        None => out.push(
+            State::Warning,
+            format!(
+                "BR would accept restore points up to {} that the storage's checkpoint files do not prove (there are none): {RESUME_STATE} in {url} from another replication lineage?",
+                date(resume)
+            ),
+        ),
+    }
+}
+
+/// Who takes a lock (tikv/tikv:components/external_storage/src/locking.rs,
+/// pingcap/tidb:br/pkg/stream/stream_metas.go, br/pkg/task/stream.go).
+fn lock_holder(name: &str) -> &'static str {
+    match name {
+        "truncating.lock" => "br log truncate",
+        "v1/LOCK.WRIT" => "a truncation merging the migrations",
+        "v1/APPEND_LOCK.WRIT" => "a compaction appending a migration",
+        n if n.starts_with("v1/LOCK.READ.") => "a restore or a compaction",
+        _ => "a truncation, compaction or restore",
+    }
+}
+
+/// The storage locks: each one's age against `--storage-lock-stale`.
+fn locks(
+    out: &mut Judged,
+    view: &mut StorageView,
+    url: &str,
+    read: &LogRead,
+    policy: &StoragePolicy,
+    now_ms: u64,
+) {
+    let mut views = Vec::new();
+    for lock in &read.locks {
+        let name = &lock.name;
+        let age = believable(
+            out,
+            url,
+            &format!("lock {name}"),
+            lock.modified_ms,
+            now_ms,
+            "its age is not judged",
+        )
+        .then(|| now_ms.saturating_sub(lock.modified_ms) / 1000);
+        match age {
+            Some(age) if age > policy.lock_stale => out.push(
+                State::Warning,
+                format!(
+                    "{url}: lock {name} is {} old, over {}: left by {} that died? It blocks the next truncation and compaction until removed",
+                    tso::human_duration(age),
+                    tso::human_duration(policy.lock_stale),
+                    lock_holder(name)
+                ),
+            ),
+            Some(age) => out.push(
+                State::Ok,
+                format!(
+                    "{url}: lock {name} held for {}: {} is running",
+                    tso::human_duration(age),
+                    lock_holder(name)
+                ),
+            ),
+            None => {}
+        }
+        views.push(LockView {
+            name: name.clone(),
+            age_seconds: age,
+        });
+    }
+    if read.more_locks > 0 {
+        out.push(
+            State::Ok,
+            format!(
+                "{url}: {} more lock{} not shown (the oldest {MAX_LOCKS} are)",
+                read.more_locks,
+                if read.more_locks == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    view.locks = Some(views);
 }
 
 /// The full-backup base: BR's `br restore point` checks, without restoring anything.

@@ -291,4 +291,18 @@ pub struct StorageView {
     pub log_bytes_per_hour: Option<u64>,
     /// `--verify`: the progress to keep in the state file.
     pub verify_state: Option<crate::statefile::VerifyState>,
+    /// Migration layers (`v1/migrations/*.mgrt`) besides `BASE`.
+    pub migration_layers: Option<usize>,
+    /// The lock objects, by name (`None` when the storage was not read).
+    pub locks: Option<Vec<LockView>>,
+    /// `crr-checkpoint/resume-state.json`'s `last_checkpoint`, when it holds one.
+    pub resume_state_checkpoint_ts: Option<u64>,
+}
+
+/// One storage lock: its key and how long it has been held (`None`: its last-modified
+/// time is in the future).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockView {
+    pub name: String,
+    pub age_seconds: Option<u64>,
 }

@@ -59,6 +59,16 @@ struct TaskEvent<'a> {
     full_backup_age_seconds: Option<u64>,
     pitr_restorable_from_ts: Option<u64>,
     storage_requests: Option<u32>,
+    migration_layers: Option<usize>,
+    storage_locks: Option<Vec<LockEvent<'a>>>,
+    resume_state_checkpoint_ts: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct LockEvent<'a> {
+    name: &'a str,
+    /// Null when its last-modified time is in the future.
+    age_seconds: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -248,6 +258,17 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
         full_backup_age_seconds: st.and_then(|s| s.full_backup_age_seconds),
         pitr_restorable_from_ts: st.and_then(|s| s.pitr_restorable_from_ts),
         storage_requests: st.and_then(|s| s.requests),
+        migration_layers: st.and_then(|s| s.migration_layers),
+        storage_locks: st.and_then(|s| s.locks.as_ref()).map(|locks| {
+            locks
+                .iter()
+                .map(|l| LockEvent {
+                    name: &l.name,
+                    age_seconds: l.age_seconds,
+                })
+                .collect()
+        }),
+        resume_state_checkpoint_ts: st.and_then(|s| s.resume_state_checkpoint_ts),
     }
 }
 

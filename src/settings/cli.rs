@@ -269,6 +269,10 @@ pub(super) struct Cli {
     /// The requests --verify may send per task per run [default: {default}]
     #[arg(long, value_name = "N")]
     pub(super) verify_budget: Option<u32>,
+    /// A storage lock (truncating.lock, v1/LOCK.*, v1/APPEND_LOCK.*) older than this
+    /// → WARNING: left by a truncation, compaction or restore that died [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) storage_lock_stale: Option<String>,
 
     /// Age of the newest valid full backup for WARNING, e.g. 8d
     #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
@@ -338,6 +342,10 @@ fn help_defaults() -> Vec<(&'static str, String)> {
         (
             "storage_unreachable_state",
             state(policy::STORAGE_UNREACHABLE_STATE),
+        ),
+        (
+            "storage_lock_stale",
+            short_duration(policy::STORAGE_LOCK_STALE),
         ),
     ]
 }
@@ -437,6 +445,7 @@ impl Cli {
             storage_max_object: self.storage_max_object.clone(),
             verify: self.verify.then_some(true),
             verify_budget: self.verify_budget,
+            storage_lock_stale: self.storage_lock_stale.clone(),
             full_age_warning: self.full_age_warning.clone(),
             full_age_critical: self.full_age_critical.clone(),
             tasks: Default::default(),

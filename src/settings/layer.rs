@@ -104,6 +104,8 @@ pub struct Layer {
     pub verify: Option<bool>,
     /// `--verify-budget`: requests per task per run.
     pub verify_budget: Option<u32>,
+    /// `--storage-lock-stale`, a duration.
+    pub storage_lock_stale: Option<String>,
     pub full_age_warning: Option<String>,
     pub full_age_critical: Option<String>,
     /// `[tasks.<name>]` threshold overrides (files only).
@@ -233,6 +235,7 @@ impl Layer {
             storage_max_object,
             verify,
             verify_budget,
+            storage_lock_stale,
             full_age_warning,
             full_age_critical
         )

@@ -2,8 +2,8 @@
 //! credentials, and the full backups that can be PITR bases.
 
 use super::layer::{Layer, StorageOverride, TaskStorage};
-use super::values::{parse_size, range, state};
-use crate::judge::policy::{StoragePolicy, STORAGE_UNREACHABLE_STATE};
+use super::values::{parse_seconds, parse_size, range, state};
+use crate::judge::policy::{StoragePolicy, STORAGE_LOCK_STALE, STORAGE_UNREACHABLE_STATE};
 use crate::location::Location;
 use crate::secret::Secret;
 use crate::storage::{
@@ -111,6 +111,10 @@ pub(super) fn build(
         flush_age_critical: optional_range(&layer.flush_age_critical, "flush-age-critical")?,
         full_age_warning: optional_range(&layer.full_age_warning, "full-age-warning")?,
         full_age_critical: optional_range(&layer.full_age_critical, "full-age-critical")?,
+        lock_stale: match &layer.storage_lock_stale {
+            Some(text) => parse_seconds(text, "storage-lock-stale")?,
+            None => STORAGE_LOCK_STALE,
+        },
     };
     let task_credentials = match layer.storage_credentials.as_deref() {
         None | Some("host") => false,

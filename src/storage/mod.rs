@@ -4,8 +4,9 @@
 //! `backupmeta`, the truncate safepoint file, `v1/migrations/BASE`, one LIST of
 //! `v1/global_checkpoint/` and a GET of each `<store>.ts`; then the LIST of
 //! `v1/backupmeta/` starting after the checkpoint minus [`FLUSH_WINDOW_MS`], paged to its
-//! end, for the newest flush. Only GET and LIST are ever sent; no BR command, no lock
-//! file. Which endpoints are contacted, and with whose credentials: `trust.rs`. Every
+//! end, for the newest flush. Beside Tier A, the control objects (`read/control.rs`): the
+//! migration layers, the locks and the CRR resume state. Only GET and LIST are ever
+//! sent; no BR command, no lock file. Which endpoints are contacted, and with whose credentials: `trust.rs`. Every
 //! read is capped by `--storage-max-object`, every listing by [`MAX_LIST_PAGES`].
 
 mod credentials;
@@ -36,6 +37,13 @@ pub const MAX_LIST_PAGES: usize = 20;
 pub const VERIFY_BUDGET: u32 = 200;
 /// `--storage-max-object`'s default: a log backupmeta is a few hundred bytes.
 pub const MAX_OBJECT: u64 = 16 << 20;
+/// Migration layers (`v1/migrations/*.mgrt`) whose `truncated_to` is read, the newest
+/// first (one GET each); more is a finding.
+pub const MAX_MIGRATION_LAYERS: usize = 64;
+/// Lock objects kept (the oldest); the rest are only counted.
+pub const MAX_LOCKS: usize = 32;
+/// The CRR checkpoint service's resume state, relative to the log storage's prefix.
+pub const RESUME_STATE: &str = "crr-checkpoint/resume-state.json";
 
 /// What one task's log storage holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +80,25 @@ pub struct LogRead {
     pub cut_listings: Vec<String>,
     /// `--verify`: this run's verification of the chain (`None` when not asked).
     pub verified: Option<Result<Verified, String>>,
+    /// Migration layers in `v1/migrations/` besides `BASE` (`{seq:08}_{hash:016X}.mgrt`).
+    pub migration_layers: usize,
+    /// The newest [`MAX_MIGRATION_LAYERS`] layers: (name, `truncated_to`), by name.
+    pub layer_truncated_to: Vec<(String, u64)>,
+    /// `truncating.lock`, and every `v1/LOCK*` and `v1/APPEND_LOCK*` object: the oldest
+    /// [`MAX_LOCKS`], by name.
+    pub locks: Vec<StorageLock>,
+    /// Lock objects beyond [`MAX_LOCKS`].
+    pub more_locks: usize,
+    /// [`RESUME_STATE`]'s `last_checkpoint`: `None` when the object does not exist, an
+    /// error when it holds none.
+    pub resume_state: Option<Result<u64, String>>,
+}
+
+/// A lock object: its key (relative to the prefix) and last-modified time (Unix ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageLock {
+    pub name: String,
+    pub modified_ms: u64,
 }
 
 /// A root `backupmeta` as decoded.

@@ -23,6 +23,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod control;
+
 /// At most this many `.ts` files are fetched at once.
 const CHECKPOINT_FETCHES: usize = 16;
 
@@ -32,6 +34,8 @@ struct Counted {
     store: Arc<dyn ObjectStore>,
     seen: Seen,
     local: bool,
+    /// It lists in key order from a start key (S3, GCS): a listing may stop early.
+    ordered: bool,
     /// `--storage-max-object`.
     max_object: u64,
 }
@@ -213,8 +217,9 @@ async fn read_log(
             None => None,
         }
     };
-    let (tier_a, fresh) = futures::join!(tier_a(store), fresh_early);
+    let (tier_a, fresh, control) = futures::join!(tier_a(store), fresh_early, control::read(store));
     let mut out = tier_a?;
+    control?.apply(&mut out);
     let fresh = match fresh {
         Some(listed) => listed?,
         None => {
@@ -447,6 +452,7 @@ pub fn read_all(
                 store,
                 seen: seen.clone(),
                 local: matches!(location, Location::Local { .. }),
+                ordered: matches!(location, Location::S3 { .. } | Location::Gcs { .. }),
                 max_object,
             })
     };

@@ -80,17 +80,42 @@ pub enum MigrationVersion {
     M2 = 2,
 }
 
-/// `backup.Migration`: `v1/migrations/BASE` and the `.mgrt` files (edits, compactions
-/// and destructions left out).
+/// `backup.Migration`: `v1/migrations/BASE` and the layers
+/// `v1/migrations/{seq:08}_{hash:016X}.mgrt` (`edit_meta` 1, `destruct_prefix` 4 and
+/// `ingested_sst_paths` 7 left out).
 #[derive(Clone, PartialEq, Message)]
 pub struct Migration {
     /// Log data before this ts has been (or is being) deleted.
     #[prost(uint64, tag = "2")]
     pub truncated_to: u64,
+    /// Compactions (`tikv-ctl compact-log-backup`) this migration adds.
+    #[prost(message, repeated, tag = "3")]
+    pub compactions: Vec<LogFileCompaction>,
     #[prost(string, tag = "5")]
     pub creator: String,
     #[prost(enumeration = "MigrationVersion", tag = "6")]
     pub version: i32,
+}
+
+/// `backup.LogFileCompaction`: one compaction a migration adds (`comments` 4,
+/// `generated_files` 7 and the size totals 10, 11 left out).
+#[derive(Clone, PartialEq, Message)]
+pub struct LogFileCompaction {
+    #[prost(uint64, tag = "1")]
+    pub compaction_from_ts: u64,
+    #[prost(uint64, tag = "2")]
+    pub compaction_until_ts: u64,
+    #[prost(string, tag = "3")]
+    pub name: String,
+    /// Where its subcompaction metas are (`v1/compactions/<name>_<crc64>/metas`).
+    #[prost(string, tag = "5")]
+    pub artifacts: String,
+    #[prost(uint64, tag = "6")]
+    pub artifacts_hash: u64,
+    #[prost(uint64, tag = "8")]
+    pub input_min_ts: u64,
+    #[prost(uint64, tag = "9")]
+    pub input_max_ts: u64,
 }
 
 #[cfg(test)]
@@ -149,13 +174,33 @@ mod tests {
         field_varint(7, 1, &mut want);
         assert_eq!(meta.encode_to_vec(), want);
 
+        let compaction = LogFileCompaction {
+            compaction_from_ts: 1,
+            compaction_until_ts: 2,
+            name: "n".into(),
+            artifacts: "a".into(),
+            artifacts_hash: 6,
+            input_min_ts: 8,
+            input_max_ts: 9,
+        };
+        let mut c = Vec::new();
+        field_varint(1, 1, &mut c);
+        field_varint(2, 2, &mut c);
+        field_bytes(3, b"n", &mut c);
+        field_bytes(5, b"a", &mut c);
+        for (tag, v) in [(6, 6), (8, 8), (9, 9)] {
+            field_varint(tag, v, &mut c);
+        }
+        assert_eq!(compaction.encode_to_vec(), c);
         let migration = Migration {
             truncated_to: 2,
+            compactions: vec![compaction],
             creator: "c".into(),
             version: MigrationVersion::M2 as i32,
         };
         let mut want = Vec::new();
         field_varint(2, 2, &mut want);
+        field_bytes(3, &c, &mut want);
         field_bytes(5, b"c", &mut want);
         field_varint(6, 2, &mut want);
         assert_eq!(migration.encode_to_vec(), want);

@@ -9,6 +9,9 @@
 //! | `backup.lock` | BR `log start` | text; present = the task was restarted |
 //! | `v1_stream_trancate_safepoint.txt` (sic) | BR `log truncate` | ASCII decimal u64, no newline |
 //! | `v1/migrations/BASE` | BR, tikv-ctl | [`Migration`] with `truncated_to` |
+//! | `v1/migrations/{seq:08}_{hash:016X}.mgrt` | BR, tikv-ctl (a layer not merged into BASE yet) | [`Migration`]: `truncated_to` or [`LogFileCompaction`]s |
+//! | `truncating.lock`, `v1/LOCK.WRIT`, `v1/LOCK.READ.{hex16}`, `v1/APPEND_LOCK.WRIT` | BR, TiKV: a truncation, compaction or restore in progress | JSON lock meta |
+//! | `crr-checkpoint/resume-state.json` | the CRR checkpoint service | JSON `{"last_checkpoint":N,…}` |
 //! | `v1/global_checkpoint/<store>.ts` | each TiKV | 8-byte little-endian TSO |
 //! | `v1/backupmeta/<name>.meta` | each TiKV, per flush | [`Metadata`]; names in [`MetaName`] |
 //! | `v1/<YYYYMMDD>/<HH>/<store>/<min_ts>-<uuid>.log` | each TiKV, per flush | data (UTC date and hour of max_ts) |
@@ -17,7 +20,10 @@
 //! writes them to a directory or a test server. [`bench_metas`] makes many metas cheaply.
 //! Snapshot backups are [`crate::full_backup::FullBackup`].
 
-use crate::brpb::{BackupMeta, DataFileGroup, MetaVersion, Metadata, Migration};
+use crate::brpb::{
+    BackupMeta, DataFileGroup, LogFileCompaction, MetaVersion, Metadata, Migration,
+    MigrationVersion,
+};
 use crate::store::Objects;
 use prost::Message;
 use std::time::Duration;
@@ -31,6 +37,21 @@ pub const BR_VERSION: &str = "BR\nRelease Version: v8.5.0";
 
 /// The safepoint file's name, with BR's typo (`trancate`).
 pub const SAFEPOINT_FILE: &str = "v1_stream_trancate_safepoint.txt";
+/// The CRR checkpoint service's resume state.
+pub const RESUME_STATE_FILE: &str = "crr-checkpoint/resume-state.json";
+
+/// `v1/migrations/{seq:08}_{hash:016X}.mgrt`, the hash as TiKV computes it for a
+/// migration without meta edits: the XOR of its compactions' `artifacts_hash` and its
+/// `truncated_to` (tikv/tikv:components/compact-log-backup/src/storage.rs,
+/// `name_of_migration`, `hash_migration`).
+pub fn layer_key(seq: u64, layer: &Migration) -> String {
+    let hash = layer
+        .compactions
+        .iter()
+        .fold(layer.truncated_to, |h, c| h ^ c.artifacts_hash);
+    format!("v1/migrations/{seq:08}_{hash:016X}.mgrt")
+}
+
 /// What `br log start` writes in `backup.lock`.
 pub const LOCK_TEXT: &str =
     "DO NOT DELETE\nThis file exists to remind other backup jobs won't use this path";
@@ -217,6 +238,7 @@ pub struct LogStorage {
     truncated_to: Option<u64>,
     checkpoints: Vec<(u64, u64)>,
     flushes: Vec<Flush>,
+    layers: Vec<(u64, Migration)>,
     extra: Objects,
 }
 
@@ -237,6 +259,7 @@ impl LogStorage {
             truncated_to: None,
             checkpoints: Vec::new(),
             flushes: Vec::new(),
+            layers: Vec::new(),
             extra: Vec::new(),
         }
     }
@@ -280,6 +303,63 @@ impl LogStorage {
     pub fn migration_truncated_to(mut self, ts: u64) -> LogStorage {
         self.truncated_to = Some(ts);
         self
+    }
+
+    /// A migration layer `v1/migrations/{seq:08}_{hash:016X}.mgrt` with `truncated_to` =
+    /// ts: a truncation whose merge into BASE did not finish.
+    pub fn layer_truncated_to(mut self, seq: u64, ts: u64) -> LogStorage {
+        self.layers.push((
+            seq,
+            Migration {
+                truncated_to: ts,
+                creator: "br".into(),
+                version: MigrationVersion::M2 as i32,
+                ..Default::default()
+            },
+        ));
+        self
+    }
+
+    /// A migration layer of `tikv-ctl compact-log-backup`: one compaction of the logs in
+    /// `[from, until)`, `truncated_to` 0.
+    pub fn compaction_layer(mut self, seq: u64, from: u64, until: u64) -> LogStorage {
+        let name = format!("compaction-{seq}");
+        self.layers.push((
+            seq,
+            Migration {
+                compactions: vec![LogFileCompaction {
+                    compaction_from_ts: from,
+                    compaction_until_ts: until,
+                    artifacts: format!("v1/compactions/{name}/metas"),
+                    artifacts_hash: uuid_of(seq, from) as u64,
+                    name,
+                    input_min_ts: from,
+                    input_max_ts: until.saturating_sub(1),
+                }],
+                creator: "tikv-ctl compact-log-backup".into(),
+                version: MigrationVersion::M2 as i32,
+                ..Default::default()
+            },
+        ));
+        self
+    }
+
+    /// A lock object at `key` (`truncating.lock`, `v1/LOCK.WRIT`, `v1/LOCK.READ.{hex16}`,
+    /// `v1/APPEND_LOCK.WRIT`) holding TiKV's lock meta as JSON
+    /// (tikv/tikv:components/external_storage/src/locking.rs `LockMeta`).
+    pub fn lock(self, key: &str, hint: &str) -> LogStorage {
+        let meta = format!(
+            r#"{{"locked_at":"2024-01-01T00:00:00Z","locker_host":"br-host","locker_pid":4242,"txn_id":"{}","hint":"{hint}"}}"#,
+            uuid_text(uuid_of(key.len() as u64, 4242))
+        );
+        self.object(key, meta.as_bytes())
+    }
+
+    /// `crr-checkpoint/resume-state.json`, as the CRR checkpoint service persists it.
+    pub fn resume_state(self, last_checkpoint: u64) -> LogStorage {
+        let json =
+            format!(r#"{{"last_checkpoint":{last_checkpoint},"synced_ts":{last_checkpoint}}}"#);
+        self.object(RESUME_STATE_FILE, json.as_bytes())
     }
 
     /// `v1/global_checkpoint/<store_id>.ts` = ts (8 bytes, little-endian).
@@ -329,9 +409,13 @@ impl LogStorage {
             let base = Migration {
                 truncated_to: ts,
                 creator: "br".into(),
-                version: crate::brpb::MigrationVersion::M2 as i32,
+                version: MigrationVersion::M2 as i32,
+                ..Default::default()
             };
             out.push(("v1/migrations/BASE".into(), base.encode_to_vec()));
+        }
+        for (seq, layer) in &self.layers {
+            out.push((layer_key(*seq, layer), layer.encode_to_vec()));
         }
         for (store, ts) in &self.checkpoints {
             out.push((
@@ -442,6 +526,42 @@ mod tests {
         assert_eq!(get("v1/global_checkpoint/1.ts"), (start + 7).to_le_bytes());
         assert_eq!(get("v1/global_checkpoint/9.ts").len(), 7);
         assert_eq!(objects.len(), 8, "{:?}", objects.iter().map(|o| &o.0));
+
+        let layered = LogStorage::new(start)
+            .layer_truncated_to(3, start + 9)
+            .compaction_layer(4, start, start + 8)
+            .lock("v1/LOCK.WRIT", "StreamTruncation: MergeMigration")
+            .resume_state(start + 10)
+            .objects();
+        let layer = |seq: &str| {
+            layered
+                .iter()
+                .find(|(k, _)| k.starts_with(&format!("v1/migrations/{seq}_")))
+                .unwrap()
+        };
+        let (key, bytes) = layer("00000003");
+        assert_eq!(
+            key,
+            &format!("v1/migrations/00000003_{:016X}.mgrt", start + 9)
+        );
+        assert_eq!(
+            Migration::decode(&bytes[..]).unwrap().truncated_to,
+            start + 9
+        );
+        let compaction = Migration::decode(&layer("00000004").1[..]).unwrap();
+        assert_eq!(compaction.truncated_to, 0);
+        assert_eq!(compaction.compactions[0].input_max_ts, start + 7);
+        let lock = &layered.iter().find(|(k, _)| k == "v1/LOCK.WRIT").unwrap().1;
+        assert!(String::from_utf8_lossy(lock).contains(r#""hint":"StreamTruncation"#));
+        let resume = &layered
+            .iter()
+            .find(|(k, _)| k == RESUME_STATE_FILE)
+            .unwrap()
+            .1;
+        assert_eq!(
+            String::from_utf8_lossy(resume),
+            format!(r#"{{"last_checkpoint":{0},"synced_ts":{0}}}"#, start + 10)
+        );
 
         let none = LogStorage::new(start).without_backupmeta().objects();
         assert!(none.is_empty());

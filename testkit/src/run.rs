@@ -16,6 +16,11 @@ pub fn run(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     output(Command::new(binary).args(args), env)
 }
 
+/// [`run`] in the working directory `dir`.
+pub fn run_in(binary: &str, dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    output(Command::new(binary).current_dir(dir).args(args), env)
+}
+
 /// [`run`] under `/usr/bin/time` (which passes its environment on), with the process's
 /// peak RSS in KiB.
 pub fn run_measured(binary: &str, args: &[&str], env: &[(&str, &str)]) -> (Run, u64) {
