@@ -37,7 +37,7 @@ pub use verdict::{
 };
 
 use crate::facts::Observed;
-use crate::model::Task;
+use crate::model::{Status, Task};
 use crate::pd::PdFacts;
 use crate::service_state::State;
 use crate::throughput::TikvFacts;
@@ -160,10 +160,13 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
 
     let origin = pause::origin(task, ctx.pd.and_then(|p| p.gc.as_ref().ok()));
     let mut judged = task_state::undecodable_keys(task);
-    if origin == Some(Origin::AdvancerLagLimit) {
-        judged.extend(pause::auto_paused(task, ctx.policy));
-    } else {
-        judged.extend(task_state::failed(task));
+    match origin {
+        Some(Origin::AdvancerLagLimit) => judged.extend(pause::auto_paused(task, ctx.policy)),
+        // `as-error` makes BR show ERROR, but an operator paused it: judged as a pause.
+        Some(Origin::Operator) if task.status() == Status::Error => {
+            judged.extend(pause::operator_error(task))
+        }
+        _ => judged.extend(task_state::failed(task)),
     }
     // Worth naming only when there is a choice: with one store it is the task's lag.
     let rows = task.store_rows();
