@@ -274,8 +274,8 @@ pub struct Cluster {
     /// Keys under `owner/` (advancer election candidates).
     pub owner_keys: usize,
     pub read: ReadInfo,
-    /// Tasks with an `info/` key, selected or not.
-    pub total_tasks: usize,
+    /// The name of every task with an `info/` key, selected or not, in key order.
+    pub task_names: Vec<String>,
 }
 
 pub use crate::selection::{Pattern, Patterns, Selection};
@@ -408,7 +408,7 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
             endpoint: snapshot.endpoint.clone(),
             round_trips: snapshot.round_trips,
         },
-        total_tasks: known.len(),
+        task_names: known.iter().map(|name| name_of(name)).collect(),
     }
 }
 

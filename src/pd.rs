@@ -118,6 +118,30 @@ pub fn is_log_backup_safepoint(service_id: &str) -> bool {
         || service_id.ends_with("_pause_safepoint")
 }
 
+/// The task a log-backup service safepoint was written for: `backup-stream-<task>-<store>`
+/// (a TiKV's flush), `<task>-<store>-pause-guard` (a TiKV's fatal error) or
+/// `<task>_pause_safepoint` (`br log pause`); `None` for `log-backup-coordinator`, which
+/// serves every task, and for any other id. The store id is the last `-` segment, so a
+/// task name may hold `-` itself.
+pub fn log_backup_task_of(service_id: &str) -> Option<&str> {
+    fn task_store(rest: &str) -> Option<&str> {
+        rest.rsplit_once('-')
+            .filter(|(task, store)| {
+                !task.is_empty() && !store.is_empty() && store.bytes().all(|b| b.is_ascii_digit())
+            })
+            .map(|(task, _)| task)
+    }
+    if let Some(rest) = service_id.strip_prefix("backup-stream-") {
+        return task_store(rest);
+    }
+    if let Some(rest) = service_id.strip_suffix("-pause-guard") {
+        return task_store(rest);
+    }
+    service_id
+        .strip_suffix("_pause_safepoint")
+        .filter(|task| !task.is_empty())
+}
+
 /// What PD's HTTP API said, each call on its own (one may fail while the other works).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PdFacts {
@@ -224,6 +248,21 @@ mod tests {
         assert!(!protects_task("gc_worker", "pitr"));
         assert!(!protects_task("backup-stream-pitr-4", "pitr"));
         assert!(is_log_backup_safepoint("backup-stream-pitr-4"));
+        for (id, task) in [
+            ("backup-stream-pitr-4", Some("pitr")),
+            ("backup-stream-my-task-1001", Some("my-task")),
+            ("pitr-4-pause-guard", Some("pitr")),
+            ("my-task-4-pause-guard", Some("my-task")),
+            ("pitr_pause_safepoint", Some("pitr")),
+            ("log-backup-coordinator", None),
+            ("backup-stream-pitr", None),
+            ("backup-stream-pitr-x", None),
+            ("backup-stream--4", None),
+            ("_pause_safepoint", None),
+            ("gc_worker", None),
+        ] {
+            assert_eq!(log_backup_task_of(id), task, "{id}");
+        }
         assert!(is_log_backup_safepoint("old_pause_safepoint"));
         assert!(!is_log_backup_safepoint("gc_worker"));
         assert!(!is_log_backup_safepoint("ticdc-default"));

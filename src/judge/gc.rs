@@ -87,28 +87,44 @@ pub fn judge(
     out
 }
 
-/// No task exists at all, yet log-backup safepoints remain → WARNING: they hold GC back
-/// for nothing (a task stopped without cleaning up).
-pub fn orphan_safepoints(gc: &GcSafepoints, total_tasks: usize) -> Judged {
+/// Live log-backup service safepoints of tasks that do not exist → WARNING: they hold GC
+/// back for nothing (docs/rules.md#run-level-rules). `task_names` are every task with task
+/// info, selected or not. With no task at all, every log-backup safepoint is an orphan
+/// (`log-backup-coordinator` too); otherwise those whose id names a task that is gone
+/// (`pd::log_backup_task_of`). An entry whose `expired_at` has passed holds nothing (PD
+/// ignores it and drops it lazily) and is never one. A stopped task's flush safepoints
+/// (`backup-stream-<task>-<store>`) are such orphans on a TiKV that leaves them behind, and
+/// absent on one with tikv/tikv#19829, which removes them on `br log stop`: the rule reads
+/// what PD lists, so both are judged right.
+pub fn orphan_safepoints(gc: &GcSafepoints, task_names: &[String], now_ms: u64) -> Judged {
     let mut out = Judged::default();
-    if total_tasks > 0 {
-        return out;
-    }
+    let now_s = (now_ms / 1000) as i64;
     let orphaned: Vec<&str> = gc
         .service_gc_safe_points
         .iter()
-        .filter(|sp| pd::is_log_backup_safepoint(&sp.service_id))
+        .filter(|sp| sp.expired_at > now_s && pd::is_log_backup_safepoint(&sp.service_id))
+        .filter(|sp| {
+            task_names.is_empty()
+                || pd::log_backup_task_of(&sp.service_id)
+                    .is_some_and(|task| !task_names.iter().any(|name| name == task))
+        })
         .map(|sp| sp.service_id.as_str())
         .collect();
-    if !orphaned.is_empty() {
-        out.push(
-            State::Warning,
-            format!(
-                "orphan log-backup safepoints hold GC back while no task exists: {}",
-                orphaned.join(", ")
-            ),
-        );
+    if orphaned.is_empty() {
+        return out;
     }
+    let text = if task_names.is_empty() {
+        format!(
+            "orphan log-backup safepoints hold GC back while no task exists: {}",
+            orphaned.join(", ")
+        )
+    } else {
+        format!(
+            "orphan log-backup safepoints hold GC back for tasks that no longer exist: {}",
+            orphaned.join(", ")
+        )
+    };
+    out.push(State::Warning, text);
     out
 }
 

@@ -9,7 +9,7 @@
 //!   last-error on a running task → WARNING;
 //! - [`lag`]: checkpoint lag against the running or paused thresholds;
 //! - [`gc`]: GC safepoint at or past the checkpoint → CRITICAL; a paused task's resume
-//!   deadline; orphan log-backup safepoints when no task exists;
+//!   deadline; orphan log-backup safepoints of tasks that do not exist;
 //! - [`stores`]: stores Down/Disconnected, advancer owner, checkpoint not persisted;
 //! - [`tikv`]: `--throughput` signals from TiKV's `/metrics`;
 //! - [`cluster`]: etcd unreadable (timeout → UNKNOWN, else `--unreachable-state`),
@@ -84,7 +84,7 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
     if let Some(pd) = pd {
         run.extend(cluster::pd_readable(pd));
         if let Ok(gc) = &pd.gc {
-            run.extend(gc::orphan_safepoints(gc, cluster.total_tasks));
+            run.extend(gc::orphan_safepoints(gc, &cluster.task_names, now_ms));
         }
         if let Ok(stores) = &pd.stores {
             let counts = stores::counts(stores);

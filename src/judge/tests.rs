@@ -238,7 +238,8 @@ fn central_global_far_ahead_of_the_storage_checkpoint_warns() {
     assert_eq!(judge_one(t, None, 1).state, State::Ok);
 }
 
-fn cluster(tasks: Vec<Task>, total_tasks: usize) -> Cluster {
+/// `tasks` judged; `names`: every task with task info, selected or not.
+fn cluster(tasks: Vec<Task>, names: &[&str]) -> Cluster {
     Cluster {
         tasks,
         missing: vec![],
@@ -250,7 +251,7 @@ fn cluster(tasks: Vec<Task>, total_tasks: usize) -> Cluster {
             endpoint: "e".into(),
             round_trips: 2,
         },
-        total_tasks,
+        task_names: names.iter().map(|n| n.to_string()).collect(),
     }
 }
 
@@ -264,11 +265,15 @@ fn judge_with_pd(cluster: Cluster, pd: Option<&PdFacts>, policy: &Policy, now_ms
 }
 
 #[test]
-fn orphan_safepoints_warn_only_when_no_task_exists() {
+fn orphan_safepoints_are_those_of_tasks_that_do_not_exist() {
     let safepoints = vec![
         sp("gc_worker", u64::MAX / 2, 1),
         sp("pitr-4-pause-guard", NOW + MIN, 1),
         sp("backup-stream-pitr-1", NOW + MIN, 1),
+        sp("log-backup-coordinator", NOW + MIN, 1),
+        // Expired: PD ignores it, so it holds nothing back.
+        sp("backup-stream-pitr-4", NOW, 1),
+        sp("ticdc-default-changefeed", NOW + MIN, 1),
     ];
     let facts = pd(NOW - MIN, safepoints, &[]);
     let policy = Policy {
@@ -277,12 +282,22 @@ fn orphan_safepoints_warn_only_when_no_task_exists() {
         gc_hold_warning: u64::MAX,
         ..Policy::default()
     };
-    let v = judge_with_pd(cluster(vec![], 0), Some(&facts), &policy, NOW);
+    let v = judge_with_pd(cluster(vec![], &[]), Some(&facts), &policy, NOW);
     assert_eq!(v.state, State::Warning);
-    assert_eq!(v.findings[1].text, "orphan log-backup safepoints hold GC back while no task exists: pitr-4-pause-guard, backup-stream-pitr-1");
-    // With a task present (even one not selected) they belong to it.
-    let v = judge_with_pd(cluster(vec![], 1), Some(&facts), &policy, NOW);
+    assert_eq!(v.findings[1].text, "orphan log-backup safepoints hold GC back while no task exists: pitr-4-pause-guard, backup-stream-pitr-1, log-backup-coordinator");
+    // With the task present (even one not selected) they belong to it, and the
+    // coordinator serves every task.
+    let v = judge_with_pd(cluster(vec![], &["pitr"]), Some(&facts), &policy, NOW);
     assert_eq!(v.state, State::Ok);
+    assert_eq!(v.findings.len(), 1, "{:?}", v.findings);
+    // With another task only, pitr's are orphans; the coordinator is not.
+    let v = judge_with_pd(cluster(vec![], &["pitr2"]), Some(&facts), &policy, NOW);
+    assert_eq!(v.state, State::Warning);
+    assert_eq!(v.findings[1].text, "orphan log-backup safepoints hold GC back for tasks that no longer exist: pitr-4-pause-guard, backup-stream-pitr-1");
+    // Once they expire, nothing is left to say.
+    let later = NOW + MIN;
+    let v = judge_with_pd(cluster(vec![], &[]), Some(&facts), &policy, later);
+    assert_eq!(v.findings.len(), 1, "{:?}", v.findings);
 }
 
 #[test]
@@ -293,7 +308,7 @@ fn an_unreadable_pd_api_is_a_warning_finding_and_skips_its_rules() {
         stores: Err("refused".into()),
     };
     let v = judge_with_pd(
-        cluster(vec![task(5)], 1),
+        cluster(vec![task(5)], &["pitr"]),
         Some(&facts),
         &Policy::default(),
         NOW,
