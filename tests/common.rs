@@ -16,6 +16,7 @@ pub fn check_env(args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 /// [`check_env`] with the run's peak RSS in KiB (measured by `/usr/bin/time`).
+#[allow(dead_code)] // the hostile storage tests use it (they land next)
 pub fn check_measured(args: &[&str], env: &[(&str, &str)]) -> (Run, u64) {
     testkit::run::run_measured(BINARY, args, env)
 }
