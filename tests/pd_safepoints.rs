@@ -3,10 +3,12 @@
 //!
 //! - A stopped task's flush safepoints (`backup-stream-<task>-<store>`): left behind by a
 //!   TiKV without tikv/tikv#19829, removed by one with it; the orphan rule is right for
-//!   both, with and without another task (docs/rules.md#run-level-rules).
+//!   both, with and without another task (docs/rules.md#orphan-safepoints).
+//! - Keyspace clusters: a paused task whose `<task>_pause_safepoint` is a per-keyspace GC
+//!   barrier, which PD serves over no HTTP route (docs/rules.md#keyspace-gc-barriers).
 
 use crate::common::check;
-use testkit::{fixture_path, Etcd, PdServer, Run};
+use testkit::{fixture_path, Etcd, PdServer, Route, Run};
 
 const NOW: &str = "2024-01-01T01:05:00Z";
 /// `NOW` in Unix seconds.
@@ -29,11 +31,18 @@ fn gc_body(entries: &[String]) -> String {
 
 /// PD serving the default stores (fixtures/pd/stores.json) and `gc`.
 fn pd_with_gc(gc: String) -> PdServer {
+    pd_with(gc, vec![])
+}
+
+/// [`pd_with_gc`] plus `more` routes (anything else is HTTP 404).
+fn pd_with(gc: String, more: Vec<Route>) -> PdServer {
     let stores = std::fs::read_to_string(fixture_path("pd/stores.json")).unwrap();
-    PdServer::start(vec![
+    let mut routes: Vec<Route> = vec![
         ("/pd/api/v1/stores".into(), 200, stores),
         ("/pd/api/v1/gc/safepoint".into(), 200, gc),
-    ])
+    ];
+    routes.extend(more);
+    PdServer::start(routes)
 }
 
 /// The check at `NOW` in the nagios format, `-v`.
@@ -179,4 +188,139 @@ fn a_new_tikv_removes_a_stopped_tasks_flush_safepoints_and_nothing_is_an_orphan(
         out.stdout
     );
     assert!(!out.stdout.contains("orphan"), "{}", out.stdout);
+}
+
+// ---------------------------------------------------------------------------------------
+// Keyspace clusters: GC barriers PD does not serve over HTTP.
+// ---------------------------------------------------------------------------------------
+
+/// One keyspace as `GET /pd/api/v2/keyspaces` lists it (tikv/pd:server/apiv2/handlers/keyspace.go).
+fn keyspace(id: u32, name: &str, gc_management_type: Option<&str>) -> String {
+    let gc = gc_management_type
+        .map(|t| format!(r#""gc_management_type":"{t}","#))
+        .unwrap_or_default();
+    format!(
+        r#"{{"id":{id},"name":"{name}","state":"ENABLED","created_at":1704000000,"state_changed_at":1704000000,"config":{{{gc}"tso_keyspace_group_id":"0"}}}}"#
+    )
+}
+
+fn keyspace_page(keyspaces: &[String], next: &str) -> String {
+    format!(
+        r#"{{"keyspaces":[{}],"next_page_token":"{next}"}}"#,
+        keyspaces.join(",")
+    )
+}
+
+const UNPROTECTED: &str = "no service safepoint protects the paused checkpoint: GC may pass it at any time and resume would fail";
+const CANNOT_SEE: &str = "resume deadline unknown: no service safepoint protects the paused checkpoint, but keyspace-level GC is on for keyspace ks1 (id 1); BR then holds GC back with a per-keyspace GC barrier (pitr_pause_safepoint) that PD serves over no HTTP API, so the check cannot see keyspace barriers";
+
+/// The ndjson summary's `keyspace_level_gc` (raw JSON) of a run.
+fn keyspace_field(etcd: &Etcd, pd: &PdServer) -> String {
+    let out = run(etcd, pd, &["--format", "ndjson"]);
+    let summary = out.stdout.lines().last().unwrap().to_string();
+    let value: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    value["keyspace_level_gc"].to_string()
+}
+
+#[test]
+fn a_paused_task_on_a_keyspace_cluster_is_not_critical_for_a_barrier_the_check_cannot_see() {
+    // `br log pause` at 01:05 (fixtures/pause-v2-manual.toml); PD's /gc/safepoint lists
+    // GC's own entry only: the pause safepoint is a GC barrier of keyspace ks1.
+    let etcd = Etcd::start();
+    etcd.load(&["pause-v2-manual.toml"]);
+    let gc = gc_body(&[]);
+    let ks1 = keyspace(1, "ks1", Some("keyspace_level"));
+    let default = keyspace(0, "DEFAULT", None);
+    let list = |body: String| vec![(testkit::http::KEYSPACES.to_string(), 200, body)];
+
+    // Keyspace-level GC on: the rule says it cannot see the barrier, and stays OK.
+    let pd = pd_with(
+        gc.clone(),
+        list(keyspace_page(&[default.clone(), ks1.clone()], "")),
+    );
+    let out = run(&etcd, &pd, &[]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "\n[OK] pitr: PAUSE, paused, checkpoint lag 5m30s; {CANNOT_SEE}\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(keyspace_field(&etcd, &pd), r#"[{"id":1,"name":"ks1"}]"#);
+
+    // Found on a later page: the check follows next_page_token.
+    let pd = pd_with(
+        gc.clone(),
+        vec![
+            (
+                "/pd/api/v2/keyspaces?limit=256".into(),
+                200,
+                keyspace_page(std::slice::from_ref(&default), "1"),
+            ),
+            (
+                "/pd/api/v2/keyspaces?limit=256&page_token=1".into(),
+                200,
+                keyspace_page(std::slice::from_ref(&ks1), ""),
+            ),
+        ],
+    );
+    let out = run(&etcd, &pd, &[]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains(CANNOT_SEE), "{}", out.stdout);
+
+    // A classic cluster: PD lists only keyspaces of the unified GC, or has no keyspace
+    // API at all (HTTP 404). No safepoint protects the task: CRITICAL, as ever.
+    let unified = keyspace(2, "ks2", Some("unified"));
+    for pd in [
+        pd_with(
+            gc.clone(),
+            list(keyspace_page(&[default.clone(), unified], "")),
+        ),
+        pd_with(gc.clone(), list(keyspace_page(&[], ""))),
+        pd_with(gc.clone(), vec![]),
+    ] {
+        let out = run(&etcd, &pd, &[]);
+        assert_eq!(out.code, 2, "{}", out.stdout);
+        assert!(
+            out.stdout
+                .starts_with(&format!("TIDB_LOG_BACKUP CRITICAL - pitr: {UNPROTECTED} |")),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(keyspace_field(&etcd, &pd), "[]");
+    }
+
+    // The keyspace list fails: nothing rules a barrier out, so CRITICAL, saying why.
+    let pd = pd_with(
+        gc.clone(),
+        vec![(testkit::http::KEYSPACES.into(), 500, "\"boom\"".into())],
+    );
+    let out = run(&etcd, &pd, &[]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "{UNPROTECTED} (PD's keyspace list unreadable, so keyspace GC barriers cannot be ruled out: HTTP 500 from /pd/api/v2/keyspaces?limit=256)"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(keyspace_field(&etcd, &pd), "null");
+
+    // A pause safepoint PD does list (a keyspace on the unified GC: its barriers are the
+    // null keyspace's) is judged as always, keyspace-level GC elsewhere or not.
+    let own = gc_body(&[safepoint(
+        "pitr_pause_safepoint",
+        1_704_157_500,
+        446_711_935_795_200_000,
+    )]);
+    let pd = pd_with(own, list(keyspace_page(&[ks1], "")));
+    let out = run(&etcd, &pd, &[]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("resume deadline 2024-01-02 01:05:00 +0000 in 1d0h0m (pitr_pause_safepoint)"),
+        "{}",
+        out.stdout
+    );
 }

@@ -130,6 +130,7 @@ fn pd_facts(safepoints: &[(&str, u64, u64)]) -> PdFacts {
             gc_safe_point: tso(CKPT_MS - 600_000),
         }),
         stores: Ok(vec![]),
+        keyspace_gc: Ok(vec![]),
     }
 }
 

@@ -141,6 +141,7 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
                 .map(|gc| gc.gc_safe_point),
             stores: store_counts,
             gc_hold_seconds,
+            keyspace_level_gc: pd.and_then(|p| p.keyspace_gc.as_ref().ok()).cloned(),
             advancer_owner: observed
                 .tidb
                 .as_ref()
@@ -210,8 +211,8 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
     let mut gc_margin_seconds = None;
     let mut resume_deadline_ms = None;
     if let (Some((ts, _)), Some(resume_ts)) = (checkpoint, task.resume_checkpoint()) {
-        if let Some(Ok(gc)) = ctx.pd.map(|p| &p.gc) {
-            let g = gc::judge(task, resume_ts, gc, ctx.policy, ctx.now_ms);
+        if let Some((Ok(gc), keyspace_gc)) = ctx.pd.map(|p| (&p.gc, &p.keyspace_gc)) {
+            let g = gc::judge(task, resume_ts, gc, keyspace_gc, ctx.policy, ctx.now_ms);
             judged.extend(g.judged);
             gc_margin_seconds = Some(g.margin_seconds);
             resume_deadline_ms = g.resume_deadline_ms;

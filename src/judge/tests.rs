@@ -64,6 +64,7 @@ fn pd(gc_ms: u64, safepoints: Vec<ServiceSafepoint>, stores: &[(u64, &str)]) -> 
                 state_name: state.to_string(),
             })
             .collect()),
+        keyspace_gc: Ok(vec![]),
     }
 }
 
@@ -162,6 +163,63 @@ fn resume_deadline_of_a_paused_task() {
     // The same safepoints on a running task do not matter.
     let facts = pd(NOW - hour, vec![], &[(1, "Up")]);
     assert_eq!(judge_one(task(5), Some(&facts), 1).state, State::Ok);
+}
+
+#[test]
+fn keyspace_level_gc_turns_an_unprotected_pause_into_cannot_see() {
+    use crate::pd::Keyspace;
+    let hour = 60 * MIN;
+    let ks = |id: u32, name: &str| Keyspace {
+        id,
+        name: name.into(),
+    };
+    let none = "no service safepoint protects the paused checkpoint: GC may pass it at any time and resume would fail";
+    let cases: Vec<(Result<Vec<Keyspace>, String>, State, String)> = vec![
+        // A classic cluster (no keyspace-level GC, or a PD without the keyspace API).
+        (Ok(vec![]), State::Critical, none.to_string()),
+        (
+            Ok(vec![ks(1, "ks1")]),
+            State::Ok,
+            "resume deadline unknown: no service safepoint protects the paused checkpoint, but keyspace-level GC is on for keyspace ks1 (id 1); BR then holds GC back with a per-keyspace GC barrier (pitr_pause_safepoint) that PD serves over no HTTP API, so the check cannot see keyspace barriers".into(),
+        ),
+        (
+            Ok(vec![ks(1, "a"), ks(2, "b"), ks(3, "c"), ks(4, "d"), ks(5, "e")]),
+            State::Ok,
+            "resume deadline unknown: no service safepoint protects the paused checkpoint, but keyspace-level GC is on for keyspace a (id 1), b (id 2), c (id 3), +2 more; BR then holds GC back with a per-keyspace GC barrier (pitr_pause_safepoint) that PD serves over no HTTP API, so the check cannot see keyspace barriers".into(),
+        ),
+        // Not known: the classic verdict stands, and says why.
+        (
+            Err("HTTP 500 from /pd/api/v2/keyspaces?limit=256".into()),
+            State::Critical,
+            format!("{none} (PD's keyspace list unreadable, so keyspace GC barriers cannot be ruled out: HTTP 500 from /pd/api/v2/keyspaces?limit=256)"),
+        ),
+    ];
+    for (keyspaces, want, text) in cases {
+        let mut facts = pd(NOW - hour, vec![], &[(1, "Up")]);
+        facts.keyspace_gc = keyspaces.clone();
+        let v = judge_one(paused(task(5)), Some(&facts), 1);
+        assert_eq!(v.state, want, "{keyspaces:?}: {:?}", texts(&v));
+        assert!(
+            texts(&v).contains(&(want, text.as_str())),
+            "{keyspaces:?}: {:?}",
+            texts(&v)
+        );
+        assert_eq!(v.resume_deadline_ms, None);
+    }
+    // A safepoint that protects the task is judged as always, keyspaces or not.
+    let mut facts = pd(
+        NOW - hour,
+        vec![sp(
+            "pitr_pause_safepoint",
+            NOW + 90 * MIN,
+            ts(NOW - 5 * MIN),
+        )],
+        &[(1, "Up")],
+    );
+    facts.keyspace_gc = Ok(vec![ks(1, "ks1")]);
+    let v = judge_one(paused(task(5)), Some(&facts), 1);
+    assert_eq!(v.state, State::Critical, "{:?}", texts(&v));
+    assert_eq!(v.resume_deadline_ms, Some(NOW + 90 * MIN));
 }
 
 #[test]
@@ -306,6 +364,7 @@ fn an_unreadable_pd_api_is_a_warning_finding_and_skips_its_rules() {
         endpoint: String::new(),
         gc: Err("refused".into()),
         stores: Err("refused".into()),
+        keyspace_gc: Err("refused".into()),
     };
     let v = judge_with_pd(
         cluster(vec![task(5)], &["pitr"]),

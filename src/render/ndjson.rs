@@ -108,6 +108,8 @@ struct SummaryEvent<'a> {
     gc_safe_point: Option<u64>,
     /// now − the oldest log-backup service safepoint (seconds): how long GC is held.
     gc_hold_seconds: Option<u64>,
+    /// PD's keyspaces with keyspace-level GC, whose GC barriers the check cannot see.
+    keyspace_level_gc: Option<Vec<KeyspaceEvent<'a>>>,
     /// `--throughput`: the TiDB whose `/metrics` says it owns the checkpoint advancer.
     advancer_owner: Option<&'a str>,
     stores: Option<StoreCountsEvent>,
@@ -118,6 +120,12 @@ struct SummaryEvent<'a> {
     duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct KeyspaceEvent<'a> {
+    id: u32,
+    name: &'a str,
 }
 
 #[derive(Serialize)]
@@ -310,6 +318,17 @@ fn summary<'a>(
             .unwrap_or_default(),
         gc_safe_point: verdict.and_then(|v| v.cluster.gc_safe_point),
         gc_hold_seconds: verdict.and_then(|v| v.cluster.gc_hold_seconds),
+        keyspace_level_gc: verdict
+            .and_then(|v| v.cluster.keyspace_level_gc.as_ref())
+            .map(|keyspaces| {
+                keyspaces
+                    .iter()
+                    .map(|k| KeyspaceEvent {
+                        id: k.id,
+                        name: &k.name,
+                    })
+                    .collect()
+            }),
         advancer_owner: verdict.and_then(|v| v.cluster.advancer_owner.as_deref()),
         stores: verdict
             .and_then(|v| v.cluster.stores)
