@@ -6,6 +6,9 @@
 //!   both, with and without another task (docs/rules.md#orphan-safepoints).
 //! - Keyspace clusters: a paused task whose `<task>_pause_safepoint` is a per-keyspace GC
 //!   barrier, which PD serves over no HTTP route (docs/rules.md#keyspace-gc-barriers).
+//! - A pause of severity ERROR with an operator's text: who wrote it follows from its
+//!   `<task>_pause_safepoint` (docs/rules.md#auto-pause; the golden fixture
+//!   `pause-operator-error` has the safepoint).
 
 use crate::common::check;
 use testkit::{fixture_path, Etcd, PdServer, Route, Run};
@@ -323,4 +326,47 @@ fn a_paused_task_on_a_keyspace_cluster_is_not_critical_for_a_barrier_the_check_c
         "{}",
         out.stdout
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Pauses written as errors: the pause safepoint tells an operator's.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn an_error_pause_with_an_operators_text_is_the_operators_only_with_its_pause_safepoint() {
+    // fixtures/pause-operator-error.toml: severity ERROR, text "storage migration".
+    let etcd = Etcd::start();
+    etcd.load(&["pause-operator-error.toml"]);
+    let coordinator = safepoint(
+        "log-backup-coordinator",
+        1_704_157_200,
+        446_711_935_795_199_999,
+    );
+    // No pitr_pause_safepoint: nobody can tell who paused it, so it is a failure.
+    let pd = pd_with_gc(gc_body(std::slice::from_ref(&coordinator)));
+    let out = run(&etcd, &pd, &[]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with(
+            "TIDB_LOG_BACKUP CRITICAL - pitr: task failed: paused with severity ERROR: storage migration |"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("(origin unknown)"), "{}", out.stdout);
+    // With it (what `br log pause` sets first): an operator's pause, OK.
+    let own = safepoint(
+        "pitr_pause_safepoint",
+        1_704_157_500,
+        446_711_935_795_200_000,
+    );
+    let pd = pd_with_gc(gc_body(&[coordinator, own]));
+    let out = run(&etcd, &pd, &[]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("TIDB_LOG_BACKUP OK - pitr ERROR, paused by an operator with severity ERROR (br log pause, as-error) on br-host: storage migration |"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("(origin operator)"), "{}", out.stdout);
 }
