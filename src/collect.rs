@@ -40,6 +40,7 @@ pub fn collect(plan: &ClusterPlan, deadline: Instant) -> Observed {
             endpoint: String::new(),
             gc: Err("PD HTTP request failed internally".into()),
             stores: Err("PD HTTP request failed internally".into()),
+            keyspace_gc: Err("PD HTTP request failed internally".into()),
         })
     });
     // The state file is per cluster: PD's cluster id, else the endpoints.

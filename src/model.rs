@@ -277,9 +277,7 @@ pub struct Cluster {
     /// Keys under `owner/` (advancer election candidates).
     pub owner_keys: usize,
     pub read: ReadInfo,
-    /// Tasks with an `info/` key, selected or not.
-    pub total_tasks: usize,
-    /// Their names, selected or not.
+    /// The name of every task with an `info/` key, selected or not, in key order.
     pub task_names: Vec<String>,
 }
 
@@ -413,11 +411,7 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
             endpoint: snapshot.endpoint.clone(),
             round_trips: snapshot.round_trips,
         },
-        total_tasks: known.len(),
-        task_names: known
-            .iter()
-            .map(|k| String::from_utf8_lossy(k).into_owned())
-            .collect(),
+        task_names: known.iter().map(|name| name_of(name)).collect(),
     }
 }
 

@@ -130,6 +130,37 @@ fn decode_payload(payload_type: &str, bytes: &[u8]) -> Result<Payload, String> {
     }
 }
 
+/// Whether a text payload is the one the checkpoint advancer writes when its lag limit
+/// pauses a task (docs/etcd-layout.md#pause-writers). pingcap/tidb:br/pkg/streamhelper/advancer.go
+/// (`importantTick`, at d09bb7768d3411db204af494082c39fe7ee7ab08) builds it with
+/// `fmt.Sprintf("The checkpoint is at %s, now it is %s, the lag is too huge (%s) hence pause the task to avoid impaction to the cluster", cp.Format(time.RFC3339), now.Format(time.RFC3339), now.Sub(cp))`.
+/// Only that shape counts: both times RFC 3339, a Go duration in the parentheses. Any
+/// other text, `br log pause --message …` written as an error included, is not the
+/// advancer's.
+pub fn is_advancer_lag_message(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("The checkpoint is at ") else {
+        return false;
+    };
+    let Some(rest) = rest.strip_suffix(") hence pause the task to avoid impaction to the cluster")
+    else {
+        return false;
+    };
+    let Some((checkpoint, rest)) = rest.split_once(", now it is ") else {
+        return false;
+    };
+    let Some((now, lag)) = rest.split_once(", the lag is too huge (") else {
+        return false;
+    };
+    let rfc3339 = |s: &str| s.parse::<jiff::Timestamp>().is_ok();
+    // Go's `Duration.String`: `48h2m0s`, `1.5s`, `300ms`, `1µs`, `-1m0s`, `0s`.
+    let go_duration = !lag.is_empty()
+        && lag.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+        && lag.chars().all(|c| {
+            c.is_ascii_digit() || matches!(c, '.' | '-' | 'h' | 'm' | 's' | 'u' | 'µ' | 'n')
+        });
+    rfc3339(checkpoint) && rfc3339(now) && go_duration
+}
+
 /// Standard base64 (RFC 4648 alphabet, padding optional); `None` on any other byte.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim_end_matches('=');
@@ -233,6 +264,31 @@ mod tests {
         assert!(decode_pause(b"{not json").is_err());
         // Go decodes base64 with the document: a bad payload hides the severity too.
         assert!(decode_pause(br#"{"severity":"MANUAL","payload":"***"}"#).is_err());
+    }
+
+    #[test]
+    fn only_the_advancers_own_text_is_its_lag_message() {
+        // The text of fixtures/auto-pause-false.toml, as advancer.go formats it.
+        let own = "The checkpoint is at 2023-12-30T01:00:00Z, now it is 2024-01-01T01:02:00Z, the lag is too huge (48h2m0s) hence pause the task to avoid impaction to the cluster";
+        assert!(is_advancer_lag_message(own));
+        // A TiDB in another time zone, a fractional duration.
+        assert!(is_advancer_lag_message("The checkpoint is at 2023-12-30T09:00:00+08:00, now it is 2024-01-01T09:02:00+08:00, the lag is too huge (48h2m0.5s) hence pause the task to avoid impaction to the cluster"));
+        for other in [
+            "",
+            "maintenance",
+            "The checkpoint",
+            "The checkpoint is at …",
+            // An operator copying the beginning only.
+            "The checkpoint is at 2023-12-30T01:00:00Z, please wait",
+            // Not RFC 3339 times, not a Go duration.
+            "The checkpoint is at yesterday, now it is today, the lag is too huge (48h2m0s) hence pause the task to avoid impaction to the cluster",
+            "The checkpoint is at 2023-12-30T01:00:00Z, now it is 2024-01-01T01:02:00Z, the lag is too huge (two days) hence pause the task to avoid impaction to the cluster",
+            "The checkpoint is at 2023-12-30T01:00:00Z, now it is 2024-01-01T01:02:00Z, the lag is too huge () hence pause the task to avoid impaction to the cluster",
+            // Anything after the advancer's text.
+            "The checkpoint is at 2023-12-30T01:00:00Z, now it is 2024-01-01T01:02:00Z, the lag is too huge (48h2m0s) hence pause the task to avoid impaction to the cluster; paused again by ops",
+        ] {
+            assert!(!is_advancer_lag_message(other), "{other:?}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod loopback;
 mod ndjson_schema;
 mod output_budget;
 mod pause_rules;
+mod pd_safepoints;
 mod plugin_examples;
 mod range_oracle;
 mod rules;

@@ -23,6 +23,14 @@ fn task(central_global_ms: Option<u64>, marker: Option<&str>, error_keys: usize)
     }
 }
 
+/// What the advancer writes when its lag limit pauses a task
+/// (pingcap/tidb:br/pkg/streamhelper/advancer.go, `importantTick`).
+const ADVANCER_TEXT: &str = "The checkpoint is at 2023-12-31T23:00:00Z, now it is 2024-01-02T23:00:00Z, the lag is too huge (48h0m0s) hence pause the task to avoid impaction to the cluster";
+
+fn b64(text: &str) -> String {
+    testkit::oracles::pause_v2::base64_encode(text.as_bytes())
+}
+
 fn v2(severity: &str, payload_type: &str, payload: &str, at: &str) -> String {
     format!(
         r#"{{"severity":"{severity}","operation_hostname":"h","operation_pid":1,"operation_time":"{at}","payload_type":"{payload_type}","payload":"{payload}"}}"#
@@ -47,7 +55,11 @@ fn the_origin_of_a_pause() {
     };
     let manual = v2("MANUAL", "", "", at);
     let early = v2("REGULAR_OPERATION", "", "", at);
-    let advancer = v2("ERROR", text, "VGhlIGNoZWNrcG9pbnQ=", at);
+    let advancer = v2("ERROR", text, &b64(ADVANCER_TEXT), at);
+    // `br log pause --message …` with `as-error` in BR's config (RunStreamPause).
+    let as_error = v2("ERROR", text, &b64("storage migration"), at);
+    // Only the beginning of the advancer's text: not its format.
+    let lookalike = v2("ERROR", text, &b64("The checkpoint"), at);
     let tikv = v2("ERROR", proto, "CAEQAg==", at);
     let none_payload = v2("ERROR", "", "", at);
     let own = gc(&["pitr_pause_safepoint"]);
@@ -62,10 +74,53 @@ fn the_origin_of_a_pause() {
             None,
             Some(Origin::AdvancerLagLimit),
         ),
+        // The advancer's own text wins even beside a pause safepoint.
+        (
+            Some(advancer.as_str()),
+            0,
+            Some(&own),
+            Some(Origin::AdvancerLagLimit),
+        ),
         // Last-error keys mean TiKV, whatever the marker says.
         (Some(advancer.as_str()), 1, None, Some(Origin::TikvError)),
+        // ERROR with an operator's text: an operator's pause when its pause safepoint
+        // is there, else nobody can tell.
+        (
+            Some(as_error.as_str()),
+            0,
+            Some(&own),
+            Some(Origin::Operator),
+        ),
+        (
+            Some(as_error.as_str()),
+            0,
+            Some(&others),
+            Some(Origin::Unknown),
+        ),
+        (Some(as_error.as_str()), 0, None, Some(Origin::Unknown)),
+        (
+            Some(lookalike.as_str()),
+            0,
+            Some(&own),
+            Some(Origin::Operator),
+        ),
+        (Some(lookalike.as_str()), 0, None, Some(Origin::Unknown)),
+        (
+            Some(as_error.as_str()),
+            1,
+            Some(&own),
+            Some(Origin::TikvError),
+        ),
         (Some(tikv.as_str()), 0, None, Some(Origin::TikvError)),
+        (Some(tikv.as_str()), 0, Some(&own), Some(Origin::TikvError)),
         (Some(none_payload.as_str()), 0, None, Some(Origin::Unknown)),
+        // `as-error` without `--message`.
+        (
+            Some(none_payload.as_str()),
+            0,
+            Some(&own),
+            Some(Origin::Operator),
+        ),
         (Some(""), 1, None, Some(Origin::TikvError)),
         (Some(""), 0, Some(&own), Some(Origin::Operator)),
         (Some(""), 0, Some(&others), Some(Origin::Unknown)),

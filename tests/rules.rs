@@ -6,6 +6,7 @@
 use check_tidb_log_backup::facts::Observed;
 use check_tidb_log_backup::judge::{self, Finding, Policy, TaskVerdict, Thresholds, Verdict};
 use check_tidb_log_backup::model::{decode, CheckpointSource, Selection, Status};
+use check_tidb_log_backup::pd::{GcSafepoints, PdFacts, ServiceSafepoint};
 use check_tidb_log_backup::range::Range;
 use check_tidb_log_backup::service_state::State;
 use check_tidb_log_backup::snapshot::{Kv, Snapshot};
@@ -88,16 +89,49 @@ fn after(secs: u64) -> u64 {
 
 /// Judges `pairs` plus one advancer owner key (a healthy v6.2+ cluster has one; the
 /// owner rule is not what these tests are about).
-fn judge_with(mut pairs: Vec<Kv>, selection: &Selection, policy: &Policy, now_ms: u64) -> Verdict {
+fn judge_with(pairs: Vec<Kv>, selection: &Selection, policy: &Policy, now_ms: u64) -> Verdict {
+    judge_pd(pairs, selection, policy, None, now_ms)
+}
+
+/// [`judge_with`] with PD's HTTP answers.
+fn judge_pd(
+    mut pairs: Vec<Kv>,
+    selection: &Selection,
+    policy: &Policy,
+    pd: Option<PdFacts>,
+    now_ms: u64,
+) -> Verdict {
     pairs.push(kv(
         "/tidb/br-stream/owner/694d7e1b2a3c0f01",
         "8a1f6c2e-0d4b-4f7e-9b1a-3c5d7e9f1a2b",
     ));
     let observed = Observed {
         cluster: decode(&Snapshot::from_pairs(pairs), selection),
+        pd,
         ..Observed::default()
     };
     judge::evaluate(&observed, policy, now_ms)
+}
+
+/// PD's answers: GC safepoint at 00:50:00 (10 min before [`CKPT_MS`]), these service
+/// safepoints (id, Unix ms it expires at, safe point) and no store.
+fn pd_facts(safepoints: &[(&str, u64, u64)]) -> PdFacts {
+    PdFacts {
+        endpoint: "http://pd".into(),
+        gc: Ok(GcSafepoints {
+            service_gc_safe_points: safepoints
+                .iter()
+                .map(|&(id, expires_ms, safe_point)| ServiceSafepoint {
+                    service_id: id.into(),
+                    expired_at: (expires_ms / 1000) as i64,
+                    safe_point,
+                })
+                .collect(),
+            gc_safe_point: tso(CKPT_MS - 600_000),
+        }),
+        stores: Ok(vec![]),
+        keyspace_gc: Ok(vec![]),
+    }
 }
 
 /// The warning and critical ranges the lag was judged against (its metric's thresholds).
@@ -955,4 +989,92 @@ fn one_warning_task_and_one_undecodable_task_is_unknown_overall() {
     assert_eq!(task(&verdict, "pitr").state, State::Unknown);
     assert_eq!(verdict.state, State::Unknown);
     assert_eq!(verdict.state.exit_code(), 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// Pauses written as errors by an operator (docs/rules.md#auto-pause).
+// ---------------------------------------------------------------------------------------
+
+/// A PauseV2 of severity ERROR at 01:02:00 with `text` as its payload (base64).
+fn error_pause(host: &str, text: &str) -> String {
+    format!(
+        r#"{{"severity":"ERROR","operation_hostname":"{host}","operation_pid":4000,"operation_time":"2024-01-01T01:02:00Z","payload_type":"text/plain;charset=UTF-8","payload":"{}"}}"#,
+        testkit::oracles::pause_v2::base64_encode(text.as_bytes())
+    )
+}
+
+#[test]
+fn an_operators_pause_written_as_an_error_is_judged_as_a_pause() {
+    // `br log pause --message "storage migration"` with `as-error` in BR's config at
+    // 01:02:00: severity ERROR, the message as text, and first `pitr_pause_safepoint` at
+    // the resume point (central_global 01:00:00 here), 24 h.
+    let day = 24 * 3_600_000;
+    let pause_at = CKPT_MS + 120_000;
+    let mut pairs = running("pitr");
+    pairs.push(kv(
+        "/tidb/br-stream/checkpoint/pitr/central_global",
+        be(tso(CKPT_MS)),
+    ));
+    pairs.push(pause("pitr", &error_pause("br-host", "storage migration")));
+    let own = pd_facts(&[("pitr_pause_safepoint", pause_at + day, tso(CKPT_MS))]);
+    let policy = Policy::default();
+    let verdict = judge_pd(
+        pairs.clone(),
+        &Selection::All,
+        &policy,
+        Some(own),
+        after(330),
+    );
+    let tv = only(&verdict);
+    // BR still shows ERROR: the severity says so.
+    assert_eq!(tv.status, Status::Error);
+    assert_eq!(tv.pause.as_ref().unwrap().origin, "operator");
+    assert_eq!(
+        reasons(tv),
+        vec![
+            r(State::Ok, "paused by an operator with severity ERROR (br log pause, as-error) on br-host: storage migration"),
+            r(State::Ok, "paused, checkpoint lag 5m30s"),
+            r(State::Ok, "resume deadline 2024-01-02 01:02:00 +0000 in 23h56m30s (pitr_pause_safepoint)"),
+        ]
+    );
+    assert_eq!(verdict.state, State::Ok);
+
+    // Without its pause safepoint nobody can tell who wrote it: a failure, message shown.
+    let none = pd_facts(&[("log-backup-coordinator", pause_at + day, tso(CKPT_MS) - 1)]);
+    let verdict = judge_pd(
+        pairs.clone(),
+        &Selection::All,
+        &policy,
+        Some(none),
+        after(330),
+    );
+    let tv = only(&verdict);
+    assert_eq!(tv.pause.as_ref().unwrap().origin, "unknown");
+    assert_eq!(
+        tv.reasons[0],
+        Finding {
+            state: State::Critical,
+            text: "task failed: paused with severity ERROR: storage migration".into()
+        }
+    );
+    // Nor without PD.
+    let verdict = judge_pd(pairs, &Selection::All, &policy, None, after(330));
+    assert_eq!(only(&verdict).reasons[0].state, State::Critical);
+    assert_eq!(only(&verdict).pause.as_ref().unwrap().origin, "unknown");
+
+    // The advancer's own text stays the advancer's, pause safepoint or not.
+    let advancer = "The checkpoint is at 2023-12-30T01:00:00Z, now it is 2024-01-01T01:02:00Z, the lag is too huge (48h2m0s) hence pause the task to avoid impaction to the cluster";
+    let mut pairs = running("pitr");
+    pairs.push(pause("pitr", &error_pause("tidb-2", advancer)));
+    let own = pd_facts(&[("pitr_pause_safepoint", pause_at + day, tso(CKPT_MS))]);
+    let verdict = judge_pd(pairs, &Selection::All, &policy, Some(own), after(330));
+    let tv = only(&verdict);
+    assert_eq!(tv.pause.as_ref().unwrap().origin, "advancer-lag-limit");
+    assert!(
+        tv.reasons[0]
+            .text
+            .starts_with("paused by the advancer at lag > 2d0h0m"),
+        "{:?}",
+        tv.reasons
+    );
 }

@@ -5,7 +5,7 @@
 use super::policy::Policy;
 use super::verdict::{Judged, Metric};
 use crate::model::Task;
-use crate::pd::{self, GcSafepoints};
+use crate::pd::{self, GcSafepoints, Keyspace};
 use crate::service_state::State;
 use crate::tso;
 
@@ -25,11 +25,15 @@ pub struct GcJudged {
 /// 2. paused: the latest `expired_at` of the service safepoints that still protect it
 ///    (`<task>_pause_safepoint`, `<task>-<store>-pause-guard`, `log-backup-coordinator`)
 ///    is the resume deadline → WARNING nearer than `safepoint_warning`, CRITICAL nearer
-///    than `safepoint_critical` or when none protects it.
+///    than `safepoint_critical` or when none protects it; but when none does and
+///    `keyspace_gc` (PD's keyspaces with keyspace-level GC) is not empty, BR may hold the
+///    task with a per-keyspace GC barrier PD does not serve over HTTP: an OK-level
+///    "cannot see keyspace barriers" (docs/rules.md#keyspace-gc-barriers).
 pub fn judge(
     task: &Task,
     resume_ts: u64,
     gc: &GcSafepoints,
+    keyspace_gc: &Result<Vec<Keyspace>, String>,
     policy: &Policy,
     now_ms: u64,
 ) -> GcJudged {
@@ -54,10 +58,7 @@ pub fn judge(
         .filter(|sp| pd::protects_task(&sp.service_id, &task.name) && sp.safe_point <= resume_ts)
         .max_by_key(|sp| sp.expired_at);
     match protecting {
-        None => out.judged.push(
-            State::Critical,
-            "no service safepoint protects the paused checkpoint: GC may pass it at any time and resume would fail",
-        ),
+        None => out.judged.extend(unprotected(&task.name, keyspace_gc)),
         Some(sp) if sp.expired_at == i64::MAX => out.judged.push(
             State::Ok,
             format!("resume protected by {} without expiry", sp.service_id),
@@ -87,28 +88,82 @@ pub fn judge(
     out
 }
 
-/// No task exists at all, yet log-backup safepoints remain → WARNING: they hold GC back
-/// for nothing (a task stopped without cleaning up).
-pub fn orphan_safepoints(gc: &GcSafepoints, total_tasks: usize) -> Judged {
+/// A paused task that no service safepoint in `GET /pd/api/v1/gc/safepoint` protects.
+/// Classic cluster → CRITICAL: GC may pass the checkpoint. Keyspace-level GC on → BR keeps
+/// GC back there with a per-keyspace GC barrier (pingcap/tidb:br/pkg/gc/manager_keyspace.go,
+/// barrier id = the service id, e.g. `<task>_pause_safepoint`), which PD keeps apart from
+/// that list and serves over no HTTP route: OK, the check cannot see it.
+fn unprotected(task: &str, keyspace_gc: &Result<Vec<Keyspace>, String>) -> Judged {
     let mut out = Judged::default();
-    if total_tasks > 0 {
-        return out;
+    match keyspace_gc {
+        Ok(keyspaces) if !keyspaces.is_empty() => {
+            const SHOWN: usize = 3;
+            let mut names: Vec<String> = keyspaces
+                .iter()
+                .take(SHOWN)
+                .map(|k| format!("{} (id {})", k.name, k.id))
+                .collect();
+            if keyspaces.len() > SHOWN {
+                names.push(format!("+{} more", keyspaces.len() - SHOWN));
+            }
+            out.push(
+                State::Ok,
+                format!(
+                    "resume deadline unknown: no service safepoint protects the paused checkpoint, but keyspace-level GC is on for keyspace {}; BR then holds GC back with a per-keyspace GC barrier ({task}_pause_safepoint) that PD serves over no HTTP API, so the check cannot see keyspace barriers",
+                    names.join(", ")
+                ),
+            );
+        }
+        Ok(_) => out.push(
+            State::Critical,
+            "no service safepoint protects the paused checkpoint: GC may pass it at any time and resume would fail",
+        ),
+        Err(e) => out.push(
+            State::Critical,
+            format!("no service safepoint protects the paused checkpoint: GC may pass it at any time and resume would fail (PD's keyspace list unreadable, so keyspace GC barriers cannot be ruled out: {e})"),
+        ),
     }
+    out
+}
+
+/// Live log-backup service safepoints of tasks that do not exist → WARNING: they hold GC
+/// back for nothing (docs/rules.md#run-level-rules). `task_names` are every task with task
+/// info, selected or not. With no task at all, every log-backup safepoint is an orphan
+/// (`log-backup-coordinator` too); otherwise those whose id names a task that is gone
+/// (`pd::log_backup_task_of`). An entry whose `expired_at` has passed holds nothing (PD
+/// ignores it and drops it lazily) and is never one. A stopped task's flush safepoints
+/// (`backup-stream-<task>-<store>`) are such orphans on a TiKV that leaves them behind, and
+/// absent on one with tikv/tikv#19829, which removes them on `br log stop`: the rule reads
+/// what PD lists, so both are judged right.
+pub fn orphan_safepoints(gc: &GcSafepoints, task_names: &[String], now_ms: u64) -> Judged {
+    let mut out = Judged::default();
+    let now_s = (now_ms / 1000) as i64;
     let orphaned: Vec<&str> = gc
         .service_gc_safe_points
         .iter()
-        .filter(|sp| pd::is_log_backup_safepoint(&sp.service_id))
+        .filter(|sp| sp.expired_at > now_s && pd::is_log_backup_safepoint(&sp.service_id))
+        .filter(|sp| {
+            task_names.is_empty()
+                || pd::log_backup_task_of(&sp.service_id)
+                    .is_some_and(|task| !task_names.iter().any(|name| name == task))
+        })
         .map(|sp| sp.service_id.as_str())
         .collect();
-    if !orphaned.is_empty() {
-        out.push(
-            State::Warning,
-            format!(
-                "orphan log-backup safepoints hold GC back while no task exists: {}",
-                orphaned.join(", ")
-            ),
-        );
+    if orphaned.is_empty() {
+        return out;
     }
+    let text = if task_names.is_empty() {
+        format!(
+            "orphan log-backup safepoints hold GC back while no task exists: {}",
+            orphaned.join(", ")
+        )
+    } else {
+        format!(
+            "orphan log-backup safepoints hold GC back for tasks that no longer exist: {}",
+            orphaned.join(", ")
+        )
+    };
+    out.push(State::Warning, text);
     out
 }
 

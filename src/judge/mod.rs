@@ -9,7 +9,7 @@
 //!   last-error on a running task → WARNING;
 //! - [`lag`]: checkpoint lag against the running or paused thresholds;
 //! - [`gc`]: GC safepoint at or past the checkpoint → CRITICAL; a paused task's resume
-//!   deadline; orphan log-backup safepoints when no task exists;
+//!   deadline; orphan log-backup safepoints of tasks that do not exist;
 //! - [`stores`]: stores Down/Disconnected, advancer owner, checkpoint not persisted;
 //! - [`tikv`]: `--throughput` signals from TiKV's `/metrics`;
 //! - [`cluster`]: etcd unreadable (timeout → UNKNOWN, else `--unreachable-state`),
@@ -40,7 +40,7 @@ pub use verdict::{
 };
 
 use crate::facts::Observed;
-use crate::model::Task;
+use crate::model::{Status, Task};
 use crate::pd::PdFacts;
 use crate::service_state::State;
 use crate::throughput::TikvFacts;
@@ -89,7 +89,7 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
     if let Some(pd) = pd {
         run.extend(cluster::pd_readable(pd));
         if let Ok(gc) = &pd.gc {
-            run.extend(gc::orphan_safepoints(gc, cluster.total_tasks));
+            run.extend(gc::orphan_safepoints(gc, &cluster.task_names, now_ms));
         }
         if let Ok(stores) = &pd.stores {
             let counts = stores::counts(stores);
@@ -157,6 +157,7 @@ pub fn evaluate(observed: &Observed, policy: &Policy, now_ms: u64) -> Verdict {
                 .map(|gc| gc.gc_safe_point),
             stores: store_counts,
             gc_hold_seconds,
+            keyspace_level_gc: pd.and_then(|p| p.keyspace_gc.as_ref().ok()).cloned(),
             advancer_owner: observed
                 .tidb
                 .as_ref()
@@ -176,10 +177,13 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
 
     let origin = pause::origin(task, ctx.pd.and_then(|p| p.gc.as_ref().ok()));
     let mut judged = task_state::undecodable_keys(task);
-    if origin == Some(Origin::AdvancerLagLimit) {
-        judged.extend(pause::auto_paused(task, ctx.policy));
-    } else {
-        judged.extend(task_state::failed(task));
+    match origin {
+        Some(Origin::AdvancerLagLimit) => judged.extend(pause::auto_paused(task, ctx.policy)),
+        // `as-error` makes BR show ERROR, but an operator paused it: judged as a pause.
+        Some(Origin::Operator) if task.status() == Status::Error => {
+            judged.extend(pause::operator_error(task))
+        }
+        _ => judged.extend(task_state::failed(task)),
     }
     // Worth naming only when there is a choice: with one store it is the task's lag.
     let rows = task.store_rows();
@@ -223,8 +227,8 @@ fn judge_task(task: &Task, ctx: &Context) -> TaskVerdict {
     let mut gc_margin_seconds = None;
     let mut resume_deadline_ms = None;
     if let (Some((ts, _)), Some(resume_ts)) = (checkpoint, task.resume_checkpoint()) {
-        if let Some(Ok(gc)) = ctx.pd.map(|p| &p.gc) {
-            let g = gc::judge(task, resume_ts, gc, ctx.policy, ctx.now_ms);
+        if let Some((Ok(gc), keyspace_gc)) = ctx.pd.map(|p| (&p.gc, &p.keyspace_gc)) {
+            let g = gc::judge(task, resume_ts, gc, keyspace_gc, ctx.policy, ctx.now_ms);
             judged.extend(g.judged);
             gc_margin_seconds = Some(g.margin_seconds);
             resume_deadline_ms = g.resume_deadline_ms;

@@ -5,15 +5,18 @@
 //! task whose lag — now minus central_global — exceeds the limit
 //! (`tidb_advancer_check_point_lag_limit`, default 48h; a TiDB system variable, so not in
 //! etcd: `--lag-limit` says what it is set to). It writes a PauseV2 marker of severity
-//! ERROR with a text payload ("The checkpoint is at …") and no last-error key. A TiKV
-//! fatal error writes severity ERROR with a protobuf payload and last-error keys; an
-//! operator (`br log pause`) writes MANUAL (REGULAR_OPERATION in an early revision), or
-//! an empty V1 marker plus a `<task>_pause_safepoint` service safepoint.
+//! ERROR with its own text payload ("The checkpoint is at …, now it is …, the lag is too
+//! huge (…) hence pause the task …", `pause::is_advancer_lag_message`) and no last-error
+//! key. A TiKV fatal error writes severity ERROR with a protobuf payload and last-error
+//! keys; an operator (`br log pause`) writes MANUAL (REGULAR_OPERATION in an early
+//! revision), ERROR when BR's config sets `as-error` (with the `--message` text, if any),
+//! or an empty V1 marker, and always a `<task>_pause_safepoint` service safepoint first
+//! (pingcap/tidb:br/pkg/task/stream.go, `RunStreamPause`; docs/etcd-layout.md#pause-writers).
 
 use super::policy::Policy;
 use super::verdict::{Judged, Metric};
 use crate::model::Task;
-use crate::pause::{Pause, Payload};
+use crate::pause::{self as marker, Pause, Payload};
 use crate::pd::GcSafepoints;
 use crate::range::Range;
 use crate::service_state::State;
@@ -22,12 +25,18 @@ use crate::tso;
 use super::verdict::Origin;
 
 /// The pause's origin; `None` when the task is not paused. `gc` (PD's safepoints) tells
-/// an operator's V1 pause by its `<task>_pause_safepoint`.
+/// an operator's pause by its `<task>_pause_safepoint`: an empty V1 marker, or severity
+/// ERROR with a text (or no) payload that is not the advancer's own text (BR's `as-error`).
 pub fn origin(task: &Task, gc: Option<&GcSafepoints>) -> Option<Origin> {
     let marker = task.pause.as_ref()?;
     if task.error_keys > 0 {
         return Some(Origin::TikvError);
     }
+    let operator_or_unknown = if has_pause_safepoint(task, gc) {
+        Origin::Operator
+    } else {
+        Origin::Unknown
+    };
     Some(match marker {
         Some(Pause::V2(p)) => match (&p.payload, p.severity.as_str()) {
             (Payload::Error(_), _) => Origin::TikvError,
@@ -35,26 +44,51 @@ pub fn origin(task: &Task, gc: Option<&GcSafepoints>) -> Option<Origin> {
             (_, "ERROR") if p.payload_type.to_ascii_lowercase().contains("x-protobuf") => {
                 Origin::TikvError
             }
-            (Payload::Text(_), "ERROR") => Origin::AdvancerLagLimit,
+            (Payload::Text(text), "ERROR") if marker::is_advancer_lag_message(text) => {
+                Origin::AdvancerLagLimit
+            }
+            // `br log pause` with `as-error`: the operator's message, or none.
+            (Payload::Text(_) | Payload::None, "ERROR") => operator_or_unknown,
             (_, "MANUAL" | "REGULAR_OPERATION") => Origin::Operator,
             _ => Origin::Unknown,
         },
-        Some(Pause::V1) => {
-            let own = format!("{}_pause_safepoint", task.name);
-            match gc {
-                Some(gc)
-                    if gc
-                        .service_gc_safe_points
-                        .iter()
-                        .any(|sp| sp.service_id == own) =>
-                {
-                    Origin::Operator
-                }
-                _ => Origin::Unknown,
-            }
-        }
+        Some(Pause::V1) => operator_or_unknown,
         None => Origin::Unknown,
     })
+}
+
+/// `br log pause` sets `<task>_pause_safepoint` before it writes the marker; nothing
+/// else writes that service id (docs/rules.md#service-safepoints).
+fn has_pause_safepoint(task: &Task, gc: Option<&GcSafepoints>) -> bool {
+    let own = format!("{}_pause_safepoint", task.name);
+    gc.is_some_and(|gc| {
+        gc.service_gc_safe_points
+            .iter()
+            .any(|sp| sp.service_id == own)
+    })
+}
+
+/// An operator's pause written with severity ERROR (`as-error` in BR's config): not a
+/// failure, so no "task failed" CRITICAL; the pause is judged like any operator's (the
+/// paused lag thresholds, the resume deadline), and this informational reason shows the
+/// operator's message.
+pub fn operator_error(task: &Task) -> Judged {
+    let mut out = Judged::default();
+    let Some(Some(Pause::V2(p))) = &task.pause else {
+        return out;
+    };
+    if !p.is_error() {
+        return out;
+    }
+    let mut text = "paused by an operator with severity ERROR (br log pause, as-error)".to_string();
+    if !p.operation_hostname.is_empty() {
+        text.push_str(&format!(" on {}", p.operation_hostname));
+    }
+    if let Payload::Text(message) = &p.payload {
+        text.push_str(&format!(": {message}"));
+    }
+    out.push(State::Ok, text);
+    out
 }
 
 /// Paused by the advancer → CRITICAL with what to do; says when the pause looks false

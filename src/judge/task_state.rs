@@ -2,6 +2,7 @@
 
 use super::verdict::{Judged, Metric};
 use crate::model::{Status, Task};
+use crate::pause::{Pause, Payload};
 use crate::service_state::State;
 
 /// Each key that cannot be decoded → UNKNOWN naming the key; everything else about the
@@ -79,6 +80,12 @@ fn error_detail(task: &Task) -> String {
     }
     if task.error_keys > 0 {
         return "a store reported an error that cannot be decoded".to_string();
+    }
+    // Neither TiKV's nor the advancer's: whoever wrote it, its message is the detail.
+    if let Some(Some(Pause::V2(p))) = &task.pause {
+        if let Payload::Text(message) = &p.payload {
+            return format!("paused with severity ERROR: {message}");
+        }
     }
     "paused with severity ERROR".to_string()
 }

@@ -64,6 +64,7 @@ fn pd(gc_ms: u64, safepoints: Vec<ServiceSafepoint>, stores: &[(u64, &str)]) -> 
                 state_name: state.to_string(),
             })
             .collect()),
+        keyspace_gc: Ok(vec![]),
     }
 }
 
@@ -166,6 +167,63 @@ fn resume_deadline_of_a_paused_task() {
 }
 
 #[test]
+fn keyspace_level_gc_turns_an_unprotected_pause_into_cannot_see() {
+    use crate::pd::Keyspace;
+    let hour = 60 * MIN;
+    let ks = |id: u32, name: &str| Keyspace {
+        id,
+        name: name.into(),
+    };
+    let none = "no service safepoint protects the paused checkpoint: GC may pass it at any time and resume would fail";
+    let cases: Vec<(Result<Vec<Keyspace>, String>, State, String)> = vec![
+        // A classic cluster (no keyspace-level GC, or a PD without the keyspace API).
+        (Ok(vec![]), State::Critical, none.to_string()),
+        (
+            Ok(vec![ks(1, "ks1")]),
+            State::Ok,
+            "resume deadline unknown: no service safepoint protects the paused checkpoint, but keyspace-level GC is on for keyspace ks1 (id 1); BR then holds GC back with a per-keyspace GC barrier (pitr_pause_safepoint) that PD serves over no HTTP API, so the check cannot see keyspace barriers".into(),
+        ),
+        (
+            Ok(vec![ks(1, "a"), ks(2, "b"), ks(3, "c"), ks(4, "d"), ks(5, "e")]),
+            State::Ok,
+            "resume deadline unknown: no service safepoint protects the paused checkpoint, but keyspace-level GC is on for keyspace a (id 1), b (id 2), c (id 3), +2 more; BR then holds GC back with a per-keyspace GC barrier (pitr_pause_safepoint) that PD serves over no HTTP API, so the check cannot see keyspace barriers".into(),
+        ),
+        // Not known: the classic verdict stands, and says why.
+        (
+            Err("HTTP 500 from /pd/api/v2/keyspaces?limit=256".into()),
+            State::Critical,
+            format!("{none} (PD's keyspace list unreadable, so keyspace GC barriers cannot be ruled out: HTTP 500 from /pd/api/v2/keyspaces?limit=256)"),
+        ),
+    ];
+    for (keyspaces, want, text) in cases {
+        let mut facts = pd(NOW - hour, vec![], &[(1, "Up")]);
+        facts.keyspace_gc = keyspaces.clone();
+        let v = judge_one(paused(task(5)), Some(&facts), 1);
+        assert_eq!(v.state, want, "{keyspaces:?}: {:?}", texts(&v));
+        assert!(
+            texts(&v).contains(&(want, text.as_str())),
+            "{keyspaces:?}: {:?}",
+            texts(&v)
+        );
+        assert_eq!(v.resume_deadline_ms, None);
+    }
+    // A safepoint that protects the task is judged as always, keyspaces or not.
+    let mut facts = pd(
+        NOW - hour,
+        vec![sp(
+            "pitr_pause_safepoint",
+            NOW + 90 * MIN,
+            ts(NOW - 5 * MIN),
+        )],
+        &[(1, "Up")],
+    );
+    facts.keyspace_gc = Ok(vec![ks(1, "ks1")]);
+    let v = judge_one(paused(task(5)), Some(&facts), 1);
+    assert_eq!(v.state, State::Critical, "{:?}", texts(&v));
+    assert_eq!(v.resume_deadline_ms, Some(NOW + 90 * MIN));
+}
+
+#[test]
 fn store_health_matters_for_running_tasks_only() {
     let facts = pd(
         NOW - 60 * MIN,
@@ -239,9 +297,9 @@ fn central_global_far_ahead_of_the_storage_checkpoint_warns() {
     assert_eq!(judge_one(t, None, 1).state, State::Ok);
 }
 
-fn cluster(tasks: Vec<Task>, total_tasks: usize) -> Cluster {
+/// `tasks` judged; `names`: every task with task info, selected or not.
+fn cluster(tasks: Vec<Task>, names: &[&str]) -> Cluster {
     Cluster {
-        task_names: tasks.iter().map(|t| t.name.clone()).collect(),
         tasks,
         missing: vec![],
         orphans: vec![],
@@ -252,7 +310,7 @@ fn cluster(tasks: Vec<Task>, total_tasks: usize) -> Cluster {
             endpoint: "e".into(),
             round_trips: 2,
         },
-        total_tasks,
+        task_names: names.iter().map(|n| n.to_string()).collect(),
     }
 }
 
@@ -266,11 +324,15 @@ fn judge_with_pd(cluster: Cluster, pd: Option<&PdFacts>, policy: &Policy, now_ms
 }
 
 #[test]
-fn orphan_safepoints_warn_only_when_no_task_exists() {
+fn orphan_safepoints_are_those_of_tasks_that_do_not_exist() {
     let safepoints = vec![
         sp("gc_worker", u64::MAX / 2, 1),
         sp("pitr-4-pause-guard", NOW + MIN, 1),
         sp("backup-stream-pitr-1", NOW + MIN, 1),
+        sp("log-backup-coordinator", NOW + MIN, 1),
+        // Expired: PD ignores it, so it holds nothing back.
+        sp("backup-stream-pitr-4", NOW, 1),
+        sp("ticdc-default-changefeed", NOW + MIN, 1),
     ];
     let facts = pd(NOW - MIN, safepoints, &[]);
     let policy = Policy {
@@ -279,12 +341,22 @@ fn orphan_safepoints_warn_only_when_no_task_exists() {
         gc_hold_warning: u64::MAX,
         ..Policy::default()
     };
-    let v = judge_with_pd(cluster(vec![], 0), Some(&facts), &policy, NOW);
+    let v = judge_with_pd(cluster(vec![], &[]), Some(&facts), &policy, NOW);
     assert_eq!(v.state, State::Warning);
-    assert_eq!(v.findings[1].text, "orphan log-backup safepoints hold GC back while no task exists: pitr-4-pause-guard, backup-stream-pitr-1");
-    // With a task present (even one not selected) they belong to it.
-    let v = judge_with_pd(cluster(vec![], 1), Some(&facts), &policy, NOW);
+    assert_eq!(v.findings[1].text, "orphan log-backup safepoints hold GC back while no task exists: pitr-4-pause-guard, backup-stream-pitr-1, log-backup-coordinator");
+    // With the task present (even one not selected) they belong to it, and the
+    // coordinator serves every task.
+    let v = judge_with_pd(cluster(vec![], &["pitr"]), Some(&facts), &policy, NOW);
     assert_eq!(v.state, State::Ok);
+    assert_eq!(v.findings.len(), 1, "{:?}", v.findings);
+    // With another task only, pitr's are orphans; the coordinator is not.
+    let v = judge_with_pd(cluster(vec![], &["pitr2"]), Some(&facts), &policy, NOW);
+    assert_eq!(v.state, State::Warning);
+    assert_eq!(v.findings[1].text, "orphan log-backup safepoints hold GC back for tasks that no longer exist: pitr-4-pause-guard, backup-stream-pitr-1");
+    // Once they expire, nothing is left to say.
+    let later = NOW + MIN;
+    let v = judge_with_pd(cluster(vec![], &[]), Some(&facts), &policy, later);
+    assert_eq!(v.findings.len(), 1, "{:?}", v.findings);
 }
 
 #[test]
@@ -293,9 +365,10 @@ fn an_unreadable_pd_api_is_a_warning_finding_and_skips_its_rules() {
         endpoint: String::new(),
         gc: Err("refused".into()),
         stores: Err("refused".into()),
+        keyspace_gc: Err("refused".into()),
     };
     let v = judge_with_pd(
-        cluster(vec![task(5)], 1),
+        cluster(vec![task(5)], &["pitr"]),
         Some(&facts),
         &Policy::default(),
         NOW,

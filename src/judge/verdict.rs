@@ -5,6 +5,7 @@
 use crate::model::{CheckpointSource, Orphan, ReadInfo, Status, Task};
 use crate::pause::Pause;
 pub use crate::pause::{PauseV2 as PauseDetails, Payload as PausePayload};
+use crate::pd::Keyspace;
 use crate::range::Range;
 use crate::service_state::State;
 use crate::throughput::TikvFacts;
@@ -225,6 +226,9 @@ pub struct ClusterFacts {
     pub stores: Option<StoreCounts>,
     /// now − the oldest log-backup service safepoint, seconds (PD answered and one exists).
     pub gc_hold_seconds: Option<u64>,
+    /// PD's keyspaces with keyspace-level GC (their GC barriers are out of the check's
+    /// sight); `None` when PD's HTTP API was not asked or its keyspace list unreadable.
+    pub keyspace_level_gc: Option<Vec<Keyspace>>,
     /// `--throughput`: the TiDB (`ip:port`) whose `/metrics` says it owns the advancer.
     pub advancer_owner: Option<String>,
     /// TiKV `/metrics` results (`--throughput`).

@@ -62,6 +62,10 @@ struct TaskEvent<'a> {
     migration_layers: Option<usize>,
     storage_locks: Option<Vec<LockEvent<'a>>>,
     resume_state_checkpoint_ts: Option<u64>,
+    verified_to_ts: Option<u64>,
+    verified_restorable_to_ts: Option<u64>,
+    verify_backlog_metas: Option<u64>,
+    log_bytes_per_hour: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -118,6 +122,8 @@ struct SummaryEvent<'a> {
     gc_safe_point: Option<u64>,
     /// now − the oldest log-backup service safepoint (seconds): how long GC is held.
     gc_hold_seconds: Option<u64>,
+    /// PD's keyspaces with keyspace-level GC, whose GC barriers the check cannot see.
+    keyspace_level_gc: Option<Vec<KeyspaceEvent<'a>>>,
     /// `--throughput`: the TiDB whose `/metrics` says it owns the checkpoint advancer.
     advancer_owner: Option<&'a str>,
     stores: Option<StoreCountsEvent>,
@@ -128,6 +134,12 @@ struct SummaryEvent<'a> {
     duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct KeyspaceEvent<'a> {
+    id: u32,
+    name: &'a str,
 }
 
 #[derive(Serialize)]
@@ -269,6 +281,10 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
                 .collect()
         }),
         resume_state_checkpoint_ts: st.and_then(|s| s.resume_state_checkpoint_ts),
+        verified_to_ts: st.and_then(|s| s.verified_to_ts),
+        verified_restorable_to_ts: st.and_then(|s| s.verified_restorable_to_ts),
+        verify_backlog_metas: st.and_then(|s| s.verify_backlog_metas),
+        log_bytes_per_hour: st.and_then(|s| s.log_bytes_per_hour),
     }
 }
 
@@ -331,6 +347,17 @@ fn summary<'a>(
             .unwrap_or_default(),
         gc_safe_point: verdict.and_then(|v| v.cluster.gc_safe_point),
         gc_hold_seconds: verdict.and_then(|v| v.cluster.gc_hold_seconds),
+        keyspace_level_gc: verdict
+            .and_then(|v| v.cluster.keyspace_level_gc.as_ref())
+            .map(|keyspaces| {
+                keyspaces
+                    .iter()
+                    .map(|k| KeyspaceEvent {
+                        id: k.id,
+                        name: &k.name,
+                    })
+                    .collect()
+            }),
         advancer_owner: verdict.and_then(|v| v.cluster.advancer_owner.as_deref()),
         stores: verdict
             .and_then(|v| v.cluster.stores)

@@ -29,7 +29,7 @@ pub(super) struct Cli {
     #[arg(long = "pd", value_name = "URL")]
     pub(super) pd: Vec<String>,
 
-    /// PD HTTP API endpoint for GC safepoints and stores (repeatable, comma-separated).
+    /// PD HTTP API endpoint for GC safepoints, stores and the keyspace list (repeatable, comma-separated).
     /// Default: the --pd endpoints
     #[arg(long = "pd-api", value_name = "URL")]
     pub(super) pd_api: Vec<String>,

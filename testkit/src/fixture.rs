@@ -45,6 +45,9 @@ pub struct FixturePd {
     pub stores: Option<String>,
     /// Body of `GET /pd/api/v1/gc/safepoint`.
     pub gc_safepoint: Option<String>,
+    /// Body of `GET /pd/api/v2/keyspaces` (every page); absent: HTTP 404, a PD without
+    /// the keyspace API.
+    pub keyspaces: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -15,8 +15,11 @@ pub struct PdServer {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// `(path, status, body)`.
+/// `(path, status, body)`: `path` with its query, or without one to answer any query.
 pub type Route = (String, u16, String);
+
+/// PD's keyspace list (tikv/pd:server/apiv2/handlers/keyspace.go), asked page by page.
+pub const KEYSPACES: &str = "/pd/api/v2/keyspaces";
 
 fn serve_one(mut stream: std::net::TcpStream, routes: &[Route]) {
     use std::io::{BufRead, BufReader, Write};
@@ -39,9 +42,13 @@ fn serve_one(mut stream: std::net::TcpStream, routes: &[Route]) {
         .nth(1)
         .unwrap_or("/")
         .to_string();
+    // The exact path and query first, then the path alone (a route for
+    // `/pd/api/v2/keyspaces` answers every page of it).
+    let bare = path.split('?').next().unwrap_or(&path);
     let (status, body) = routes
         .iter()
         .find(|(p, _, _)| *p == path)
+        .or_else(|| routes.iter().find(|(p, _, _)| p == bare))
         .map(|(_, status, body)| (*status, body.clone()))
         .unwrap_or((404, "404 page not found\n".to_string()));
     let response = format!(
@@ -84,12 +91,20 @@ impl PdServer {
         ])
     }
 
-    /// Serves a fixture's `[pd]` responses, or the defaults in `fixtures/pd/`.
+    /// Serves a fixture's `[pd]` responses, or the defaults in `fixtures/pd/`; the
+    /// keyspace list only when the fixture has one (else HTTP 404, as a PD without the
+    /// keyspace API answers).
     pub fn for_fixture(file: &str) -> PdServer {
         let fixture = Fixture::load(&fixture_path(file)).unwrap_or_else(|e| panic!("{e}"));
         let default =
             |name: &str| std::fs::read_to_string(fixture_path(&format!("pd/{name}"))).unwrap();
-        PdServer::start(vec![
+        let mut routes: Vec<Route> = fixture
+            .pd
+            .keyspaces
+            .iter()
+            .map(|body| (KEYSPACES.to_string(), 200, body.clone()))
+            .collect();
+        routes.extend([
             (
                 "/pd/api/v1/stores".into(),
                 200,
@@ -108,7 +123,8 @@ impl PdServer {
                     .clone()
                     .unwrap_or_else(|| default("gc_safepoint.json")),
             ),
-        ])
+        ]);
+        PdServer::start(routes)
     }
 }
 

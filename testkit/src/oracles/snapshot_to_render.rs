@@ -255,6 +255,7 @@ impl Case {
                 Some(body) => pd::parse_stores(body),
                 None => Err("PD HTTP request failed".into()),
             },
+            keyspace_gc: Ok(Vec::new()),
         });
         let tikv = self.tikv.as_ref().map(|t| {
             let now_ms = lib::tso::unix_ms(self.now());
