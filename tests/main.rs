@@ -32,3 +32,4 @@ mod storage_rules;
 mod telegraf_parse;
 mod throughput;
 mod tls;
+mod verify;

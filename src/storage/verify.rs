@@ -142,6 +142,9 @@ pub(super) async fn verify<R: Reader>(
             }
         })
         .await?;
+    // In key (= flush) order whatever the server's listing order (a local directory's is
+    // the file system's): the cursor must be the greatest key checked.
+    metas.sort();
     let mut out = Verified::default();
     // Read metas while the budget lasts, keeping room for the listings of their hours.
     let mut batch: Vec<(String, Vec<Reference>)> = Vec::new();
