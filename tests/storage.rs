@@ -461,3 +461,70 @@ fn restore_point_answers_can_i_restore_to_t() {
         bad.stdout
     );
 }
+
+/// Under --full-backup-root: backups without a backupmeta but with BR's backup.lock or a
+/// checkpoints/ prefix are unfinished attempts (failed, or still running), listed with
+/// their start; the newest attempt unfinished for longer than --full-incomplete-warning
+/// is a WARNING; --full-min-count counts the valid bases.
+#[test]
+fn unfinished_full_backups_and_the_minimum_count() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let dir = TempDir::new("storage-unfinished");
+    let log = dir.path.join("log");
+    Sink::Dir(&log).write("", &layout().0);
+    let full = dir.path.join("full");
+    let done = testkit::FullBackup::new(at("2024-01-01T00:30:00Z"))
+        .cluster_id(testkit::layout::CLUSTER_ID);
+    Sink::Dir(&full).write("mon", &done.objects());
+    // Failed long ago (its lock from 2023), and the newest attempt, started 00:40.
+    let attempt = testkit::FullBackup::new(at("2024-01-01T00:40:00Z")).in_progress();
+    for (name, started) in [
+        ("old", "2023-12-31T00:00:00Z"),
+        ("tue", "2024-01-01T00:40:00Z"),
+    ] {
+        Sink::Dir(&full).write(name, &attempt.objects());
+        let ms = testkit::encode::tso_unix_ms(at(started));
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+        set_modified(&full, name, "backup.lock", time);
+    }
+    let config = config(&dir, &format!("url = \"local://{}\"", log.display()));
+    let root = format!("local://{}", full.display());
+    let base = ["--full-backup-root", root.as_str()];
+    let quiet = run(&etcd, &config, &base, &[]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    assert!(
+        quiet.stdout.contains(&format!(
+            "; 2 unfinished full backups (failed, or still running): {root}/old (started 2023-12-31 00:00:00 +0000), {root}/tue (started 2024-01-01 00:40:00 +0000)\n"
+        )),
+        "{}",
+        quiet.stdout
+    );
+    let late = run(
+        &etcd,
+        &config,
+        &[&base[..], &["--full-incomplete-warning", "10m"]].concat(),
+        &[],
+    );
+    assert_eq!(late.code, 1, "{}", late.stdout);
+    assert!(
+        late.stdout.contains(&format!(
+            "the last full backup did not finish: {root}/tue started 2024-01-01 00:40:00 +0000, 25m0s ago (failed, or still running)"
+        )),
+        "{}",
+        late.stdout
+    );
+    let few = run(
+        &etcd,
+        &config,
+        &[&base[..], &["--full-min-count", "2"]].concat(),
+        &[],
+    );
+    assert_eq!(few.code, 1, "{}", few.stdout);
+    assert!(
+        few.stdout
+            .contains("1 valid full backup inside the log window, fewer than --full-min-count 2"),
+        "{}",
+        few.stdout
+    );
+}

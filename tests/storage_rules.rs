@@ -77,6 +77,7 @@ fn full(url: &str, meta: Result<FullMeta, String>) -> FullBackup {
     FullBackup {
         url: url.into(),
         read: meta,
+        incomplete_since_ms: None,
     }
 }
 

@@ -48,6 +48,8 @@ pub const STORAGE_UNREACHABLE_STATE: State = State::Warning;
 /// A storage lock (`truncating.lock`, `v1/LOCK.*`, `v1/APPEND_LOCK.*`) older than this
 /// (seconds) → WARNING: its process most likely died (docs/storage.md#storage-locks).
 pub const STORAGE_LOCK_STALE: u64 = 3600;
+/// The newest full backup attempt unfinished for longer (seconds) → WARNING.
+pub const FULL_INCOMPLETE_WARNING: u64 = 12 * 3600;
 
 /// `--storage` thresholds, all optional (no default window or age: it depends on the
 /// retention the operator chose).
@@ -65,6 +67,10 @@ pub struct StoragePolicy {
     pub full_age_critical: Option<Range>,
     /// A storage lock older than this (seconds) → WARNING; younger → an OK-level line.
     pub lock_stale: u64,
+    /// The newest full backup attempt unfinished for longer (seconds) → WARNING.
+    pub full_incomplete_warning: u64,
+    /// `--full-min-count`: fewer valid bases inside the window → WARNING.
+    pub full_min_count: Option<usize>,
 }
 
 impl Default for StoragePolicy {
@@ -78,6 +84,8 @@ impl Default for StoragePolicy {
             full_age_warning: None,
             full_age_critical: None,
             lock_stale: STORAGE_LOCK_STALE,
+            full_incomplete_warning: FULL_INCOMPLETE_WARNING,
+            full_min_count: None,
         }
     }
 }

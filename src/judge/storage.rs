@@ -295,6 +295,66 @@ pub fn judge(
     (out, view)
 }
 
+/// Full backups that did not finish (a `backup.lock` or `checkpoints/` without a
+/// `backupmeta`): the newest attempt unfinished for longer than
+/// `--full-incomplete-warning` is a WARNING; every one is listed with its start.
+fn unfinished(
+    out: &mut Judged,
+    incomplete: &[(&str, u64)],
+    all: &[crate::storage::FullBackup],
+    policy: &StoragePolicy,
+    now_ms: u64,
+) {
+    let Some(&(url, since)) = incomplete.iter().max_by_key(|(_, since)| *since) else {
+        return;
+    };
+    // The newest finished backup's time (its backupmeta's ts, else its last-modified).
+    let newest_done = all
+        .iter()
+        .filter_map(|b| match &b.read {
+            Ok(FullMeta::Decoded(m)) => Some(tso::physical_ms(m.end_version)),
+            Ok(FullMeta::Encrypted { modified_ms }) => Some(*modified_ms),
+            Err(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let age = now_ms.saturating_sub(since) / 1000;
+    if since > newest_done && age > policy.full_incomplete_warning {
+        out.push(
+            State::Warning,
+            format!(
+                "the last full backup did not finish: {url} started {}, {} ago (failed, or still running)",
+                tso::br_date(since),
+                tso::human_duration(age)
+            ),
+        );
+    }
+    let listed: Vec<String> = incomplete
+        .iter()
+        .take(5)
+        .map(|(url, since)| {
+            if *since == 0 {
+                format!("{url} (checkpoints only)")
+            } else {
+                format!("{url} (started {})", tso::br_date(*since))
+            }
+        })
+        .collect();
+    out.push(
+        State::Ok,
+        format!(
+            "{} (failed, or still running): {}{}",
+            crate::text::plural(incomplete.len(), "unfinished full backup"),
+            listed.join(", "),
+            if incomplete.len() > listed.len() {
+                ", …"
+            } else {
+                ""
+            }
+        ),
+    );
+}
+
 /// `--verify`: the chain's data files, checked a few requests per run (docs/storage.md).
 /// A missing or short file past the truncation point is CRITICAL: a restore past its data
 /// would fail; the proven restore points stop before it.
@@ -528,7 +588,12 @@ fn full_backups(
     view.bases_asked = true;
     let mut valid: Vec<(u64, bool)> = Vec::new();
     let mut rejected: Vec<String> = Vec::new();
+    let mut incomplete: Vec<(&str, u64)> = Vec::new();
     for backup in &facts.full_backups {
+        if let Some(since) = backup.incomplete_since_ms {
+            incomplete.push((&backup.url, since));
+            continue;
+        }
         let (ts, approximate) = match &backup.read {
             Err(e) => {
                 rejected.push(format!("{}: {e}", backup.url));
@@ -565,6 +630,16 @@ fn full_backups(
         out.push(
             policy.unreachable_state,
             format!("full backup root {root} unreadable: {e}"),
+        );
+    }
+    unfinished(out, &incomplete, &facts.full_backups, policy, now_ms);
+    if let Some(min) = policy.full_min_count.filter(|min| valid.len() < *min) {
+        out.push(
+            State::Warning,
+            format!(
+                "{} inside the log window, fewer than --full-min-count {min}",
+                crate::text::plural(valid.len(), "valid full backup")
+            ),
         );
     }
     let Some(&(newest, approximate)) = valid.iter().max_by_key(|(ts, _)| *ts) else {

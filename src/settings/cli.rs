@@ -282,6 +282,16 @@ pub(super) struct Cli {
     #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
     pub(super) full_age_critical: Option<String>,
 
+    /// Under --full-backup-root: the newest backup attempt (a backup.lock or checkpoints/
+    /// without a backupmeta) unfinished for longer than this → WARNING [default: {default}]
+    #[arg(long, value_name = "DURATION")]
+    pub(super) full_incomplete_warning: Option<String>,
+
+    /// Fewer valid full backups than this inside the log window → WARNING (retention by
+    /// count); no default
+    #[arg(long, value_name = "N")]
+    pub(super) full_min_count: Option<usize>,
+
     /// More detail: -v per-store lines, -vv the endpoint and revision read
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub(super) verbose: u8,
@@ -346,6 +356,10 @@ fn help_defaults() -> Vec<(&'static str, String)> {
         (
             "storage_lock_stale",
             short_duration(policy::STORAGE_LOCK_STALE),
+        ),
+        (
+            "full_incomplete_warning",
+            short_duration(policy::FULL_INCOMPLETE_WARNING),
         ),
     ]
 }
@@ -448,6 +462,8 @@ impl Cli {
             storage_lock_stale: self.storage_lock_stale.clone(),
             full_age_warning: self.full_age_warning.clone(),
             full_age_critical: self.full_age_critical.clone(),
+            full_incomplete_warning: self.full_incomplete_warning.clone(),
+            full_min_count: self.full_min_count,
             tasks: Default::default(),
         }
     }

@@ -106,6 +106,10 @@ pub struct Layer {
     pub verify_budget: Option<u32>,
     /// `--storage-lock-stale`, a duration.
     pub storage_lock_stale: Option<String>,
+    /// `--full-incomplete-warning`, a duration.
+    pub full_incomplete_warning: Option<String>,
+    /// `--full-min-count`.
+    pub full_min_count: Option<usize>,
     pub full_age_warning: Option<String>,
     pub full_age_critical: Option<String>,
     /// `[tasks.<name>]` threshold overrides (files only).
@@ -236,6 +240,8 @@ impl Layer {
             verify,
             verify_budget,
             storage_lock_stale,
+            full_incomplete_warning,
+            full_min_count,
             full_age_warning,
             full_age_critical
         )

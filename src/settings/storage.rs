@@ -3,7 +3,9 @@
 
 use super::layer::{Layer, StorageOverride, TaskStorage};
 use super::values::{parse_seconds, parse_size, range, state};
-use crate::judge::policy::{StoragePolicy, STORAGE_LOCK_STALE, STORAGE_UNREACHABLE_STATE};
+use crate::judge::policy::{
+    StoragePolicy, FULL_INCOMPLETE_WARNING, STORAGE_LOCK_STALE, STORAGE_UNREACHABLE_STATE,
+};
 use crate::location::Location;
 use crate::secret::Secret;
 use crate::storage::{
@@ -115,6 +117,11 @@ pub(super) fn build(
             Some(text) => parse_seconds(text, "storage-lock-stale")?,
             None => STORAGE_LOCK_STALE,
         },
+        full_incomplete_warning: match &layer.full_incomplete_warning {
+            Some(text) => parse_seconds(text, "full-incomplete-warning")?,
+            None => FULL_INCOMPLETE_WARNING,
+        },
+        full_min_count: layer.full_min_count,
     };
     let task_credentials = match layer.storage_credentials.as_deref() {
         None | Some("host") => false,

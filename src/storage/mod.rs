@@ -124,6 +124,10 @@ pub enum Flush {
 pub struct FullBackup {
     pub url: String,
     pub read: Result<FullMeta, String>,
+    /// No `backupmeta`, but BR's `backup.lock` or a `checkpoints/` prefix: a backup that
+    /// failed or is still running, started at this time (the lock's last-modified, Unix
+    /// ms; 0 when only `checkpoints/` is there).
+    pub incomplete_since_ms: Option<u64>,
 }
 
 /// What a full backup's `backupmeta` says.

@@ -391,6 +391,18 @@ async fn read_full(store: &Counted) -> Result<FullMeta, String> {
     })
 }
 
+/// A root's child without a `backupmeta`: BR's `backup.lock` (written when a backup
+/// starts, br/pkg/metautil `LockFile`) or a `checkpoints/` prefix (a checkpointed backup)
+/// make it an attempt that failed or is still running; its start is the lock's time.
+async fn incomplete_since(store: &Counted) -> Result<Option<u64>, String> {
+    if let Some(got) = store.get_small("backup.lock").await? {
+        return Ok(Some(got.modified_ms));
+    }
+    let mut any = false;
+    store.list_each("checkpoints", None, |_| any = true).await?;
+    Ok(any.then_some(0))
+}
+
 /// Runs one storage's reading: a panic inside a dependency becomes this storage's error.
 async fn contained<T>(
     work: impl std::future::Future<Output = Result<T, String>>,
@@ -528,16 +540,30 @@ pub fn read_all(
             let seen = Seen::default();
             let read = contained(async {
                 let counted = opened(location, &StorageCredentials::Host, &seen)?;
-                tokio::time::timeout(timeout, read_full(&counted))
+                let read = tokio::time::timeout(timeout, read_full(&counted))
                     .await
-                    .unwrap_or_else(|_| Err(timed_out()))
+                    .unwrap_or_else(|_| Err(timed_out()));
+                // A root's child without a backupmeta: an unfinished attempt, or no backup.
+                let incomplete = match &read {
+                    Err(_) if !*named => tokio::time::timeout(timeout, incomplete_since(&counted))
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .flatten(),
+                    _ => None,
+                };
+                Ok::<_, String>((read, incomplete))
             })
             .await;
+            let (read, incomplete) = match read {
+                Ok(both) => both,
+                Err(e) => (Err(e), None),
+            };
             let read = with_redirect(read, &seen);
-            // A root's child without a backupmeta is simply not a backup.
-            (*named || read.is_ok()).then(|| FullBackup {
+            (*named || read.is_ok() || incomplete.is_some()).then(|| FullBackup {
                 url: location.display(),
                 read,
+                incomplete_since_ms: incomplete,
             })
         }))
         .await;
