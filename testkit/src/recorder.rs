@@ -32,7 +32,11 @@ pub enum Mode {
     /// location: a storage that sends the client elsewhere.
     Redirect,
     /// Answer every object GET with an endless chunked body of zeros (up to 2 GiB, with
-    /// an ETag and a Last-Modified, as S3 answers); forward LISTs.
+    /// an ETag and a Last-Modified, as S3 answers) under a `Content-Length: 64` that the
+    /// chunked framing overrides (HTTP/1.1 clients follow `Transfer-Encoding`, so the
+    /// body is read to its end, while object_store takes the announced 64 bytes as the
+    /// object's size and requires that header): a hostile endpoint whose announced size
+    /// says nothing of what it sends; forward LISTs.
     HugeBody,
     /// Answer every LIST with a full page of 1,000 new keys and a continuation token,
     /// forever: a listing that never ends; forward the rest.
@@ -176,6 +180,12 @@ impl Recorder {
             .count()
     }
 
+    /// Each request's headers as sent, in arrival order (cleared with
+    /// [`Recorder::clear`]): whose key signed, which token went along.
+    pub fn headers(&self) -> Vec<Vec<(String, String)>> {
+        self.shared.headers.lock().unwrap().clone()
+    }
+
     pub fn mode(&self) -> Mode {
         *self.shared.mode.lock().unwrap()
     }
@@ -264,10 +274,10 @@ fn serve(client: TcpStream, shared: &Shared) {
 }
 
 /// [`Mode::HugeBody`]: chunks of zeros until 2 GiB, the client leaves or the recorder
-/// stops.
+/// stops, under a `Content-Length` that the chunked framing overrides.
 fn endless_body(client: &mut TcpStream, shared: &Shared) -> std::io::Result<()> {
     client.write_all(
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nETag: \"huge\"\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nETag: \"huge\"\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nContent-Length: 64\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
     )?;
     let chunk = vec![0u8; 64 * 1024];
     let mut sent = 0u64;
