@@ -27,6 +27,9 @@ mod control;
 
 /// At most this many `.ts` files are fetched at once.
 const CHECKPOINT_FETCHES: usize = 16;
+/// What one read may hold without the run's turn to hold more ([`Counted::big`]): every
+/// object Tier A reads is far smaller.
+const SMALL_READ: usize = 64 << 10;
 
 /// One store and what its requests met. A local directory sends no HTTP: its operations
 /// are counted here instead.
@@ -38,6 +41,13 @@ struct Counted {
     ordered: bool,
     /// `--storage-max-object`.
     max_object: u64,
+    /// The run's one turn to read more than [`SMALL_READ`] bytes, shared by every store:
+    /// reads run concurrently (Tier A's three GETs, 16 `.ts` files, every task and full
+    /// backup), and each may hold up to `max_object`, so without it the run would hold
+    /// that many times the cap. With it, and every read's bytes decoded before its
+    /// caller's next await (so that joined and buffered reads hold decoded values), the
+    /// run holds at most one cap and a small read per request in flight.
+    big: Arc<futures::lock::Mutex<()>>,
 }
 
 /// An object read up to the size cap.
@@ -59,7 +69,9 @@ impl Counted {
 
     /// GET, streamed: never more than `max_object` bytes are held, whatever the server
     /// announces or sends. `prefix_only`: stop at the cap instead of reading an object
-    /// known to be larger not at all.
+    /// known to be larger not at all. Beyond [`SMALL_READ`] it waits for the run's turn
+    /// ([`Counted::big`]), released when it returns: the caller decodes the bytes before
+    /// its next await, never holds them in a join or a buffered stream.
     async fn get(&self, path: &str, prefix_only: bool) -> Result<Option<Got>, String> {
         self.count_local();
         let result = match self.store.get(&Path::from(path)).await {
@@ -78,11 +90,17 @@ impl Counted {
             }));
         }
         let cap = self.max_object as usize;
-        let mut bytes = Vec::with_capacity((size as usize).min(cap).min(1 << 20));
+        let mut bytes = Vec::with_capacity((size as usize).min(cap).min(SMALL_READ));
+        let mut turn = None;
         let mut stream = result.into_stream();
         let mut complete = true;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| format!("GET {path}: {}", describe(&e)))?;
+            if turn.is_none() && bytes.len() + chunk.len() > SMALL_READ {
+                turn = Some(self.big.lock().await);
+                // Once, so that growing never holds two copies; pages count when written.
+                bytes.reserve_exact(cap.saturating_sub(bytes.len()));
+            }
             let room = cap - bytes.len();
             if chunk.len() > room {
                 bytes.extend_from_slice(&chunk[..room]);
@@ -102,13 +120,29 @@ impl Counted {
     /// [`Counted::get`] of a small object that must be whole: over the cap is an error.
     async fn get_small(&self, path: &str) -> Result<Option<Got>, String> {
         match self.get(path, false).await? {
-            Some(got) if !got.complete => Err(format!(
+            Some(got) if !got.complete && got.size > self.max_object => Err(format!(
                 "{path} is {}, over --storage-max-object {}",
                 size_text(got.size),
                 size_text(self.max_object)
             )),
+            // A body longer than the server announced.
+            Some(got) if !got.complete => Err(format!(
+                "{path} sent more than --storage-max-object {} (announced as {})",
+                size_text(self.max_object),
+                size_text(got.size)
+            )),
             other => Ok(other),
         }
+    }
+
+    /// [`Counted::get_small`] decoded by `decode` inside the read: what concurrent reads
+    /// (joined, buffered) hold is the decoded value, never the bytes.
+    async fn read_small<T>(
+        &self,
+        path: &str,
+        decode: impl FnOnce(&[u8]) -> T,
+    ) -> Result<Option<T>, String> {
+        Ok(self.get_small(path).await?.map(|got| decode(&got.bytes)))
     }
 
     /// Every object under `prefix` (after `offset` when given), in key order, to the end
@@ -252,9 +286,21 @@ async fn tier_a(store: &Counted) -> Result<LogRead, String> {
     let mut out = LogRead::default();
     let mut files = Vec::new();
     let (root, safepoint, base, listed) = futures::join!(
-        store.get_small("backupmeta"),
-        store.get_small("v1_stream_trancate_safepoint.txt"),
-        store.get_small("v1/migrations/BASE"),
+        store.read_small("backupmeta", decode_root),
+        store.read_small("v1_stream_trancate_safepoint.txt", |bytes| {
+            let text = String::from_utf8_lossy(bytes);
+            text.trim().parse::<u64>().map_err(|_| {
+                format!(
+                    "v1_stream_trancate_safepoint.txt holds '{}', not a TSO",
+                    shown(text.trim(), 120)
+                )
+            })
+        }),
+        store.read_small("v1/migrations/BASE", |bytes| {
+            proto::Migration::decode(bytes)
+                .map(|m| m.truncated_to)
+                .map_err(|e| format!("v1/migrations/BASE does not decode: {e}"))
+        }),
         store.list_each("v1/global_checkpoint", None, |m| {
             let path = m.location.to_string();
             if path.ends_with(".ts") {
@@ -262,47 +308,35 @@ async fn tier_a(store: &Counted) -> Result<LogRead, String> {
             }
         }),
     );
-    out.backupmeta = root?.map(|got| decode_root(&got.bytes));
-    if let Some(got) = safepoint? {
-        let text = String::from_utf8_lossy(&got.bytes);
-        out.truncate_safepoint = text.trim().parse().map_err(|_| {
-            format!(
-                "v1_stream_trancate_safepoint.txt holds '{}', not a TSO",
-                shown(text.trim(), 120)
-            )
-        })?;
+    out.backupmeta = root?;
+    if let Some(safepoint) = safepoint? {
+        out.truncate_safepoint = safepoint?;
     }
-    if let Some(got) = base? {
-        let migration = proto::Migration::decode(got.bytes.as_slice())
-            .map_err(|e| format!("v1/migrations/BASE does not decode: {e}"))?;
-        out.base_truncated_to = Some(migration.truncated_to);
+    if let Some(truncated_to) = base? {
+        out.base_truncated_to = Some(truncated_to?);
     }
     if listed? {
         out.cut_listings.push("v1/global_checkpoint/".to_string());
     }
-    let mut fetched = futures::stream::iter(files.iter().map(|p| store.get_small(p)))
-        .buffered(CHECKPOINT_FETCHES);
+    let mut fetched = futures::stream::iter(files.iter().map(|p| {
+        store.read_small(p, |bytes| {
+            <[u8; 8]>::try_from(bytes).ok().map(u64::from_le_bytes)
+        })
+    }))
+    .buffered(CHECKPOINT_FETCHES);
     let mut paths = files.iter();
     while let Some(result) = fetched.next().await {
         let path = paths.next().map(String::as_str).unwrap_or("");
-        let got = match result {
-            Ok(Some(got)) => got,
-            Ok(None) => continue,
-            // An oversized .ts is skipped, as one of another size is.
-            Err(_) if store.max_object < 8 => continue,
-            Err(e) => return Err(e),
-        };
+        let Some(ts) = result? else { continue };
         let store_id = path
             .rsplit('/')
             .next()
             .unwrap_or("")
             .trim_end_matches(".ts")
             .to_string();
-        match <[u8; 8]>::try_from(got.bytes.as_slice()) {
-            Ok(le) => out
-                .global_checkpoints
-                .push((store_id, u64::from_le_bytes(le))),
-            Err(_) => out.skipped_checkpoint_files += 1,
+        match ts {
+            Some(ts) => out.global_checkpoints.push((store_id, ts)),
+            None => out.skipped_checkpoint_files += 1,
         }
     }
     out.global_checkpoints.sort();
@@ -452,6 +486,7 @@ pub fn read_all(
         Err(e) => return failed(format!("cannot start the storage I/O runtime: {e}")),
     };
     let clients = Clients::new(timeout + std::time::Duration::from_millis(500));
+    let big = Arc::new(futures::lock::Mutex::new(()));
     let opened = |location: &Location, credentials: &StorageCredentials, seen: &Seen| {
         crate::panic_scope::contain(|| open(location, credentials, timeout, &clients, seen))
             .unwrap_or_else(|p| {
@@ -466,6 +501,7 @@ pub fn read_all(
                 local: matches!(location, Location::Local { .. }),
                 ordered: matches!(location, Location::S3 { .. } | Location::Gcs { .. }),
                 max_object,
+                big: big.clone(),
             })
     };
     let timed_out = || "timed out before the storage answered".to_string();

@@ -45,32 +45,45 @@ impl Control {
 
 /// The migration layers, the locks and the resume state, concurrently.
 pub(super) async fn read(store: &Counted) -> Result<Control, String> {
+    // Each read yields what it decoded, never its bytes (see [`Counted::get`]).
     let (layers, truncating, v1, resume) = futures::join!(
         migration_layers(store),
-        store.get(TRUNCATING_LOCK, false),
+        async {
+            let got = store.get(TRUNCATING_LOCK, false).await?;
+            Ok::<_, String>(got.map(|got| got.modified_ms))
+        },
         v1_locks(store),
-        store.get(RESUME_STATE, false),
+        async {
+            let got = store.get(RESUME_STATE, false).await?;
+            Ok::<_, String>(got.map(|got| {
+                if got.complete {
+                    last_checkpoint(&got.bytes)
+                } else if got.size > store.max_object {
+                    Err(format!(
+                        "it is {}, over --storage-max-object {}",
+                        size_text(got.size),
+                        size_text(store.max_object)
+                    ))
+                } else {
+                    Err(format!(
+                        "it sent more than --storage-max-object {} (announced as {})",
+                        size_text(store.max_object),
+                        size_text(got.size)
+                    ))
+                }
+            }))
+        },
     );
     let (layers, layer_truncated_to, layers_cut) = layers?;
     let (v1, locks_cut) = v1?;
     let mut locks = Locks::default();
-    if let Some(got) = truncating? {
-        locks.add(TRUNCATING_LOCK.to_string(), got.modified_ms);
+    if let Some(modified_ms) = truncating? {
+        locks.add(TRUNCATING_LOCK.to_string(), modified_ms);
     }
     for lock in v1 {
         locks.add(lock.name, lock.modified_ms);
     }
-    let resume_state = resume?.map(|got| {
-        if got.complete {
-            last_checkpoint(&got.bytes)
-        } else {
-            Err(format!(
-                "it is {}, over --storage-max-object {}",
-                size_text(got.size),
-                size_text(store.max_object)
-            ))
-        }
-    });
+    let resume_state = resume?;
     let mut cut_listings = Vec::new();
     if layers_cut {
         cut_listings.push("v1/migrations/".to_string());
@@ -109,16 +122,20 @@ async fn migration_layers(store: &Counted) -> Result<(usize, Vec<(String, u64)>,
     // The sequence number is zero-padded: name order is layer order.
     names.sort();
     let newest = &names[count.saturating_sub(MAX_MIGRATION_LAYERS)..];
-    let mut fetched = futures::stream::iter(newest.iter().map(|p| store.get_small(p)))
-        .buffered(CHECKPOINT_FETCHES);
+    let mut fetched = futures::stream::iter(
+        newest
+            .iter()
+            .map(|p| store.read_small(p, |bytes| proto::Migration::decode(bytes))),
+    )
+    .buffered(CHECKPOINT_FETCHES);
     let mut paths = newest.iter();
     let mut out = Vec::new();
     while let Some(result) = fetched.next().await {
         let path = paths.next().map(String::as_str).unwrap_or("");
         // Gone since the listing: merged into BASE meanwhile.
-        let Some(got) = result? else { continue };
-        let migration = proto::Migration::decode(got.bytes.as_slice())
-            .map_err(|e| format!("{} does not decode: {e}", shown(path, 120)))?;
+        let Some(migration) = result? else { continue };
+        let migration =
+            migration.map_err(|e| format!("{} does not decode: {e}", shown(path, 120)))?;
         let name = path.strip_prefix("v1/migrations/").unwrap_or(path);
         out.push((shown(name, 120), migration.truncated_to));
     }
