@@ -105,12 +105,12 @@ pub fn contact(location: &Location, operator_chosen: bool, allowed: &[AllowedEnd
         return Contact::Yes;
     }
     Contact::Refused(format!(
-        "the task info names the endpoint {}, which is not a {} endpoint: not contacted (allow it with --allow-storage-endpoint)",
+        "the task info names the endpoint {}, which is not {} endpoint: not contacted (allow it with --allow-storage-endpoint)",
         shown(endpoint, 120),
         match location {
-            Location::S3 { .. } => "Amazon S3",
-            Location::Gcs { .. } => "Google Cloud Storage",
-            _ => "Azure Blob Storage",
+            Location::S3 { .. } => "an Amazon S3",
+            Location::Gcs { .. } => "a Google Cloud Storage",
+            _ => "an Azure Blob Storage",
         }
     ))
 }
