@@ -21,7 +21,6 @@ pub fn check_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> R
 }
 
 /// [`check_env`] with the run's peak RSS in KiB (measured by `/usr/bin/time`).
-#[allow(dead_code)] // the hostile storage tests use it (they land next)
 pub fn check_measured(args: &[&str], env: &[(&str, &str)]) -> (Run, u64) {
     testkit::run::run_measured(BINARY, args, env)
 }

@@ -28,6 +28,7 @@ mod secrets;
 mod state_dir;
 mod storage;
 mod storage_control;
+mod storage_hostile;
 mod storage_rules;
 mod telegraf_parse;
 mod throughput;
