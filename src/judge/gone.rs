@@ -23,27 +23,15 @@ pub fn gone(
     seen.iter()
         .filter(|(name, _)| !cluster.task_names.iter().any(|n| n == *name))
         .filter(|(_, last)| now_ms.saturating_sub(**last) <= policy.gone_for * 1000)
-        .map(|(name, last)| TaskVerdict {
-            task: Task::new(name.clone()),
-            state: State::Warning,
-            reasons: vec![Finding::new(
+        .map(|(name, last)| {
+            let reason = Finding::new(
                 State::Warning,
                 format!(
                     "log backup task {name} no longer exists (last seen {}): stopped with br log stop?",
                     tso::br_date(*last)
                 ),
-            )],
-            status: Status::Gone,
-            checkpoint: None,
-            lag_seconds: None,
-            metrics: Vec::new(),
-            pause: None,
-            auto_pause_in_seconds: None,
-            gc_margin_seconds: None,
-            resume_deadline_ms: None,
-            progress: None,
-            checkpoint_rate: None,
-            storage: None,
+            );
+            TaskVerdict::bare(Task::new(name.clone()), Status::Gone, vec![reason])
         })
         .collect()
 }

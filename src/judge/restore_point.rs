@@ -191,20 +191,8 @@ mod tests {
 
     fn task(view: Option<StorageView>) -> TaskVerdict {
         TaskVerdict {
-            task: Task::new("pitr".into()),
-            state: State::Ok,
-            reasons: Vec::new(),
-            status: Status::Normal,
-            checkpoint: None,
-            lag_seconds: None,
-            metrics: Vec::new(),
-            pause: None,
-            auto_pause_in_seconds: None,
-            gc_margin_seconds: None,
-            resume_deadline_ms: None,
-            progress: None,
-            checkpoint_rate: None,
             storage: view,
+            ..TaskVerdict::bare(Task::new("pitr".into()), Status::Normal, Vec::new())
         }
     }
 

@@ -183,6 +183,27 @@ pub struct TaskVerdict {
 }
 
 impl TaskVerdict {
+    /// A verdict that says only `reasons` (worst first) about `task`: no checkpoint, no
+    /// metric, nothing read from PD or the storage (a task that disappeared, tests).
+    pub fn bare(task: Task, status: Status, reasons: Vec<Finding>) -> TaskVerdict {
+        TaskVerdict {
+            task,
+            state: reasons.first().map_or(State::Ok, |r| r.state),
+            reasons,
+            status,
+            checkpoint: None,
+            lag_seconds: None,
+            metrics: Vec::new(),
+            pause: None,
+            auto_pause_in_seconds: None,
+            gc_margin_seconds: None,
+            resume_deadline_ms: None,
+            progress: None,
+            checkpoint_rate: None,
+            storage: None,
+        }
+    }
+
     pub fn metric(&self, label: &str) -> Option<&Metric> {
         self.metrics.iter().find(|m| m.label == label)
     }
