@@ -166,16 +166,9 @@ fn s3_reads_only_and_its_faults_are_findings() {
     Sink::S3(&s3, "pitr-logs").write("prod/log", &objects);
     let recorder = Recorder::start(&s3.endpoint());
     let dir = TempDir::new("storage-s3");
-    std::fs::write(dir.path.join("id"), testkit::s3::ACCESS_KEY_ID).unwrap();
-    std::fs::write(dir.path.join("key"), testkit::s3::SECRET_ACCESS_KEY).unwrap();
     let config = config(
         &dir,
-        &format!(
-            "url = \"s3://pitr-logs/prod/log?endpoint={}&region=us-east-1&force-path-style=true\"\naccess_key_id_file = \"{}\"\nsecret_access_key_file = \"{}\"",
-            recorder.endpoint(),
-            dir.path.join("id").display(),
-            dir.path.join("key").display()
-        ),
+        &testkit::s3::storage_table(&dir.path, "pitr-logs", "prod/log", &recorder.endpoint()),
     );
     assert_same_window(&etcd, &config);
     let requests = recorder.requests();

@@ -197,16 +197,9 @@ fn layers_locks_and_resume_state_on_s3() {
     Sink::S3(&s3, "pitr-logs").write("prod/log", &layout("2024-01-01T00:58:00Z"));
     let recorder = Recorder::start(&s3.endpoint());
     let dir = TempDir::new("storage-control-s3");
-    std::fs::write(dir.path.join("id"), testkit::s3::ACCESS_KEY_ID).unwrap();
-    std::fs::write(dir.path.join("key"), testkit::s3::SECRET_ACCESS_KEY).unwrap();
     let config = config(
         &dir,
-        &format!(
-            "url = \"s3://pitr-logs/prod/log?endpoint={}&region=us-east-1&force-path-style=true\"\naccess_key_id_file = \"{}\"\nsecret_access_key_file = \"{}\"",
-            recorder.endpoint(),
-            dir.path.join("id").display(),
-            dir.path.join("key").display()
-        ),
+        &testkit::s3::storage_table(&dir.path, "pitr-logs", "prod/log", &recorder.endpoint()),
     );
 
     let out = run_at(&etcd, &config, NOW, &["--format", "ndjson"]);

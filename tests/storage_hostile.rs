@@ -579,12 +579,9 @@ fn huge_objects_and_endless_replies_hold_bounded_memory() {
 /// The `[tasks.pitr.storage]` of moto (or a recorder before it) at `endpoint`, with
 /// moto's dummy keys in files.
 fn s3_storage_config(dir: &TempDir, endpoint: &str) -> String {
-    std::fs::write(dir.path.join("id"), testkit::s3::ACCESS_KEY_ID).unwrap();
-    std::fs::write(dir.path.join("key"), testkit::s3::SECRET_ACCESS_KEY).unwrap();
     format!(
-        "storage = true\n[tasks.pitr.storage]\nurl = \"s3://{BUCKET}/{PREFIX}?endpoint={endpoint}&region=us-east-1&force-path-style=true\"\naccess_key_id_file = \"{}\"\nsecret_access_key_file = \"{}\"\n",
-        dir.path.join("id").display(),
-        dir.path.join("key").display()
+        "storage = true\n[tasks.pitr.storage]\n{}",
+        testkit::s3::storage_table(&dir.path, BUCKET, PREFIX, endpoint)
     )
 }
 

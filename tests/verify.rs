@@ -37,18 +37,18 @@ struct Setup {
 }
 
 fn setup(tag: &str, url: &str) -> Setup {
-    setup_with(tag, url, "")
+    setup_table(tag, &format!("url = \"{url}\"\n"))
 }
 
-/// [`setup`] with more keys in the task's storage table (credential files).
-fn setup_with(tag: &str, url: &str, more: &str) -> Setup {
+/// [`setup`] with the whole `[tasks.pitr.storage]` body given.
+fn setup_table(tag: &str, table: &str) -> Setup {
     let etcd = Etcd::start();
     etcd.load(&["v71-running.toml"]);
     let dir = TempDir::new(tag);
     let config = dir.path.join("config.toml");
     std::fs::write(
         &config,
-        format!("storage = true\n[tasks.pitr.storage]\nurl = \"{url}\"\n{more}"),
+        format!("storage = true\n[tasks.pitr.storage]\n{table}"),
     )
     .unwrap();
     Setup {
@@ -244,19 +244,9 @@ fn on_s3_the_second_run_sends_only_the_new_requests() {
     Sink::S3(&s3, "pitr-logs").write("prod/log", &storage(&flushes));
     let recorder = Recorder::start(&s3.endpoint());
     let keys = TempDir::new("verify-s3-keys");
-    std::fs::write(keys.path.join("id"), testkit::s3::ACCESS_KEY_ID).unwrap();
-    std::fs::write(keys.path.join("key"), testkit::s3::SECRET_ACCESS_KEY).unwrap();
-    let s = setup_with(
+    let s = setup_table(
         "verify-s3",
-        &format!(
-            "s3://pitr-logs/prod/log?endpoint={}&region=us-east-1&force-path-style=true",
-            recorder.endpoint()
-        ),
-        &format!(
-            "access_key_id_file = \"{}\"\nsecret_access_key_file = \"{}\"\n",
-            keys.path.join("id").display(),
-            keys.path.join("key").display()
-        ),
+        &testkit::s3::storage_table(&keys.path, "pitr-logs", "prod/log", &recorder.endpoint()),
     );
     let env_free = s.run(&[]);
     assert_eq!(env_free["verified_to_ts"], flushes[9].max_ts, "{env_free}");

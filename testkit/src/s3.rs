@@ -42,6 +42,20 @@ use std::time::Duration;
 /// The dummy credentials the test clients send (moto accepts any).
 pub const ACCESS_KEY_ID: &str = "test";
 pub const SECRET_ACCESS_KEY: &str = "test";
+
+/// A `[tasks.<name>.storage]` body for moto's `bucket`/`prefix` reached at `endpoint` (moto
+/// or a recorder before it), with [`ACCESS_KEY_ID`] and [`SECRET_ACCESS_KEY`] written to
+/// files in `dir`, as an operator names them.
+pub fn storage_table(dir: &std::path::Path, bucket: &str, prefix: &str, endpoint: &str) -> String {
+    let (id, key) = (dir.join("id"), dir.join("key"));
+    std::fs::write(&id, ACCESS_KEY_ID).expect("write the key id file");
+    std::fs::write(&key, SECRET_ACCESS_KEY).expect("write the key file");
+    format!(
+        "url = \"s3://{bucket}/{prefix}?endpoint={endpoint}&region=us-east-1&force-path-style=true\"\naccess_key_id_file = \"{}\"\nsecret_access_key_file = \"{}\"\n",
+        id.display(),
+        key.display()
+    )
+}
 pub const REGION: &str = "us-east-1";
 
 /// moto's S3 on `127.0.0.1:<free port>`.
