@@ -29,23 +29,38 @@ fn main() {
         // Monitoring Plugins convention: --help and --version exit UNKNOWN (3).
         Err(Refusal::Info(text)) => guard::emit_and_exit(&text, 3),
         Err(Refusal::Usage(first)) => {
-            let args: Vec<String> = std::env::args().collect();
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
             guard::set_format(guard::sniff_format(&args));
+            if let Some(path) = guard::sniff_output(&args) {
+                guard::set_output(path);
+            }
             guard::emit(&guard::failure(
                 State::Unknown,
                 format!("usage: {first} (see --help)"),
                 started,
             ))
         }
-        Err(Refusal::Invalid { message, format }) => {
+        Err(Refusal::Invalid {
+            message,
+            format,
+            output,
+        }) => {
             if let Some(format) = format {
                 guard::set_format(format);
+            }
+            if let Some(path) = output {
+                guard::set_output(path);
             }
             guard::emit(&guard::failure(State::Unknown, message, started))
         }
     };
     let run = &plan.run;
     guard::set_format(run.format);
+    if let Some(path) = &run.output {
+        guard::set_output(path.clone());
+    }
     deadline::set_stage("connecting");
     guard::watch(run.timeout, started);
 
