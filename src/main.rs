@@ -83,6 +83,7 @@ fn main() {
         verbosity: run.verbosity,
         max_bytes: run.max_output,
         color: table
+            && run.output.is_none()
             && render::table::colour_wanted(
                 std::io::stdout().is_terminal(),
                 std::env::var("NO_COLOR").ok().as_deref(),

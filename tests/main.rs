@@ -20,6 +20,7 @@ mod ndjson_schema;
 mod output_budget;
 mod pause_rules;
 mod plugin_examples;
+mod prometheus;
 mod range_oracle;
 mod rules;
 mod secrets;
