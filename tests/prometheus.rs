@@ -447,3 +447,90 @@ fn output_replaces_the_previous_file_in_any_format() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn plugin_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("plugins")
+        .join(path)
+}
+
+fn promtool(args: &[&str]) -> String {
+    let out = Command::new("promtool")
+        .args(args)
+        .current_dir(plugin_file("prometheus"))
+        .output()
+        .expect("promtool runs (apt-get install prometheus; scripts/test installs it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool {args:?}:\n{text}");
+    text
+}
+
+#[test]
+fn alert_rules_pass_promtool_and_their_unit_tests_and_name_only_our_families() {
+    let checked = promtool(&["check", "rules", "alerts.yml"]);
+    assert!(checked.contains("SUCCESS"), "{checked}");
+    let tested = promtool(&["test", "rules", "alerts.test.yml"]);
+    assert!(tested.contains("SUCCESS"), "{tested}");
+    let rules = std::fs::read_to_string(plugin_file("prometheus/alerts.yml")).unwrap();
+    let mut named = 0;
+    for (i, _) in rules.match_indices(PREFIX) {
+        let name: String = rules[i + PREFIX.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        assert!(
+            FAMILIES.iter().any(|(_, f)| f.name == name),
+            "alerts.yml names {PREFIX}{name}, which the check does not write"
+        );
+        named += 1;
+    }
+    assert!(named >= 10, "{named}");
+    // The states the issue asks for each have a rule.
+    for alert in [
+        "TidbLogBackupTaskCritical",
+        "TidbLogBackupCheckpointLagWarning",
+        "TidbLogBackupTaskPaused",
+        "TidbLogBackupTaskFailed",
+        "TidbLogBackupGcPassedCheckpoint",
+        "TidbLogBackupAutoPauseWarning",
+        "TidbLogBackupRestorableWindowShort",
+        "TidbLogBackupFullBackupOld",
+        "TidbLogBackupCheckFailing",
+        "TidbLogBackupCheckStale",
+    ] {
+        assert!(rules.contains(&format!("- alert: {alert}\n")), "{alert}");
+    }
+}
+
+#[test]
+fn the_readme_recipes_are_accepted_by_the_cli() {
+    let readme = std::fs::read_to_string(plugin_file("prometheus/README.md")).unwrap();
+    let bin = "/usr/lib/nagios/plugins/check_tidb_log_backup ";
+    let mut seen = 0;
+    for line in readme.lines() {
+        let Some(i) = line.find(bin) else { continue };
+        let argv: Vec<&str> = line[i + bin.len()..].split_whitespace().collect();
+        assert!(
+            argv.windows(2).any(|w| w == ["--format", "prometheus"]),
+            "{line}"
+        );
+        assert!(argv.contains(&"--output"), "{line}");
+        // The config file is read at run time; the rest must validate now.
+        let mut args = Vec::new();
+        let mut words = argv.iter();
+        while let Some(w) = words.next() {
+            if *w == "--config" {
+                words.next();
+            } else {
+                args.push(*w);
+            }
+        }
+        testkit::plan::plan(&args).unwrap_or_else(|e| panic!("{line}: {e}"));
+        seen += 1;
+    }
+    assert_eq!(seen, 2, "the cron line and the systemd ExecStart");
+}
