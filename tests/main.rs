@@ -29,3 +29,4 @@ mod storage_rules;
 mod telegraf_parse;
 mod throughput;
 mod tls;
+mod zabbix;
