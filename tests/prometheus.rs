@@ -73,7 +73,7 @@ fn golden(name: &str) -> String {
 }
 
 /// `promtool check metrics` (Debian package `prometheus`) on `text`: its complaints.
-fn promtool_check(text: &str) -> (bool, String) {
+pub(crate) fn promtool_check(text: &str) -> (bool, String) {
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
