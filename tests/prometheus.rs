@@ -534,3 +534,17 @@ fn the_readme_recipes_are_accepted_by_the_cli() {
     }
     assert_eq!(seen, 2, "the cron line and the systemd ExecStart");
 }
+
+#[test]
+fn docs_list_every_family() {
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/prometheus.md"))
+            .unwrap();
+    for (_, f) in FAMILIES {
+        assert!(
+            docs.contains(&format!("| `{PREFIX}{}` |", f.name)),
+            "docs/prometheus.md lacks {}",
+            f.name
+        );
+    }
+}
