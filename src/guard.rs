@@ -68,10 +68,12 @@ pub fn emit(emission: &Emission) -> ! {
     let failed;
     if let Some(path) = OUTPUT_FILE.get() {
         // br-json's failure has no document: the previous file stays.
-        match (!stdout.is_empty())
-            .then(|| write_atomically(path, stdout))
-            .unwrap_or(Ok(()))
-        {
+        let written = if stdout.is_empty() {
+            Ok(())
+        } else {
+            write_atomically(path, stdout)
+        };
+        match written {
             Ok(()) => stdout = "",
             Err(e) => {
                 failed = format!(
