@@ -19,11 +19,6 @@ fn main() {
     let started = Instant::now();
     guard::install_panic_hook(started);
 
-    // Debug builds only: lets the tests prove that a panic still ends in one UNKNOWN line.
-    if cfg!(debug_assertions) && std::env::var_os("CHECK_TIDB_LOG_BACKUP_TEST_PANIC").is_some() {
-        panic!("test panic requested");
-    }
-
     let plan = match settings::resolve(std::env::args_os(), &Env::from_process()) {
         Ok(plan) => plan,
         // Monitoring Plugins convention: --help and --version exit UNKNOWN (3).
@@ -60,6 +55,12 @@ fn main() {
     guard::set_format(run.format);
     if let Some(path) = &run.output {
         guard::set_output(path.clone());
+    }
+
+    // Debug builds only: lets the tests prove that a panic still ends in one UNKNOWN
+    // result, in the format asked for and through --output.
+    if cfg!(debug_assertions) && std::env::var_os("CHECK_TIDB_LOG_BACKUP_TEST_PANIC").is_some() {
+        panic!("test panic requested");
     }
     deadline::set_stage("connecting");
     guard::watch(run.timeout, started);

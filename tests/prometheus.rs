@@ -369,6 +369,70 @@ fn failures_are_still_a_valid_exposition_with_check_success_0() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The deadline (a PD that accepts and never answers) and a panic: the watchdog's and the
+/// panic hook's results are expositions too, through --output.
+#[test]
+fn a_timeout_and_a_panic_still_write_check_success_0() {
+    let dir = temp_dir("prom-timeout");
+    let file = dir.join("out.prom");
+    let path = file.display().to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts and holds connections without a word; the thread ends with the test process
+    // (bounded: at most 8 connections).
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(8).flatten() {
+            held.push(stream);
+        }
+    });
+    let pd = format!("127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let run = check(&[
+        "--pd",
+        &pd,
+        "--no-pd-api",
+        "-t",
+        "2",
+        "--format",
+        "prometheus",
+        "--output",
+        &path,
+    ]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (3, "", "")
+    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        written.contains("check_success{cluster=\"\"} 0\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("cluster_state{cluster=\"\"} 3\n"),
+        "{written}"
+    );
+    assert!(promtool_check(&written).0, "{written}");
+
+    std::fs::remove_file(&file).unwrap();
+    let run = crate::common::check_env(
+        &["--format", "prometheus", "--output", &path],
+        &[("CHECK_TIDB_LOG_BACKUP_TEST_PANIC", "1")],
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (3, "", "")
+    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        written.contains("check_success{cluster=\"\"} 0\n"),
+        "{written}"
+    );
+    assert!(promtool_check(&written).0, "{written}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_file_that_cannot_be_written_is_one_unknown_line_and_leaves_no_temp_file() {
     let dir = temp_dir("prom-unwritable");
