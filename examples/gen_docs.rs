@@ -73,7 +73,7 @@ const EXTRA_SECTIONS: &[Section] = &[
             ),
             (
                 "/usr/share/doc/check-tidb-log-backup/examples/",
-                "Icinga 2 CheckCommand, Nagios command and service definitions, NRPE, Telegraf, Vector and cron examples.",
+                "Icinga 2 CheckCommand, Nagios command and service definitions, NRPE, Telegraf, Vector and cron examples; Prometheus alert rules and a cron / systemd-timer recipe (prometheus/); Zabbix agent 2 user parameters and a template (zabbix/).",
             ),
         ],
     ),
@@ -89,6 +89,19 @@ const EXTRA_SECTIONS: &[Section] = &[
             (
                 "$",
                 "check_tidb_log_backup --format ndjson \\\n    --config /etc/check_tidb_log_backup/config.toml",
+            ),
+            (
+                "",
+                "For node_exporter's textfile collector, written atomically (from cron or a systemd timer):",
+            ),
+            (
+                "$",
+                "check_tidb_log_backup --config /etc/check_tidb_log_backup/config.toml \\\n    --format prometheus --output /var/lib/prometheus/node-exporter/tidb_log_backup.prom",
+            ),
+            ("", "Zabbix low-level discovery of the tasks:"),
+            (
+                "$",
+                "check_tidb_log_backup --pd http://pd-1:2379 --list-tasks --format zabbix-lld",
             ),
             ("", "Mutual TLS and etcd authentication, password from the environment:"),
             (

@@ -7,6 +7,7 @@ use crate::render::{brjson, renderer, Format, Outcome, RenderOptions};
 use crate::service_state::State;
 use crate::tso;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,6 +18,14 @@ static FORMAT: OnceLock<Format> = OnceLock::new();
 /// Records the format as soon as it is known; the first one recorded stays.
 pub fn set_format(format: Format) {
     let _ = FORMAT.set(format);
+}
+
+/// `--output`: where the result goes instead of stdout, once known.
+static OUTPUT_FILE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Records `--output` as soon as it is known; the first one recorded stays.
+pub fn set_output(path: PathBuf) {
+    let _ = OUTPUT_FILE.set(path);
 }
 
 /// Held by whoever writes the result; it is never released because the writer exits.
@@ -47,21 +56,87 @@ pub fn emit_and_exit(text: &str, code: i32) -> ! {
     emit(&Emission::stdout(text.to_string(), code))
 }
 
-/// [`emit_and_exit`] for an [`Emission`] that may also write stderr.
+/// [`emit_and_exit`] for an [`Emission`] that may also write stderr. With `--output`,
+/// stdout's text goes to that file instead, atomically; a file that cannot be written
+/// leaves the old one and turns the run into one UNKNOWN line on stdout, exit 3.
 pub fn emit(emission: &Emission) -> ! {
     let _guard = OUTPUT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut code = emission.code;
+    let mut stdout = emission.stdout.as_str();
+    let failed;
+    if let Some(path) = OUTPUT_FILE.get() {
+        // br-json's failure has no document: the previous file stays.
+        let written = if stdout.is_empty() {
+            Ok(())
+        } else {
+            write_atomically(path, stdout)
+        };
+        match written {
+            Ok(()) => stdout = "",
+            Err(e) => {
+                failed = format!(
+                    "TIDB_LOG_BACKUP UNKNOWN - cannot write --output {}: {}\n",
+                    crate::text::clean_text(&path.display().to_string()),
+                    crate::text::clean_text(&e.to_string())
+                );
+                stdout = &failed;
+                code = State::Unknown.exit_code();
+            }
+        }
+    }
     let mut out = std::io::stdout().lock();
     // A closed stdout cannot be reported anywhere; the exit code still is.
-    let _ = out.write_all(emission.stdout.as_bytes());
+    let _ = out.write_all(stdout.as_bytes());
     let _ = out.flush();
     if !emission.stderr.is_empty() {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(emission.stderr.as_bytes());
         let _ = err.flush();
     }
-    std::process::exit(emission.code)
+    std::process::exit(code)
+}
+
+/// Replaces `path` with `text` so that a reader sees the old file or the new one, never
+/// a part: a temp file created exclusively (never through an existing name or link) in
+/// the same directory, written, synced, then renamed over `path`. Its name starts with
+/// `.` and ends in `.tmp`, which node_exporter's textfile collector (`*.prom`) skips.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut attempt = 0;
+    let (tmp, mut file) = loop {
+        let tmp = dir.join(format!(
+            ".{}.{}-{attempt}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)
+        {
+            Ok(file) => break (tmp, file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 20 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let written = file
+        .write_all(text.as_bytes())
+        .and_then(|_| file.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Starts a thread that, after `after`, renders a timeout result with `render(stage)`
@@ -76,20 +151,33 @@ where
     });
 }
 
-/// Before the command line is parsed: was ndjson or br-json asked for? (so a usage error
-/// is still one JSON line, or BR's stderr line)
+/// Before the command line is parsed: which format was asked for? (so a usage error is
+/// still JSON, an exposition, or BR's stderr line). The last `--format` that names one.
 pub fn sniff_format(args: &[String]) -> Format {
-    let asked = |name: &str| {
-        args.windows(2).any(|w| w[0] == "--format" && w[1] == name)
-            || args.iter().any(|a| *a == format!("--format={name}"))
-    };
-    if asked("br-json") {
-        Format::BrJson
-    } else if asked("ndjson") {
-        Format::Ndjson
-    } else {
-        Format::Nagios
-    }
+    option_values(args, "--format")
+        .filter_map(|v| Format::from_name(&v))
+        .last()
+        .unwrap_or(Format::Nagios)
+}
+
+/// Before the command line is parsed: `--output FILE`, if given (the last one).
+pub fn sniff_output(args: &[String]) -> Option<PathBuf> {
+    option_values(args, "--output")
+        .filter(|v| !v.is_empty())
+        .last()
+        .map(PathBuf::from)
+}
+
+/// The values of `--name VALUE` and `--name=VALUE` in `args`.
+fn option_values<'a>(args: &'a [String], name: &'a str) -> impl Iterator<Item = String> + 'a {
+    let prefix = format!("{name}=");
+    args.iter().enumerate().filter_map(move |(i, a)| {
+        if a == name {
+            args.get(i + 1).cloned()
+        } else {
+            a.strip_prefix(&prefix).map(str::to_string)
+        }
+    })
 }
 
 /// The output of a run in `format`: the plugin contract (stdout, exit 0-3), except for

@@ -19,33 +19,49 @@ fn main() {
     let started = Instant::now();
     guard::install_panic_hook(started);
 
-    // Debug builds only: lets the tests prove that a panic still ends in one UNKNOWN line.
-    if cfg!(debug_assertions) && std::env::var_os("CHECK_TIDB_LOG_BACKUP_TEST_PANIC").is_some() {
-        panic!("test panic requested");
-    }
-
     let plan = match settings::resolve(std::env::args_os(), &Env::from_process()) {
         Ok(plan) => plan,
         // Monitoring Plugins convention: --help and --version exit UNKNOWN (3).
         Err(Refusal::Info(text)) => guard::emit_and_exit(&text, 3),
         Err(Refusal::Usage(first)) => {
-            let args: Vec<String> = std::env::args().collect();
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
             guard::set_format(guard::sniff_format(&args));
+            if let Some(path) = guard::sniff_output(&args) {
+                guard::set_output(path);
+            }
             guard::emit(&guard::failure(
                 State::Unknown,
                 format!("usage: {first} (see --help)"),
                 started,
             ))
         }
-        Err(Refusal::Invalid { message, format }) => {
+        Err(Refusal::Invalid {
+            message,
+            format,
+            output,
+        }) => {
             if let Some(format) = format {
                 guard::set_format(format);
+            }
+            if let Some(path) = output {
+                guard::set_output(path);
             }
             guard::emit(&guard::failure(State::Unknown, message, started))
         }
     };
     let run = &plan.run;
     guard::set_format(run.format);
+    if let Some(path) = &run.output {
+        guard::set_output(path.clone());
+    }
+
+    // Debug builds only: lets the tests prove that a panic still ends in one UNKNOWN
+    // result, in the format asked for and through --output.
+    if cfg!(debug_assertions) && std::env::var_os("CHECK_TIDB_LOG_BACKUP_TEST_PANIC").is_some() {
+        panic!("test panic requested");
+    }
     deadline::set_stage("connecting");
     guard::watch(run.timeout, started);
 
@@ -74,6 +90,7 @@ fn main() {
         verbosity: run.verbosity,
         max_bytes: run.max_output,
         color: table
+            && run.output.is_none()
             && render::table::colour_wanted(
                 std::io::stdout().is_terminal(),
                 std::env::var("NO_COLOR").ok().as_deref(),

@@ -7,7 +7,7 @@ use crate::deadline;
 use crate::facts::Observed;
 use crate::judge::restore_point::{self, RestoreAt, RestorePoint};
 use crate::judge::{self, Finding, Verdict};
-use crate::render::{ClusterResult, Outcome};
+use crate::render::{ClusterResult, ListedTask, Outcome};
 use crate::service_state::State;
 use crate::settings::{ClusterPlan, Plan};
 use crate::statefile::{self, Loaded, StateFile};
@@ -150,7 +150,7 @@ pub fn restore_point(
 
 /// `--list-tasks`: the selected tasks of every cluster (cluster name in fleet mode), in
 /// etcd key order; the first cluster that cannot be read ends it as a failed run.
-pub fn list_tasks(plan: &Plan, started: Instant) -> Result<Vec<(Option<String>, String)>, Outcome> {
+pub fn list_tasks(plan: &Plan, started: Instant) -> Result<Vec<ListedTask>, Outcome> {
     let deadline = started + deadline::work_budget(plan.run.timeout);
     let mut out = Vec::new();
     for cluster in &plan.clusters {
@@ -160,13 +160,12 @@ pub fn list_tasks(plan: &Plan, started: Instant) -> Result<Vec<(Option<String>, 
             let verdict = judge::evaluate(&observed, &cluster.policy, now);
             return Err(Outcome::from_verdict(verdict));
         }
-        out.extend(
-            observed
-                .cluster
-                .tasks
-                .into_iter()
-                .map(|t| (cluster.name.clone(), t.name)),
-        );
+        let cluster_id = observed.cluster.read.cluster_id;
+        out.extend(observed.cluster.tasks.into_iter().map(|t| ListedTask {
+            cluster: cluster.name.clone(),
+            cluster_id,
+            task: t.name,
+        }));
     }
     Ok(out)
 }

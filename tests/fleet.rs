@@ -74,6 +74,80 @@ pd = ["{}"]
 }
 
 #[test]
+fn prometheus_labels_each_cluster_by_name_and_groups_each_family() {
+    let fleet = fleet("prometheus");
+    let run = check(&[
+        "--config",
+        &fleet.config,
+        "--now",
+        NOW,
+        "--format",
+        "prometheus",
+        "-t",
+        "3",
+    ]);
+    assert_eq!((run.code, run.stderr.as_str()), (3, ""), "{}", run.stdout);
+    let (ok, complaints) = crate::prometheus::promtool_check(&run.stdout);
+    assert!(
+        ok && complaints.trim().is_empty(),
+        "{complaints}\n{}",
+        run.stdout
+    );
+    for line in [
+        "tidb_log_backup_check_success{cluster=\"prod-a\"} 1\n",
+        "tidb_log_backup_check_success{cluster=\"prod-b\"} 1\n",
+        "tidb_log_backup_check_success{cluster=\"prod-c\"} 0\n",
+        "tidb_log_backup_cluster_state{cluster=\"prod-c\"} 3\n",
+        "tidb_log_backup_task_state{cluster=\"prod-a\",task=\"pitr\"} 0\n",
+        "tidb_log_backup_task_state{cluster=\"prod-b\",task=\"pitr\"} 1\n",
+        "tidb_log_backup_checkpoint_lag_seconds{cluster=\"prod-b\",task=\"pitr\"} 3900\n",
+    ] {
+        assert!(run.stdout.contains(line), "{line} in\n{}", run.stdout);
+    }
+    // Each family once, its samples together (what the exposition format requires).
+    let mut seen = Vec::new();
+    let mut last = "";
+    for line in run.stdout.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(['{', ' ']).next().unwrap();
+        if name != last {
+            assert!(!seen.contains(&name), "{name} split:\n{}", run.stdout);
+            seen.push(name);
+            last = name;
+        }
+    }
+    // One cluster without a fleet: the cluster label is PD's cluster id.
+    let single = Etcd::start();
+    with_cluster_id(&single, "v71-running.toml", 7001);
+    let run = check(&[
+        "--pd",
+        &single.endpoint,
+        "--no-pd-api",
+        "--now",
+        NOW,
+        "--format",
+        "prometheus",
+    ]);
+    assert!(
+        run.stdout
+            .contains("tidb_log_backup_task_state{cluster=\"7001\",task=\"pitr\"} 0\n"),
+        "{}",
+        run.stdout
+    );
+    // And zabbix-lld's {#CLUSTER} the same.
+    let run = check(&[
+        "--pd",
+        &single.endpoint,
+        "--list-tasks",
+        "--format",
+        "zabbix-lld",
+    ]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "[{\"{#TASK}\":\"pitr\",\"{#CLUSTER}\":\"7001\"}]\n")
+    );
+}
+
+#[test]
 fn three_clusters_one_frozen_all_reported_in_time() {
     let fleet = fleet("ndjson");
     let started = Instant::now();

@@ -837,3 +837,59 @@ fn restore_point_events_match_the_schema() {
         }
     }
 }
+
+/// `--format json` is the same events in one array: every element of every golden
+/// `.json` matches the schema and is the golden `.ndjson`'s line at its place; the
+/// `--list-tasks` json array holds `task-list` events.
+#[test]
+fn every_element_of_every_json_golden_matches_the_schema_and_the_ndjson_lines() {
+    let validator = Validator::load();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&golden).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let body = text.split_once('\n').unwrap().1;
+        assert_eq!(body.matches('\n').count(), 1, "{path:?}: one line");
+        let array: Value = serde_json::from_str(body).unwrap();
+        let ndjson = std::fs::read_to_string(path.with_extension("ndjson")).unwrap();
+        let lines: Vec<Value> = ndjson
+            .lines()
+            .skip(1)
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(array.as_array().unwrap(), &lines, "{path:?}");
+        for event in &lines {
+            if let Err(e) = validator.validate(event) {
+                panic!("{path:?} violates docs/ndjson.schema.json at {e}\n{event}");
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked}");
+    let tasks = [
+        check_tidb_log_backup::render::ListedTask {
+            cluster: None,
+            cluster_id: Some(7001),
+            task: "pitr".to_string(),
+        },
+        check_tidb_log_backup::render::ListedTask {
+            cluster: Some("prod-a".to_string()),
+            cluster_id: None,
+            task: "a\"b".to_string(),
+        },
+    ];
+    let listed: Value = serde_json::from_str(&check_tidb_log_backup::render::task_list(
+        &tasks,
+        Format::Json,
+    ))
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    for event in listed.as_array().unwrap() {
+        validator.validate(event).unwrap();
+        assert_eq!(event["kind"], "task-list");
+    }
+}

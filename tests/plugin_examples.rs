@@ -288,6 +288,7 @@ fn example_config_is_valid_with_every_commented_key_enabled() {
         "unreachable_state",
         "timeout",
         "format",
+        "output",
         "max_output",
     ] {
         assert!(

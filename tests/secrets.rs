@@ -41,7 +41,7 @@ fn no_secret_in_any_output() {
     etcd.load(&["secrets.toml"]);
     let pd = PdServer::for_fixture("secrets.toml");
     let mut runs = 0;
-    for format in ["nagios", "ndjson", "table", "br-json"] {
+    for format in ["nagios", "ndjson", "table", "br-json", "prometheus", "json"] {
         for verbosity in ["", "-v", "-vv", "-vvv"] {
             for task in ["*", "broken_task"] {
                 let mut args = vec![
@@ -74,6 +74,13 @@ fn no_secret_in_any_output() {
             }
         }
     }
+    // The discovery outputs too.
+    for format in ["zabbix-lld", "json", "ndjson", "nagios"] {
+        let run = check(&["--pd", &etcd.endpoint, "--list-tasks", "--format", format]);
+        assert_clean(&format!("--list-tasks {format}"), &run.stdout);
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{format}");
+        runs += 1;
+    }
     // The outputs do show what is not secret, as BR renders it.
     let run = check(&[
         "--pd",
@@ -98,7 +105,7 @@ fn no_secret_in_any_output() {
         "{}",
         run.stdout
     );
-    assert_eq!(runs, 32);
+    assert_eq!(runs, 52);
 }
 
 #[test]

@@ -4,8 +4,10 @@ pub mod brjson;
 pub mod nagios;
 pub mod ndjson;
 pub mod perfdata;
+pub mod prometheus;
 pub mod restore_point;
 pub mod table;
+pub mod zabbix;
 
 use crate::judge::{TaskVerdict, Verdict};
 use crate::service_state::State;
@@ -98,16 +100,25 @@ pub enum Format {
     Table,
     /// `br log status --json`'s document.
     BrJson,
+    /// The Prometheus text exposition format (node_exporter's textfile collector).
+    Prometheus,
+    /// The ndjson events as one JSON array (one value, for Zabbix's agent).
+    Json,
+    /// `--list-tasks` as Zabbix low-level discovery JSON.
+    ZabbixLld,
 }
 
 impl Format {
     /// The format when none is asked for.
     pub const DEFAULT: Format = Format::Nagios;
-    pub const ALL: [Format; 4] = [
+    pub const ALL: [Format; 7] = [
         Format::Nagios,
         Format::Ndjson,
         Format::Table,
         Format::BrJson,
+        Format::Prometheus,
+        Format::Json,
+        Format::ZabbixLld,
     ];
 
     /// The name `--format` takes.
@@ -117,6 +128,9 @@ impl Format {
             Format::Ndjson => "ndjson",
             Format::Table => "table",
             Format::BrJson => "br-json",
+            Format::Prometheus => "prometheus",
+            Format::Json => "json",
+            Format::ZabbixLld => "zabbix-lld",
         }
     }
 
@@ -124,6 +138,9 @@ impl Format {
     pub fn description(self) -> Option<&'static str> {
         match self {
             Format::BrJson => Some("`br log status --json`'s document"),
+            Format::Prometheus => Some("text exposition for node_exporter's textfile collector"),
+            Format::Json => Some("the ndjson events as one JSON array"),
+            Format::ZabbixLld => Some("--list-tasks as Zabbix low-level discovery JSON"),
             _ => None,
         }
     }
@@ -146,31 +163,54 @@ pub fn renderer(format: Format) -> &'static dyn Render {
         Format::Ndjson => &ndjson::Ndjson,
         Format::Table => &table::Table,
         Format::BrJson => &brjson::BrJson,
+        Format::Prometheus => &prometheus::Prometheus,
+        Format::Json => &ndjson::Json,
+        Format::ZabbixLld => &zabbix::ZabbixLld,
     }
 }
 
-/// `--list-tasks` output: one name per line (`<cluster>\t<task>` in fleet mode), or one
-/// `task-list` event per task in ndjson.
-pub fn task_list(tasks: &[(Option<String>, String)], format: Format) -> String {
-    let mut out = String::new();
-    for (cluster, task) in tasks {
-        if format == Format::Ndjson {
-            let text = |v: &str| serde_json::to_string(v).unwrap_or_default();
-            let cluster = cluster.as_deref().map_or("null".to_string(), text);
-            out.push_str(&format!(
-                "{{\"kind\":\"task-list\",\"cluster\":{cluster},\"task\":{}}}",
-                text(task)
-            ));
-        } else {
-            if let Some(c) = cluster {
-                out.push_str(&crate::text::clean_text(c));
-                out.push('\t');
-            }
-            out.push_str(&crate::text::clean_text(task));
+/// One task `--list-tasks` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedTask {
+    /// The `[[clusters]]` entry's name (fleet mode).
+    pub cluster: Option<String>,
+    /// PD's cluster id, when it could be read.
+    pub cluster_id: Option<u64>,
+    pub task: String,
+}
+
+/// `--list-tasks` output: one name per line (`<cluster>\t<task>` in fleet mode); one
+/// `task-list` event per task in ndjson (all in one array in json); Zabbix low-level
+/// discovery in zabbix-lld. prometheus has no list (the settings refuse it).
+pub fn task_list(tasks: &[ListedTask], format: Format) -> String {
+    let text = |v: &str| serde_json::to_string(v).unwrap_or_default();
+    let event = |t: &ListedTask| {
+        let cluster = t.cluster.as_deref().map_or("null".to_string(), text);
+        format!(
+            "{{\"kind\":\"task-list\",\"cluster\":{cluster},\"task\":{}}}",
+            text(&t.task)
+        )
+    };
+    match format {
+        Format::Ndjson => tasks.iter().map(|t| event(t) + "\n").collect(),
+        Format::Json => {
+            let events: Vec<String> = tasks.iter().map(event).collect();
+            format!("[{}]\n", events.join(","))
         }
-        out.push('\n');
+        Format::ZabbixLld => zabbix::discovery(tasks),
+        _ => {
+            let mut out = String::new();
+            for t in tasks {
+                if let Some(c) = &t.cluster {
+                    out.push_str(&crate::text::clean_text(c));
+                    out.push('\t');
+                }
+                out.push_str(&crate::text::clean_text(&t.task));
+                out.push('\n');
+            }
+            out
+        }
     }
-    out
 }
 
 /// Tasks worst first; equal states keep etcd key order.

@@ -508,6 +508,18 @@ struct FleetEvent {
     duration_ms: u64,
 }
 
+/// `--format json`: the same events as one JSON array, for consumers that take one
+/// value (Zabbix's agent): `[{"kind":"task",…},…,{"kind":"summary",…}]`.
+pub struct Json;
+
+impl Render for Json {
+    fn render(&self, outcome: &Outcome, options: &RenderOptions) -> String {
+        let lines = render_one(outcome, options, None);
+        let events: Vec<&str> = lines.lines().collect();
+        format!("[{}]\n", events.join(","))
+    }
+}
+
 impl Render for Ndjson {
     fn render(&self, outcome: &Outcome, options: &RenderOptions) -> String {
         render_one(outcome, options, None)

@@ -195,9 +195,17 @@ pub(super) struct Cli {
     pub(super) timeout: Option<String>,
 
     /// Output format [default: {default}]. br-json keeps `br log status --json`'s contract,
-    /// not the plugin's: exit 0 with the document, else exit 1 and one line on stderr
+    /// not the plugin's: exit 0 with the document, else exit 1 and one line on stderr.
+    /// zabbix-lld only with --list-tasks; prometheus not with it
     #[arg(long, value_name = "FORMAT", value_parser = format_values())]
     pub(super) format: Option<String>,
+
+    /// Write the output to this file instead of stdout, atomically (a temp file in its
+    /// directory, then renamed over it): e.g. a node_exporter textfile .prom file. A failed
+    /// check still writes its result; a file that cannot be written leaves the old one
+    /// and exits 3 with one line on stdout
+    #[arg(long, value_name = "FILE")]
+    pub(super) output: Option<PathBuf>,
 
     /// TOML config file (connection, thresholds, [tasks.<name>] overrides)
     #[arg(long, value_name = "FILE")]
@@ -433,6 +441,7 @@ impl Cli {
             unreachable_state: self.unreachable_state.clone(),
             timeout: self.timeout.clone(),
             format: self.format.clone(),
+            output: self.output.clone(),
             max_output: self.max_output,
             parallel: self.parallel,
             lag_limit: self.lag_limit.clone(),

@@ -66,6 +66,8 @@ pub struct Layer {
     pub unreachable_state: Option<String>,
     pub timeout: Option<String>,
     pub format: Option<String>,
+    /// `--output`: write the output to this file, atomically.
+    pub output: Option<PathBuf>,
     pub max_output: Option<usize>,
     pub lag_limit: Option<String>,
     pub gc_hold_warning: Option<String>,
@@ -214,6 +216,7 @@ impl Layer {
             unreachable_state,
             timeout,
             format,
+            output,
             max_output,
             lag_limit,
             gc_hold_warning,
@@ -394,10 +397,26 @@ pub(super) fn build(
     }
     let format = match &layer.format {
         Some(text) => Format::from_name(text).ok_or_else(|| {
-            format!("invalid format '{text}' in config (want nagios, ndjson, table or br-json)")
+            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+            format!(
+                "invalid format '{text}' in config (want {})",
+                names.join(", ")
+            )
         })?,
         None => Format::DEFAULT,
     };
+    if format == Format::ZabbixLld && !only.list_tasks {
+        return Err(
+            "--format zabbix-lld is the discovery output of --list-tasks: add --list-tasks"
+                .to_string(),
+        );
+    }
+    if format == Format::Prometheus && only.list_tasks {
+        return Err(
+            "--list-tasks has no prometheus output: use nagios, ndjson, json or zabbix-lld"
+                .to_string(),
+        );
+    }
     let endpoints = endpoints(&pd, tls_on)?;
     let pd_api = if layer.no_pd_api == Some(true) {
         None
@@ -526,6 +545,7 @@ pub(super) fn build(
     };
     let run = RunPlan {
         format,
+        output: layer.output.clone(),
         max_output: layer
             .max_output
             .unwrap_or(render::DEFAULT_MAX_BYTES)

@@ -22,6 +22,7 @@ use crate::storage::StoragePlan;
 use crate::tls::Tls;
 use layer::CommandLineOnly;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 pub use cli::command;
@@ -46,6 +47,8 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunPlan {
     pub format: Format,
+    /// `--output`: write the output there (atomically) instead of stdout.
+    pub output: Option<PathBuf>,
     /// Byte budget of the nagios output.
     pub max_output: usize,
     pub verbosity: u8,
@@ -142,6 +145,8 @@ pub enum Refusal {
     Invalid {
         message: String,
         format: Option<Format>,
+        /// The command line's `--output`.
+        output: Option<PathBuf>,
     },
 }
 
@@ -169,6 +174,7 @@ where
     plan(&cli, env).map_err(|message| Refusal::Invalid {
         message,
         format: cli.format.as_deref().and_then(Format::from_name),
+        output: cli.output.clone(),
     })
 }
 
@@ -221,10 +227,11 @@ fn plan(cli: &cli::Cli, env: &Env) -> Result<Plan, String> {
         if !entry.clusters.is_empty()
             || entry.timeout.is_some()
             || entry.format.is_some()
+            || entry.output.is_some()
             || entry.max_output.is_some()
             || entry.parallel.is_some()
         {
-            return Err(format!("cluster {name}: clusters, timeout, format, max_output and parallel are run-wide settings"));
+            return Err(format!("cluster {name}: clusters, timeout, format, output, max_output and parallel are run-wide settings"));
         }
         if entry.pd.is_none() {
             return Err(format!("cluster {name} has no pd endpoints"));
