@@ -9,7 +9,8 @@ use crate::guard;
 use crate::keys;
 use crate::snapshot::{plan, Kv, OpResult, ReadOp, Snapshot};
 use crate::tls::{self, Credentials, Tls};
-use etcd_client::{Client, ConnectOptions, GetOptions, KvClient, Txn, TxnOp, TxnOpResponse};
+use etcd_client::proto::PbTxnOpResponse;
+use etcd_client::{Client, ConnectOptions, GetOptions, KvClient, Txn, TxnOp};
 use std::time::{Duration, Instant};
 
 /// etcd-client's default 4 MiB response cap is too small for big clusters.
@@ -82,12 +83,13 @@ async fn read_batches(
             .iter()
             .map(|op| TxnOp::get(op.start.clone(), Some(get_options(op, revision))))
             .collect();
-        let response = kv
+        let mut response = kv
             .txn(Txn::new().and_then(ops))
             .await
             .map_err(|e| describe(&e))?;
         snapshot.round_trips += 1;
-        let results = response.op_responses();
+        // Taken, not copied (`op_responses()` clones every key and value).
+        let results = std::mem::take(&mut response.0.responses);
         if results.len() != batch.len() {
             return Err(format!(
                 "etcd answered {} of {} reads",
@@ -96,17 +98,19 @@ async fn read_batches(
             ));
         }
         for (op, result) in batch.iter().zip(results) {
-            let TxnOpResponse::Get(mut range) = result else {
+            let Some(PbTxnOpResponse::ResponseRange(range)) = result.response else {
                 return Err("etcd answered a read with a write response".to_string());
             };
-            let count = u64::try_from(range.count()).unwrap_or(0);
-            snapshot.absorb(
-                op,
-                OpResult {
-                    kvs: into_kvs(range.take_kvs()),
-                    count,
-                },
-            );
+            let count = u64::try_from(range.count).unwrap_or(0);
+            let kvs = range
+                .kvs
+                .into_iter()
+                .map(|kv| Kv {
+                    key: kv.key,
+                    value: kv.value,
+                })
+                .collect();
+            snapshot.absorb(op, OpResult { kvs, count });
         }
     }
     Ok(())
