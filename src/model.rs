@@ -286,7 +286,7 @@ fn name_of(bytes: &[u8]) -> String {
 
 /// Decodes a snapshot into tasks. Keys of unselected tasks are skipped; keys of tasks
 /// with no `info/` key are reported as orphans.
-pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
+pub fn decode<'s>(snapshot: &'s Snapshot, selection: &Selection) -> Cluster {
     let mut tasks: BTreeMap<Vec<u8>, Task> = BTreeMap::new();
     // Every task with an info key, selected or not. A set: each key is routed in
     // O(log tasks), not O(tasks) (a list made decoding quadratic in the task count).
@@ -340,23 +340,23 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
         }
     };
 
-    // Routes each key to its task; `None` for unselected tasks, orphans and stray keys.
-    let mut route =
-        |kv: &Kv, kind_prefix: &[u8], kind: &'static str| -> Option<(Vec<u8>, Vec<u8>)> {
-            let (name, rest) = keys::split_task(&kv.key, kind_prefix)?;
-            if !known.contains(name) {
-                note_orphan(name, kind);
-                return None;
-            }
-            tasks
-                .contains_key(name)
-                .then(|| (name.to_vec(), rest.map(<[u8]>::to_vec).unwrap_or_default()))
-        };
+    // Routes each key to its task (name and the rest of the key, borrowed from the key);
+    // `None` for unselected tasks, orphans and stray keys.
+    let mut route = |kv: &'s Kv, kind_prefix: &[u8], kind: &'static str| {
+        let (name, rest) = keys::split_task(&kv.key, kind_prefix)?;
+        if !known.contains(name) {
+            note_orphan(name, kind);
+            return None;
+        }
+        tasks
+            .contains_key(name)
+            .then_some((name, rest.unwrap_or_default()))
+    };
 
-    let mut routed = Vec::new();
+    let mut routed: Vec<(&[u8], &Kv, Kind, &[u8])> = Vec::new();
     for kv in &snapshot.pause {
         if let Some((name, _)) = route(kv, keys::PAUSE, "pause") {
-            routed.push((name, kv, Kind::Pause, Vec::new()));
+            routed.push((name, kv, Kind::Pause, &[]));
         }
     }
     for kv in &snapshot.checkpoint {
@@ -375,8 +375,8 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
         }
     }
     for (name, kv, kind, rest) in routed {
-        if let Some(task) = tasks.get_mut(&name) {
-            apply(task, kv, kind, &rest);
+        if let Some(task) = tasks.get_mut(name) {
+            apply(task, kv, kind, rest);
         }
     }
     for (name, count) in &snapshot.region_keys {
