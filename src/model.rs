@@ -8,7 +8,7 @@ use crate::pause::{decode_pause, Pause, PauseV2, Payload};
 use crate::proto::{self, StreamBackupError};
 use crate::snapshot::{Kv, Snapshot};
 use crate::tso;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// A key that could not be decoded, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,13 +288,15 @@ fn name_of(bytes: &[u8]) -> String {
 /// with no `info/` key are reported as orphans.
 pub fn decode<'s>(snapshot: &'s Snapshot, selection: &Selection) -> Cluster {
     let mut tasks: BTreeMap<Vec<u8>, Task> = BTreeMap::new();
-    // Every task with an info key, selected or not. A set: each key is routed in
-    // O(log tasks), not O(tasks) (a list made decoding quadratic in the task count).
-    let mut known: BTreeSet<&[u8]> = BTreeSet::new();
+    // Every task with an info key, and whether it is selected (then it is in `tasks`).
+    // A map: each key is routed with one O(log tasks) lookup, not a scan of a list
+    // (that made decoding quadratic in the task count).
+    let mut known: BTreeMap<&[u8], bool> = BTreeMap::new();
     for kv in &snapshot.info {
         let name = &kv.key[keys::INFO.len()..];
-        known.insert(name);
-        if !selection.wants(&name_of(name)) {
+        let selected = selection.wants(&name_of(name));
+        known.insert(name, selected);
+        if !selected {
             continue;
         }
         let mut task = Task::new(name_of(name));
@@ -344,13 +346,11 @@ pub fn decode<'s>(snapshot: &'s Snapshot, selection: &Selection) -> Cluster {
     // `None` for unselected tasks, orphans and stray keys.
     let mut route = |kv: &'s Kv, kind_prefix: &[u8], kind: &'static str| {
         let (name, rest) = keys::split_task(&kv.key, kind_prefix)?;
-        if !known.contains(name) {
+        let Some(selected) = known.get(name) else {
             note_orphan(name, kind);
             return None;
-        }
-        tasks
-            .contains_key(name)
-            .then_some((name, rest.unwrap_or_default()))
+        };
+        selected.then_some((name, rest.unwrap_or_default()))
     };
 
     let mut routed: Vec<(&[u8], &Kv, Kind, &[u8])> = Vec::new();
@@ -374,8 +374,13 @@ pub fn decode<'s>(snapshot: &'s Snapshot, selection: &Selection) -> Cluster {
             routed.push((name, kv, Kind::LastError, rest));
         }
     }
+    // Keys come in key order, so a task's keys follow each other: looked up once a run.
+    let mut current: Option<(&[u8], &mut Task)> = None;
     for (name, kv, kind, rest) in routed {
-        if let Some(task) = tasks.get_mut(name) {
+        if current.as_ref().is_none_or(|(n, _)| *n != name) {
+            current = tasks.get_mut(name).map(|task| (name, task));
+        }
+        if let Some((_, task)) = current.as_mut() {
             apply(task, kv, kind, rest);
         }
     }
@@ -390,7 +395,7 @@ pub fn decode<'s>(snapshot: &'s Snapshot, selection: &Selection) -> Cluster {
         names => {
             let mut missing: Vec<String> = Vec::new();
             for name in names {
-                if !known.contains(name.as_bytes()) && !missing.contains(name) {
+                if !known.contains_key(name.as_bytes()) && !missing.contains(name) {
                     missing.push(name.clone());
                 }
             }
