@@ -9,7 +9,8 @@ use crate::keys;
 use crate::secret::Secret;
 use crate::snapshot::{plan, FetchError, Kv, OpResult, ReadOp, Snapshot};
 use crate::tls::Tls;
-use etcd_client::{Client, ConnectOptions, GetOptions, Txn, TxnOp, TxnOpResponse};
+use etcd_client::proto::PbTxnOpResponse;
+use etcd_client::{Client, ConnectOptions, GetOptions, KvClient, Txn, TxnOp};
 use std::time::{Duration, Instant};
 
 /// etcd-client's default 4 MiB response cap is too small for big clusters.
@@ -79,6 +80,52 @@ impl std::fmt::Debug for Login {
     }
 }
 
+/// Runs read-only Txns of `batches` at `revision` and files each op's result into
+/// `snapshot`.
+async fn read_batches(
+    kv: &mut KvClient,
+    batches: Vec<Vec<ReadOp>>,
+    revision: i64,
+    snapshot: &mut Snapshot,
+) -> Result<(), String> {
+    for batch in batches {
+        let ops: Vec<TxnOp> = batch
+            .iter()
+            .map(|op| TxnOp::get(op.start.clone(), Some(get_options(op, revision))))
+            .collect();
+        let mut response = kv
+            .txn(Txn::new().and_then(ops))
+            .await
+            .map_err(|e| describe(&e))?;
+        snapshot.round_trips += 1;
+        // Taken, not copied (`op_responses()` clones every key and value).
+        let results = std::mem::take(&mut response.0.responses);
+        if results.len() != batch.len() {
+            return Err(format!(
+                "etcd answered {} of {} reads",
+                results.len(),
+                batch.len()
+            ));
+        }
+        for (op, result) in batch.iter().zip(results) {
+            let Some(PbTxnOpResponse::ResponseRange(range)) = result.response else {
+                return Err("etcd answered a read with a write response".to_string());
+            };
+            let count = u64::try_from(range.count).unwrap_or(0);
+            let kvs = range
+                .kvs
+                .into_iter()
+                .map(|kv| Kv {
+                    key: kv.key,
+                    value: kv.value,
+                })
+                .collect();
+            snapshot.absorb(op, OpResult { kvs, count });
+        }
+    }
+    Ok(())
+}
+
 /// How to talk to etcd: TLS and credentials, if any.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Access<'a> {
@@ -130,38 +177,10 @@ async fn read_one(
         ..Snapshot::default()
     };
 
-    for batch in plan(&tasks) {
-        let ops: Vec<TxnOp> = batch
-            .iter()
-            .map(|op| TxnOp::get(op.start.clone(), Some(get_options(op, revision))))
-            .collect();
-        let response = kv
-            .txn(Txn::new().and_then(ops))
-            .await
-            .map_err(|e| describe(&e))?;
-        snapshot.round_trips += 1;
-        let results = response.op_responses();
-        if results.len() != batch.len() {
-            return Err(format!(
-                "etcd answered {} of {} reads",
-                results.len(),
-                batch.len()
-            ));
-        }
-        for (op, result) in batch.iter().zip(results) {
-            let TxnOpResponse::Get(mut range) = result else {
-                return Err("etcd answered a read with a write response".to_string());
-            };
-            let count = u64::try_from(range.count()).unwrap_or(0);
-            snapshot.absorb(
-                op,
-                OpResult {
-                    kvs: into_kvs(range.take_kvs()),
-                    count,
-                },
-            );
-        }
-    }
+    read_batches(&mut kv, plan(&tasks), revision, &mut snapshot).await?;
+    // Only with several tasks and region keys: one more Txn counts them per task.
+    let follow_up = snapshot.count_region_keys(&tasks);
+    read_batches(&mut kv, follow_up, revision, &mut snapshot).await?;
     if access.tidb_servers {
         // Its own request, so a role that cannot read it costs only the owner's name.
         let listed = kv

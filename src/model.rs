@@ -289,13 +289,17 @@ fn name_of(bytes: &[u8]) -> String {
 
 /// Decodes a snapshot into tasks. Keys of unselected tasks are skipped; keys of tasks
 /// with no `info/` key are reported as orphans.
-pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
+pub fn decode<'s>(snapshot: &'s Snapshot, selection: &Selection) -> Cluster {
     let mut tasks: BTreeMap<Vec<u8>, Task> = BTreeMap::new();
-    let mut known: Vec<Vec<u8>> = Vec::new();
+    // Every task with an info key, and whether it is selected (then it is in `tasks`).
+    // A map: each key is routed with one O(log tasks) lookup, not a scan of a list
+    // (that made decoding quadratic in the task count).
+    let mut known: BTreeMap<&[u8], bool> = BTreeMap::new();
     for kv in &snapshot.info {
         let name = &kv.key[keys::INFO.len()..];
-        known.push(name.to_vec());
-        if !selection.wants(&name_of(name)) {
+        let selected = selection.wants(&name_of(name));
+        known.insert(name, selected);
+        if !selected {
             continue;
         }
         let mut task = Task::new(name_of(name));
@@ -341,23 +345,21 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
         }
     };
 
-    // Routes each key to its task; `None` for unselected tasks, orphans and stray keys.
-    let mut route =
-        |kv: &Kv, kind_prefix: &[u8], kind: &'static str| -> Option<(Vec<u8>, Vec<u8>)> {
-            let (name, rest) = keys::split_task(&kv.key, kind_prefix)?;
-            if !known.iter().any(|k| k == name) {
-                note_orphan(name, kind);
-                return None;
-            }
-            tasks
-                .contains_key(name)
-                .then(|| (name.to_vec(), rest.map(<[u8]>::to_vec).unwrap_or_default()))
+    // Routes each key to its task (name and the rest of the key, borrowed from the key);
+    // `None` for unselected tasks, orphans and stray keys.
+    let mut route = |kv: &'s Kv, kind_prefix: &[u8], kind: &'static str| {
+        let (name, rest) = keys::split_task(&kv.key, kind_prefix)?;
+        let Some(selected) = known.get(name) else {
+            note_orphan(name, kind);
+            return None;
         };
+        selected.then_some((name, rest.unwrap_or_default()))
+    };
 
-    let mut routed = Vec::new();
+    let mut routed: Vec<(&[u8], &Kv, Kind, &[u8])> = Vec::new();
     for kv in &snapshot.pause {
         if let Some((name, _)) = route(kv, keys::PAUSE, "pause") {
-            routed.push((name, kv, Kind::Pause, Vec::new()));
+            routed.push((name, kv, Kind::Pause, &[]));
         }
     }
     for kv in &snapshot.checkpoint {
@@ -375,9 +377,14 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
             routed.push((name, kv, Kind::LastError, rest));
         }
     }
+    // Keys come in key order, so a task's keys follow each other: looked up once a run.
+    let mut current: Option<(&[u8], &mut Task)> = None;
     for (name, kv, kind, rest) in routed {
-        if let Some(task) = tasks.get_mut(&name) {
-            apply(task, kv, kind, &rest);
+        if current.as_ref().is_none_or(|(n, _)| *n != name) {
+            current = tasks.get_mut(name).map(|task| (name, task));
+        }
+        if let Some((_, task)) = current.as_mut() {
+            apply(task, kv, kind, rest);
         }
     }
     for (name, count) in &snapshot.region_keys {
@@ -391,7 +398,7 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
         names => {
             let mut missing: Vec<String> = Vec::new();
             for name in names {
-                if !known.iter().any(|k| k == name.as_bytes()) && !missing.contains(name) {
+                if !known.contains_key(name.as_bytes()) && !missing.contains(name) {
                     missing.push(name.clone());
                 }
             }
@@ -411,7 +418,7 @@ pub fn decode(snapshot: &Snapshot, selection: &Selection) -> Cluster {
             endpoint: snapshot.endpoint.clone(),
             round_trips: snapshot.round_trips,
         },
-        task_names: known.iter().map(|name| name_of(name)).collect(),
+        task_names: known.keys().map(|name| name_of(name)).collect(),
     }
 }
 

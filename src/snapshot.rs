@@ -2,10 +2,13 @@
 //!
 //! Round trips: one Range lists `info/` (its header revision pins the snapshot), then one
 //! read-only Txn at that revision holds every other read. The op count is constant in the
-//! number of stores and grows by two per task only because region keys (K6) must be
-//! counted without being downloaded: per task the checkpoint prefix is cut around
-//! `checkpoint/<task>/region/`, and consecutive tasks share one download range. Batches
-//! stay within etcd's 128 operations per Txn.
+//! number of stores and grows by one per task only because region keys (K6) must never be
+//! downloaded: the checkpoint prefix is cut around each `checkpoint/<task>/region/`, and
+//! consecutive tasks share one download range. One count-only read of the whole
+//! checkpoint prefix says how many keys were left out; with one task they are all its
+//! region keys, and only with several tasks and some region keys does one more Txn count
+//! them per task ([`Snapshot::count_region_keys`]). Batches stay within etcd's 128
+//! operations per Txn.
 
 use crate::keys;
 use std::fmt;
@@ -49,6 +52,8 @@ pub enum Target {
     Checkpoint,
     /// Count of `checkpoint/<task>/region/` keys (K6), never downloaded.
     RegionCount(Vec<u8>),
+    /// Count of every key under `checkpoint/`, downloaded or not.
+    CheckpointCount,
     ClusterId,
 }
 
@@ -72,7 +77,25 @@ impl ReadOp {
     }
 }
 
-/// The reads after the `info/` listing, in Txn batches of at most [`MAX_TXN_OPS`].
+/// Each task's region prefix `checkpoint/<task>/region/`, sorted by that prefix, not the
+/// name (`a-b/` sorts before `a/`), with its task.
+fn region_prefixes(tasks: &[Vec<u8>]) -> Vec<(Vec<u8>, &Vec<u8>)> {
+    let mut regions: Vec<(Vec<u8>, &Vec<u8>)> = tasks
+        .iter()
+        .map(|task| {
+            let mut region = keys::task_prefix(keys::CHECKPOINT, task);
+            region.extend_from_slice(b"region/");
+            (region, task)
+        })
+        .collect();
+    regions.sort();
+    regions.dedup();
+    regions
+}
+
+/// The reads after the `info/` listing, in Txn batches of at most [`MAX_TXN_OPS`]:
+/// 5 fixed reads, the checkpoint prefix without the region prefixes (one range more
+/// than tasks) and one count of the whole checkpoint prefix; `tasks` + 7 ops in all.
 /// `tasks` are all task names from `info/` in key order (all of them, not only the
 /// selected ones, so no task's region keys fall into a download range).
 pub fn plan(tasks: &[Vec<u8>]) -> Vec<Vec<ReadOp>> {
@@ -88,41 +111,32 @@ pub fn plan(tasks: &[Vec<u8>]) -> Vec<Vec<ReadOp>> {
             target: Target::ClusterId,
         },
     ];
-    // Sort by the region prefix, not the name: `a-b/` sorts before `a/`.
-    let mut regions: Vec<(Vec<u8>, &Vec<u8>)> = tasks
-        .iter()
-        .map(|task| {
-            let mut region = keys::task_prefix(keys::CHECKPOINT, task);
-            region.extend_from_slice(b"region/");
-            (region, task)
-        })
-        .collect();
-    regions.sort();
-    regions.dedup();
     let mut cursor = keys::CHECKPOINT.to_vec();
-    for (region, task) in regions {
+    for (region, _) in region_prefixes(tasks) {
         let region_end = keys::prefix_end(&region);
         if cursor < region {
             ops.push(ReadOp {
-                start: cursor,
-                end: region.clone(),
+                start: cursor.clone(),
+                end: region,
                 count_only: false,
                 target: Target::Checkpoint,
             });
         }
-        ops.push(ReadOp {
-            start: region,
-            end: region_end.clone(),
-            count_only: true,
-            target: Target::RegionCount(task.clone()),
-        });
-        cursor = region_end;
+        // A prefix inside the previous one (a task named `a/region/…` beside `a`) is
+        // left out with it already: the cursor never moves back.
+        cursor = cursor.max(region_end);
     }
     ops.push(ReadOp {
         start: cursor,
         end: keys::prefix_end(keys::CHECKPOINT),
         count_only: false,
         target: Target::Checkpoint,
+    });
+    ops.push(ReadOp {
+        start: keys::CHECKPOINT.to_vec(),
+        end: keys::prefix_end(keys::CHECKPOINT),
+        count_only: true,
+        target: Target::CheckpointCount,
     });
     ops.chunks(MAX_TXN_OPS).map(<[ReadOp]>::to_vec).collect()
 }
@@ -154,6 +168,8 @@ pub struct Snapshot {
     /// Region key counts per task (only tasks that have some).
     pub region_keys: Vec<(Vec<u8>, u64)>,
     pub cluster_id: Option<Vec<u8>>,
+    /// Keys under `checkpoint/`, downloaded or not (region keys are only counted).
+    pub checkpoint_keys: u64,
     /// etcd requests made to read it.
     pub round_trips: u32,
 }
@@ -177,8 +193,38 @@ impl Snapshot {
             Target::Checkpoint => self.checkpoint.extend(kvs),
             Target::RegionCount(task) if count > 0 => self.region_keys.push((task.clone(), count)),
             Target::RegionCount(_) => {}
+            Target::CheckpointCount => self.checkpoint_keys = count,
             Target::ClusterId => self.cluster_id = kvs.into_iter().next().map(|kv| kv.value),
         }
+    }
+
+    /// After [`plan`]'s reads: the checkpoint keys that were counted but not downloaded
+    /// are the tasks' region keys. With one task (or none left out) that settles their
+    /// count; otherwise it returns the reads that count them per task, at the same
+    /// revision, in Txn batches (only a cluster with several tasks and region keys, a
+    /// v6.2/v6.3 one, pays this round trip).
+    pub fn count_region_keys(&mut self, tasks: &[Vec<u8>]) -> Vec<Vec<ReadOp>> {
+        let left_out = self
+            .checkpoint_keys
+            .saturating_sub(self.checkpoint.len() as u64);
+        if left_out == 0 {
+            return Vec::new();
+        }
+        let regions = region_prefixes(tasks);
+        if let [(_, task)] = regions.as_slice() {
+            self.region_keys.push(((*task).clone(), left_out));
+            return Vec::new();
+        }
+        let ops: Vec<ReadOp> = regions
+            .into_iter()
+            .map(|(region, task)| ReadOp {
+                end: keys::prefix_end(&region),
+                start: region,
+                count_only: true,
+                target: Target::RegionCount(task.clone()),
+            })
+            .collect();
+        ops.chunks(MAX_TXN_OPS).map(<[ReadOp]>::to_vec).collect()
     }
 
     /// Builds a snapshot from an in-memory key space by running the same plan
@@ -206,19 +252,24 @@ impl Snapshot {
             round_trips: 1,
             ..Snapshot::default()
         };
-        for batch in plan(&tasks) {
-            snapshot.round_trips += 1;
-            for op in batch {
-                let matched: Vec<Kv> = pairs
-                    .iter()
-                    .filter(|kv| in_range(kv, &op.start, &op.end))
-                    .cloned()
-                    .collect();
-                let count = matched.len() as u64;
-                let kvs = if op.count_only { Vec::new() } else { matched };
-                snapshot.absorb(&op, OpResult { kvs, count });
+        let run = |snapshot: &mut Snapshot, batches: Vec<Vec<ReadOp>>| {
+            for batch in batches {
+                snapshot.round_trips += 1;
+                for op in batch {
+                    let matched: Vec<Kv> = pairs
+                        .iter()
+                        .filter(|kv| in_range(kv, &op.start, &op.end))
+                        .cloned()
+                        .collect();
+                    let count = matched.len() as u64;
+                    let kvs = if op.count_only { Vec::new() } else { matched };
+                    snapshot.absorb(&op, OpResult { kvs, count });
+                }
             }
-        }
+        };
+        run(&mut snapshot, plan(&tasks));
+        let follow_up = snapshot.count_region_keys(&tasks);
+        run(&mut snapshot, follow_up);
         snapshot
     }
 }
@@ -234,15 +285,67 @@ mod tests {
         }
     }
 
+    fn tasks(n: usize) -> Vec<Vec<u8>> {
+        (0..n).map(|i| format!("t{i:03}").into_bytes()).collect()
+    }
+
     #[test]
     fn op_count_is_constant_in_stores_and_batches_stay_under_the_txn_limit() {
-        assert_eq!(plan(&[]).concat().len(), 6);
+        assert_eq!(plan(&[]).concat().len(), 7);
         assert_eq!(plan(&[b"pitr".to_vec()]).concat().len(), 8);
-        let many: Vec<Vec<u8>> = (0..100).map(|i| format!("t{i:03}").into_bytes()).collect();
-        let batches = plan(&many);
-        assert_eq!(batches.concat().len(), 5 + 2 * 100 + 1);
+        let batches = plan(&tasks(100));
+        assert_eq!(batches.concat().len(), 5 + (100 + 1) + 1);
+        assert_eq!(batches.len(), 1, "100 tasks: one Txn");
+        assert_eq!(plan(&tasks(121)).len(), 1);
+        let batches = plan(&tasks(122));
         assert_eq!(batches.len(), 2);
         assert!(batches.iter().all(|b| b.len() <= MAX_TXN_OPS));
+    }
+
+    /// `n` tasks, the first `with_regions` of them with `regions` region keys each.
+    fn cluster(n: usize, with_regions: usize, regions: usize) -> Vec<Kv> {
+        let mut pairs = Vec::new();
+        for (i, task) in tasks(n).iter().enumerate() {
+            let task = String::from_utf8(task.clone()).unwrap();
+            pairs.push(kv(format!("/tidb/br-stream/info/{task}").as_bytes(), b""));
+            pairs.push(kv(
+                format!("/tidb/br-stream/checkpoint/{task}/central_global").as_bytes(),
+                b"c",
+            ));
+            pairs.push(kv(
+                format!("/tidb/br-stream/checkpoint/{task}/store/1").as_bytes(),
+                b"s",
+            ));
+            for region in 0..if i < with_regions { regions } else { 0 } {
+                pairs.push(kv(
+                    format!("/tidb/br-stream/checkpoint/{task}/region/{region}/1").as_bytes(),
+                    b"r",
+                ));
+            }
+        }
+        pairs
+    }
+
+    #[test]
+    fn region_keys_are_counted_in_the_same_txn_unless_several_tasks_have_to_share_them() {
+        // No region keys: two round trips whatever the number of tasks.
+        let snap = Snapshot::from_pairs(cluster(100, 0, 0));
+        assert_eq!((snap.round_trips, snap.region_keys.len()), (2, 0));
+        assert_eq!(snap.checkpoint.len(), 200);
+        // One task: the keys counted but not downloaded are its region keys.
+        let snap = Snapshot::from_pairs(cluster(1, 1, 30));
+        assert_eq!(snap.round_trips, 2);
+        assert_eq!(snap.region_keys, vec![(b"t000".to_vec(), 30)]);
+        assert_eq!(snap.checkpoint.len(), 2, "region keys are never downloaded");
+        // Several tasks and some region keys: one more Txn counts them per task.
+        let snap = Snapshot::from_pairs(cluster(3, 2, 7));
+        assert_eq!(snap.round_trips, 3);
+        assert_eq!(
+            snap.region_keys,
+            vec![(b"t000".to_vec(), 7), (b"t001".to_vec(), 7)]
+        );
+        assert_eq!(snap.checkpoint.len(), 6);
+        assert_eq!(snap.checkpoint_keys, 6 + 14);
     }
 
     #[test]
@@ -281,25 +384,51 @@ mod tests {
             snap.cluster_id.as_deref(),
             Some(&b"\x00\x00\x00\x00\x00\x00\x00\x07"[..])
         );
-        assert_eq!(snap.round_trips, 2);
+        assert_eq!(
+            snap.round_trips, 3,
+            "two tasks, region keys: counted per task"
+        );
     }
 
     #[test]
     fn download_ranges_never_overlap_when_names_sort_differently_from_keys() {
         let tasks = vec![b"a".to_vec(), b"a-b".to_vec(), b"a.b".to_vec()];
         let ops = plan(&tasks).concat();
-        let ckpt: Vec<&ReadOp> = ops
+        // The download ranges and the region prefixes between them tile the prefix.
+        let mut pieces: Vec<(Vec<u8>, Vec<u8>)> = ops
             .iter()
-            .filter(|op| op.start.starts_with(keys::CHECKPOINT))
+            .filter(|op| op.target == Target::Checkpoint)
+            .map(|op| (op.start.clone(), op.end.clone()))
             .collect();
-        for pair in ckpt.windows(2) {
+        for (region, _) in region_prefixes(&tasks) {
+            let end = keys::prefix_end(&region);
+            pieces.push((region, end));
+        }
+        pieces.sort();
+        for pair in pieces.windows(2) {
             assert_eq!(
-                pair[0].end, pair[1].start,
+                pair[0].1, pair[1].0,
                 "ranges must tile the checkpoint prefix"
             );
         }
-        assert_eq!(ckpt.first().unwrap().start, keys::CHECKPOINT);
-        assert_eq!(ckpt.last().unwrap().end, keys::prefix_end(keys::CHECKPOINT));
+        assert_eq!(pieces.first().unwrap().0, keys::CHECKPOINT);
+        assert_eq!(pieces.last().unwrap().1, keys::prefix_end(keys::CHECKPOINT));
+        let count = ops.last().unwrap();
+        assert_eq!(count.target, Target::CheckpointCount);
+        assert!(count.count_only);
+    }
+
+    #[test]
+    fn a_region_prefix_inside_another_never_moves_the_cursor_back() {
+        let tasks = vec![b"a".to_vec(), b"a/region/x".to_vec(), b"b".to_vec()];
+        let region_a = b"/tidb/br-stream/checkpoint/a/region/".to_vec();
+        let region_a_end = keys::prefix_end(&region_a);
+        for op in plan(&tasks).concat() {
+            if op.target == Target::Checkpoint {
+                let overlaps = op.start < region_a_end && (op.end.is_empty() || region_a < op.end);
+                assert!(!overlaps, "{op:?} downloads region keys of a");
+            }
+        }
     }
 
     #[test]

@@ -290,19 +290,23 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
 
 fn line<T: Serialize>(value: &T) -> String {
     // Serializing plain structs of strings and numbers cannot fail.
-    let text = serde_json::to_string(value).unwrap_or_default();
+    let mut text = serde_json::to_string(value).unwrap_or_default();
     // DEL and C1 control characters are valid raw in JSON strings, but some log pipelines choke
-    // on them: escape them like the C0 ones (they can only occur inside strings).
-    let mut out = String::with_capacity(text.len() + 1);
-    for c in text.chars() {
-        if ('\u{7f}'..='\u{9f}').contains(&c) {
-            out.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            out.push(c);
+    // on them: escape them like the C0 ones (they can only occur inside strings). In UTF-8
+    // they start with the byte 0x7f or 0xc2; a line without either is kept as it is.
+    if text.bytes().any(|b| b == 0x7f || b == 0xc2) {
+        let mut out = String::with_capacity(text.len() + 1);
+        for c in text.chars() {
+            if ('\u{7f}'..='\u{9f}').contains(&c) {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                out.push(c);
+            }
         }
+        text = out;
     }
-    out.push('\n');
-    out
+    text.push('\n');
+    text
 }
 
 fn summary<'a>(

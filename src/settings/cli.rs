@@ -404,7 +404,16 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let matches = command().try_get_matches_from(args)?;
+        // Filling the defaults into the help text costs as much as parsing: it is done
+        // only when the help is shown.
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        let matches = match Cli::command().try_get_matches_from(&args) {
+            Ok(matches) => matches,
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+                command().try_get_matches_from(args)?
+            }
+            Err(e) => return Err(e),
+        };
         Cli::from_arg_matches(&matches)
     }
 

@@ -1,16 +1,24 @@
 //! Diagnostic (not timed by bench/run's table): replays the check's etcd requests —
 //! one `info/` Range, then read-only Txns at that revision built like `src/snapshot.rs`
-//! `plan()` — and prints each request's latency, so the check's time can be split into
-//! etcd round trips and its own work. `--serializable` marks every read serializable
-//! (no ReadIndex); `--repeat N` runs the whole sequence N times on one connection.
+//! `plan()` (5 fixed reads, the checkpoint/ prefix cut around each task's region/
+//! prefix, one count-only read of the whole checkpoint/ prefix) — and prints each
+//! request's latency, so the check's time can be split into etcd round trips and its
+//! own work. `--serializable` marks every read serializable (no ReadIndex); `--repeat N`
+//! runs the whole sequence N times on one connection; `--concurrent` sends the Txn
+//! batches at once instead of one after the other.
 //!
-//! `--proposed` replays instead a plan whose op count does not grow with the tasks: one Txn
-//! [Range info/, count-only checkpoint/, the 5 fixed reads], then one Range of the whole
-//! checkpoint/ prefix at that revision (when the count is small; region keys would make it
-//! fall back to the per-task split, not replayed here).
+//! Other plans, for comparison:
+//! - `--per-task`: the plan before 2026-12-07, one count-only read per task's region/
+//!   prefix (2 ops per task instead of 1: 3 requests at 100 tasks);
+//! - `--proposed`: one Txn [Range info/, count-only checkpoint/, the 5 fixed reads],
+//!   then one Range of the whole checkpoint/ prefix at that revision (downloads region
+//!   keys below a threshold; BENCHMARKS.md finding 4);
+//! - `--everything`: one Range of /tidb/br-stream/, what the floor program reads.
+//!
 //! Each line ends with the total of the sequence; the last line gives medians.
 //!
-//! usage: rpc_probe ENDPOINT [--serializable] [--repeat N] [--proposed]
+//! usage: rpc_probe ENDPOINT [--serializable] [--repeat N] [--concurrent]
+//!        [--per-task | --proposed | --everything]
 
 use etcd_client::{Client, GetOptions, Txn, TxnOp, TxnOpResponse};
 use std::time::Instant;
@@ -28,7 +36,9 @@ fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     vec![0]
 }
 
-/// (start, end, count_only) per op, as `snapshot::plan` builds them.
+/// (start, end, count_only) per op, as `snapshot::plan` built them before 2026-12-07:
+/// one count-only op per task (`--per-task`); the current plan drops them and adds
+/// one count of the whole checkpoint/ prefix (see `main`).
 fn plan(tasks: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<u8>, bool)> {
     let p = |s: &str| s.as_bytes().to_vec();
     let mut ops: Vec<(Vec<u8>, Vec<u8>, bool)> = [
@@ -84,6 +94,8 @@ fn main() {
         println!("connect {:.0} us", t0.elapsed().as_secs_f64() * 1e6);
         let mut kv = client.kv_client().max_decoding_message_size(512 << 20);
         let proposed = args.iter().any(|a| a == "--proposed");
+        let per_task = args.iter().any(|a| a == "--per-task");
+        let concurrent = args.iter().any(|a| a == "--concurrent");
         let mut totals = Vec::new();
         for _ in 0..repeat {
             let t = Instant::now();
@@ -126,6 +138,15 @@ fn main() {
                 );
                 continue;
             }
+            if args.iter().any(|a| a == "--everything") {
+                let all = kv
+                    .get("/tidb/br-stream/", Some(GetOptions::new().with_prefix()))
+                    .await?;
+                let total = t.elapsed().as_secs_f64() * 1e6;
+                totals.push(total);
+                println!("Range /tidb/br-stream/ {total:.0} us ({} keys)", all.kvs().len());
+                continue;
+            }
             let mut info_options = GetOptions::new().with_prefix();
             if serializable {
                 info_options = info_options.with_serializable();
@@ -142,7 +163,49 @@ fn main() {
                 t.elapsed().as_secs_f64() * 1e6,
                 tasks.len()
             );
-            for batch in plan(&tasks).chunks(MAX_TXN_OPS) {
+            let mut ops = plan(&tasks);
+            if !per_task {
+                // As the check reads: no count-only op per task, one count of the whole
+                // checkpoint/ prefix instead (src/snapshot.rs plan).
+                ops.retain(|op| !op.2);
+                ops.push((
+                    b"/tidb/br-stream/checkpoint/".to_vec(),
+                    prefix_end(b"/tidb/br-stream/checkpoint/"),
+                    true,
+                ));
+            }
+            if concurrent {
+                let mut handles = Vec::new();
+                for batch in ops.chunks(MAX_TXN_OPS) {
+                    let txn_ops: Vec<TxnOp> = batch
+                        .iter()
+                        .map(|(start, end, count_only)| {
+                            let mut o = GetOptions::new().with_revision(revision);
+                            if !end.is_empty() {
+                                o = o.with_range(end.clone());
+                            }
+                            if *count_only {
+                                o = o.with_count_only();
+                            }
+                            TxnOp::get(start.clone(), Some(o))
+                        })
+                        .collect();
+                    let mut kv = kv.clone();
+                    let n = batch.len();
+                    handles.push(tokio::spawn(async move {
+                        kv.txn(Txn::new().and_then(txn_ops)).await.map(|_| n)
+                    }));
+                }
+                for h in handles {
+                    let n = h.await.expect("join")?;
+                    line.push_str(&format!(", Txn of {n} ops"));
+                }
+                let total = t.elapsed().as_secs_f64() * 1e6;
+                totals.push(total);
+                println!("{line} (concurrent), total {total:.0} us");
+                continue;
+            }
+            for batch in ops.chunks(MAX_TXN_OPS) {
                 let ops: Vec<TxnOp> = batch
                     .iter()
                     .map(|(start, end, count_only)| {
