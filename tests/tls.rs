@@ -360,3 +360,150 @@ fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
+
+/// `--storage` on an `https://` endpoint verifies the storage's certificate against the
+/// host's CA roots (`SSL_CERT_FILE` here), read at the TLS handshake; on `http://` they
+/// are never read, so a CA file that does not parse does not matter there (reqwest, as
+/// object_store builds it, refused to build any client with it).
+#[test]
+fn storage_certificates_are_checked_with_the_host_roots_only_over_https() {
+    let certs = Certs::make("storage");
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let dir = testkit::sink::TempDir::new("storage-tls");
+    std::fs::write(dir.path.join("id"), testkit::s3::ACCESS_KEY_ID).unwrap();
+    std::fs::write(dir.path.join("key"), testkit::s3::SECRET_ACCESS_KEY).unwrap();
+    let no_dir = dir.path.join("no-certs");
+    std::fs::create_dir(&no_dir).unwrap();
+    let broken = dir.path.join("broken.pem");
+    std::fs::write(
+        &broken,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let run = |endpoint: &str, roots: &Path| {
+        let config = dir.path.join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[tasks.pitr.storage]\nurl = \"s3://pitr/log?endpoint={endpoint}&region=us-east-1&force-path-style=true\"\naccess_key_id_file = \"{}\"\nsecret_access_key_file = \"{}\"\n",
+                dir.path.join("id").display(),
+                dir.path.join("key").display()
+            ),
+        )
+        .unwrap();
+        crate::common::check_env(
+            &[
+                "--pd",
+                &etcd.endpoint,
+                "--no-pd-api",
+                "--now",
+                NOW,
+                "--storage",
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            &[
+                ("SSL_CERT_FILE", roots.to_str().unwrap()),
+                ("SSL_CERT_DIR", no_dir.to_str().unwrap()),
+            ],
+        )
+    };
+
+    // https: openssl's toy web server, not S3. Trusted, the handshake succeeds and the
+    // GET fails on its answer; otherwise the request is never sent (reqwest's message
+    // hides the TLS cause).
+    let server = TlsFiles::start(&certs, &[("pitr/log/backupmeta", b"x")]);
+    let unreadable = "backup storage s3://pitr/log unreadable: GET backupmeta: Generic S3 error: ";
+    let trusted = run(&server.endpoint, &certs.dir.join("ca.crt"));
+    assert!(
+        trusted.stdout.contains(&format!(
+            "{unreadable}Content-Length Header missing from response"
+        )),
+        "{}",
+        trusted.stdout
+    );
+    let other = run(&server.endpoint, &certs.dir.join("other-ca.crt"));
+    assert!(
+        other.stdout.contains(unreadable)
+            && other.stdout.contains("HTTP error: error sending request"),
+        "{}",
+        other.stdout
+    );
+    // A CA file that does not parse: the https client cannot be built, the storage is
+    // unreadable (and nothing is sent).
+    let broken_roots = run(&server.endpoint, &broken);
+    assert!(
+        broken_roots
+            .stdout
+            .contains("backup storage s3://pitr/log unreadable: cannot build the HTTP client"),
+        "{}",
+        broken_roots.stdout
+    );
+
+    // http: the same broken CA file, never read.
+    let s3 = testkit::S3Server::start();
+    s3.create_bucket("pitr");
+    let objects = testkit::LogStorage::new(testkit::encode::tso_rfc3339("2024-01-01T00:00:00Z"))
+        .checkpoint(1, testkit::encode::tso_rfc3339("2024-01-01T00:59:30Z"))
+        .objects();
+    testkit::Sink::S3(&s3, "pitr").write("log", &objects);
+    let plain = run(&s3.endpoint(), &broken);
+    assert!(!plain.stdout.contains("unreadable"), "{}", plain.stdout);
+    assert!(
+        plain.stdout.contains("pitr_restorable_window="),
+        "{}",
+        plain.stdout
+    );
+}
+
+/// `openssl s_server -WWW` serving `files` over HTTPS with the set's server certificate
+/// (127.0.0.1), no client certificate asked.
+struct TlsFiles {
+    child: std::process::Child,
+    _dir: testkit::sink::TempDir,
+    endpoint: String,
+}
+
+impl TlsFiles {
+    fn start(certs: &Certs, files: &[(&str, &[u8])]) -> TlsFiles {
+        let dir = testkit::sink::TempDir::new("tls-files");
+        for (path, bytes) in files {
+            let path = dir.path.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+        let port = testkit::spawn::free_port();
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-WWW", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-cert", &certs.path("server.crt")])
+            .args(["-key", &certs.path("server.key")])
+            .current_dir(&dir.path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "openssl s_server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        TlsFiles {
+            child,
+            _dir: dir,
+            endpoint: format!("https://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for TlsFiles {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -34,6 +34,7 @@ impl Clients {
         let slot = if https { &self.tls } else { &self.plain };
         slot.get_or_init(|| {
             reqwest::Client::builder()
+                .user_agent(concat!("check_tidb_log_backup/", env!("CARGO_PKG_VERSION")))
                 .timeout(self.timeout)
                 .connect_timeout(self.timeout)
                 .redirect(reqwest::redirect::Policy::none())
