@@ -437,11 +437,28 @@ async fn incomplete_since(store: &Counted) -> Result<Option<u64>, String> {
     Ok(any.then_some(0))
 }
 
+/// A future whose panics are contained while it is polled (`panic_scope`): the panic hook
+/// leaves them to [`contained`]'s catch. Panics elsewhere on the thread (the runtime's own
+/// tasks) still end the run as an internal error, never silently.
+struct Marked<F>(std::pin::Pin<Box<F>>);
+
+impl<F: std::future::Future> std::future::Future for Marked<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let _marked = crate::panic_scope::mark_thread();
+        self.0.as_mut().poll(cx)
+    }
+}
+
 /// Runs one storage's reading: a panic inside a dependency becomes this storage's error.
 async fn contained<T>(
     work: impl std::future::Future<Output = Result<T, String>>,
 ) -> Result<T, String> {
-    std::panic::AssertUnwindSafe(work)
+    std::panic::AssertUnwindSafe(Marked(Box::pin(work)))
         .catch_unwind()
         .await
         .unwrap_or_else(|payload| {
@@ -505,8 +522,6 @@ pub fn read_all(
             })
     };
     let timed_out = || "timed out before the storage answered".to_string();
-    // Every panic on this thread belongs to one storage's reading, which catches it.
-    let _contained = crate::panic_scope::mark_thread();
     runtime.block_on(async {
         let tasks = futures::future::join_all(requests.iter().map(|r| async {
             let seen = Seen::default();
@@ -621,4 +636,32 @@ fn with_redirect<T>(read: Result<T, String>, seen: &Seen) -> Result<T, String> {
         ),
         None => e,
     })
+}
+
+#[cfg(test)]
+mod contained_tests {
+    use super::*;
+
+    /// A panic inside one storage's future is that storage's error, with the hook told to
+    /// leave it (the mark is set while it panics) and the mark gone afterwards.
+    #[test]
+    fn a_panic_while_reading_is_the_storage_error() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let seen_marked = std::sync::atomic::AtomicBool::new(false);
+        let result: Result<(), String> = runtime.block_on(contained(async {
+            seen_marked.store(
+                crate::panic_scope::is_contained(),
+                std::sync::atomic::Ordering::SeqCst,
+            );
+            panic!("endpoint went wrong")
+        }));
+        assert_eq!(
+            result,
+            Err("internal error while reading it: endpoint went wrong".to_string())
+        );
+        assert!(seen_marked.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(!crate::panic_scope::is_contained());
+    }
 }
