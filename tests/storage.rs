@@ -51,16 +51,6 @@ fn cloud_layout() -> testkit::store::Objects {
         .collect()
 }
 
-fn config(dir: &TempDir, storage: &str) -> String {
-    let path = dir.path.join("config.toml");
-    std::fs::write(
-        &path,
-        format!("storage = true\n[tasks.pitr.storage]\n{storage}\n"),
-    )
-    .unwrap();
-    path.display().to_string()
-}
-
 fn run(etcd: &Etcd, config: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let mut args = vec![
         "--pd",
@@ -103,7 +93,7 @@ fn a_local_log_storage_gives_brs_window_and_the_newest_flush() {
         let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
         set_modified(&root, "", key, time);
     }
-    let config = config(&dir, &format!("url = \"local://{}\"", root.display()));
+    let config = dir.storage_config(&format!("url = \"local://{}\"", root.display()));
     let out = run(&etcd, &config, &[], &[]);
     assert_eq!(
         (
@@ -166,10 +156,12 @@ fn s3_reads_only_and_its_faults_are_findings() {
     Sink::S3(&s3, "pitr-logs").write("prod/log", &objects);
     let recorder = Recorder::start(&s3.endpoint());
     let dir = TempDir::new("storage-s3");
-    let config = config(
-        &dir,
-        &testkit::s3::storage_table(&dir.path, "pitr-logs", "prod/log", &recorder.endpoint()),
-    );
+    let config = dir.storage_config(&testkit::s3::storage_table(
+        &dir.path,
+        "pitr-logs",
+        "prod/log",
+        &recorder.endpoint(),
+    ));
     assert_same_window(&etcd, &config);
     let requests = recorder.requests();
     assert!(
@@ -233,24 +225,21 @@ fn azure_and_gcs_give_the_same_window() {
     azurite.create_container("pitr");
     Sink::Azure(&azurite, "pitr").write("log", &objects);
     std::fs::write(dir.path.join("azure.key"), azurite.key()).unwrap();
-    let config_azure = config(
-        &dir,
-        &format!(
-            "url = \"azure://pitr/log?account-name={}&endpoint={}\"\nazure_key_file = \"{}\"",
-            azurite.account(),
-            azurite.endpoint(),
-            dir.path.join("azure.key").display()
-        ),
-    );
+    let config_azure = dir.storage_config(&format!(
+        "url = \"azure://pitr/log?account-name={}&endpoint={}\"\nazure_key_file = \"{}\"",
+        azurite.account(),
+        azurite.endpoint(),
+        dir.path.join("azure.key").display()
+    ));
     assert_same_window(&etcd, &config_azure);
 
     let gcs = testkit::GcsServer::start();
     gcs.create_bucket("pitr-gcs");
     Sink::Gcs(&gcs, "pitr-gcs").write("log", &objects);
-    let config_gcs = config(
-        &dir,
-        &format!("url = \"gcs://pitr-gcs/log?endpoint={}\"", gcs.endpoint()),
-    );
+    let config_gcs = dir.storage_config(&format!(
+        "url = \"gcs://pitr-gcs/log?endpoint={}\"",
+        gcs.endpoint()
+    ));
     assert_same_window(&etcd, &config_gcs);
     assert!(gcs.writes().is_empty());
 }
@@ -290,7 +279,7 @@ fn full_backup_base_and_wrong_storages() {
     for (name, backup) in &backups {
         Sink::Dir(&full).write(name, &backup.objects());
     }
-    let log_config = config(&dir, &format!("url = \"local://{}\"", log.display()));
+    let log_config = dir.storage_config(&format!("url = \"local://{}\"", log.display()));
     let root = format!("local://{}", full.display());
     let out = run(
         &etcd,
@@ -341,10 +330,7 @@ fn full_backup_base_and_wrong_storages() {
     ] {
         let wrong = TempDir::new("storage-wrong");
         Sink::Dir(&wrong.path).write("", &storage.objects());
-        let config = config(
-            &wrong,
-            &format!("url = \"local://{}\"", wrong.path.display()),
-        );
+        let config = wrong.storage_config(&format!("url = \"local://{}\"", wrong.path.display()));
         let out = run(&etcd, &config, &[], &[]);
         assert_eq!(out.code, 2, "{}", out.stdout);
         assert!(out.stdout.contains(want), "{}", out.stdout);
@@ -359,7 +345,7 @@ fn a_log_storage_of_another_cluster_is_critical() {
     let dir = TempDir::new("storage-identity");
     let root = dir.path.join("log");
     Sink::Dir(&root).write("", &layout().0);
-    let config = config(&dir, &format!("url = \"local://{}\"", root.display()));
+    let config = dir.storage_config(&format!("url = \"local://{}\"", root.display()));
     let fixture = testkit::Fixture::load(&testkit::fixture_path("v71-running.toml"))
         .unwrap()
         .pairs(std::time::SystemTime::now())
@@ -394,7 +380,7 @@ fn restore_point_answers_can_i_restore_to_t() {
     let base = testkit::FullBackup::new(at("2024-01-01T00:30:00Z"))
         .cluster_id(testkit::layout::CLUSTER_ID);
     Sink::Dir(&full).write("mon", &base.objects());
-    let config = config(&dir, &format!("url = \"local://{}\"", log.display()));
+    let config = dir.storage_config(&format!("url = \"local://{}\"", log.display()));
     let root = format!("local://{}", full.display());
     let ask = |point: &str, extra: &[&str]| {
         let mut args = vec!["--restore-point", point];
@@ -481,7 +467,7 @@ fn unfinished_full_backups_and_the_minimum_count() {
         let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
         set_modified(&full, name, "backup.lock", time);
     }
-    let config = config(&dir, &format!("url = \"local://{}\"", log.display()));
+    let config = dir.storage_config(&format!("url = \"local://{}\"", log.display()));
     let root = format!("local://{}", full.display());
     let base = ["--full-backup-root", root.as_str()];
     let quiet = run(&etcd, &config, &base, &[]);

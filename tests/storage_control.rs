@@ -33,16 +33,6 @@ fn layout(resume: &str) -> testkit::store::Objects {
         .objects()
 }
 
-fn config(dir: &TempDir, storage: &str) -> String {
-    let path = dir.path.join("config.toml");
-    std::fs::write(
-        &path,
-        format!("storage = true\n[tasks.pitr.storage]\n{storage}\n"),
-    )
-    .unwrap();
-    path.display().to_string()
-}
-
 fn run_at(etcd: &Etcd, config: &str, now: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "--pd",
@@ -90,7 +80,7 @@ fn layers_locks_and_resume_state_on_a_local_storage() {
     Sink::Dir(&root).write("", &layout("2024-01-01T00:58:00Z"));
     set_time(&root, "truncating.lock", "2024-01-01T00:00:00Z");
     set_time(&root, READ_LOCK, "2024-01-01T00:55:00Z");
-    let config = config(&dir, &format!("url = \"local://{}\"", root.display()));
+    let config = dir.storage_config(&format!("url = \"local://{}\"", root.display()));
 
     let out = run_at(&etcd, &config, NOW, &["--format", "ndjson"]);
     let t = ndjson_task(&out);
@@ -197,10 +187,12 @@ fn layers_locks_and_resume_state_on_s3() {
     Sink::S3(&s3, "pitr-logs").write("prod/log", &layout("2024-01-01T00:58:00Z"));
     let recorder = Recorder::start(&s3.endpoint());
     let dir = TempDir::new("storage-control-s3");
-    let config = config(
-        &dir,
-        &testkit::s3::storage_table(&dir.path, "pitr-logs", "prod/log", &recorder.endpoint()),
-    );
+    let config = dir.storage_config(&testkit::s3::storage_table(
+        &dir.path,
+        "pitr-logs",
+        "prod/log",
+        &recorder.endpoint(),
+    ));
 
     let out = run_at(&etcd, &config, NOW, &["--format", "ndjson"]);
     let t = ndjson_task(&out);
@@ -284,7 +276,7 @@ fn full_backup_urls_as_br_takes_them() {
             .cluster_id(testkit::layout::CLUSTER_ID)
             .objects(),
     );
-    let config = config(&dir, &format!("url = \"local://{}\"", log.display()));
+    let config = dir.storage_config(&format!("url = \"local://{}\"", log.display()));
     let tue = full.join("tue").display().to_string();
     let base = |out: &Run| ndjson_task(out)["full_backup_ts"].clone();
     for url in [

@@ -45,14 +45,8 @@ fn setup_table(tag: &str, table: &str) -> Setup {
     let etcd = Etcd::start();
     etcd.load(&["v71-running.toml"]);
     let dir = TempDir::new(tag);
-    let config = dir.path.join("config.toml");
-    std::fs::write(
-        &config,
-        format!("storage = true\n[tasks.pitr.storage]\n{table}"),
-    )
-    .unwrap();
     Setup {
-        config: config.display().to_string(),
+        config: dir.storage_config(table),
         etcd,
         dir,
     }

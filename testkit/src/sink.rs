@@ -63,6 +63,18 @@ pub struct TempDir {
 }
 
 impl TempDir {
+    /// Writes `config.toml` here reading every task's storage, with `table` as task
+    /// `pitr`'s `[tasks.pitr.storage]` body; returns its path.
+    pub fn storage_config(&self, table: &str) -> String {
+        let path = self.path.join("config.toml");
+        std::fs::write(
+            &path,
+            format!("storage = true\n[tasks.pitr.storage]\n{table}\n"),
+        )
+        .expect("write the config file");
+        path.display().to_string()
+    }
+
     /// `$TMPDIR/ctlb-<tag>-<pid>-<n>`, new and empty.
     pub fn new(tag: &str) -> TempDir {
         static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
