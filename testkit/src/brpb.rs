@@ -97,8 +97,8 @@ pub struct Migration {
     pub version: i32,
 }
 
-/// `backup.LogFileCompaction`: one compaction a migration adds (`comments` 4,
-/// `generated_files` 7 and the size totals 10, 11 left out).
+/// `backup.LogFileCompaction`: one compaction a migration adds (`comments` 4 and the size
+/// totals 10, 11 left out).
 #[derive(Clone, PartialEq, Message)]
 pub struct LogFileCompaction {
     #[prost(uint64, tag = "1")]
@@ -112,10 +112,68 @@ pub struct LogFileCompaction {
     pub artifacts: String,
     #[prost(uint64, tag = "6")]
     pub artifacts_hash: u64,
+    /// Where its SSTs are (`v1/compactions/<name>_<crc64>/outputs`): a hint for garbage
+    /// collection.
+    #[prost(string, tag = "7")]
+    pub generated_files: String,
     #[prost(uint64, tag = "8")]
     pub input_min_ts: u64,
     #[prost(uint64, tag = "9")]
     pub input_max_ts: u64,
+}
+
+/// `backup.LogFileSubcompactions`: one `.cmeta` object under a compaction's `artifacts`.
+#[derive(Clone, PartialEq, Message)]
+pub struct LogFileSubcompactions {
+    #[prost(message, repeated, tag = "1")]
+    pub subcompactions: Vec<LogFileSubcompaction>,
+}
+
+/// `backup.LogFileSubcompaction`: the SSTs one subcompaction wrote (`region_meta_hints`
+/// 3 left out).
+#[derive(Clone, PartialEq, Message)]
+pub struct LogFileSubcompaction {
+    #[prost(message, optional, tag = "1")]
+    pub meta: Option<LogFileSubcompactionMeta>,
+    #[prost(message, repeated, tag = "2")]
+    pub sst_outputs: Vec<File>,
+}
+
+/// `backup.LogFileSubcompactionMeta` (the key range 8, 9, `ty` 10, `table_id` 11 and the
+/// sources 12 left out).
+#[derive(Clone, PartialEq, Message)]
+pub struct LogFileSubcompactionMeta {
+    #[prost(uint64, tag = "1")]
+    pub size: u64,
+    #[prost(uint64, tag = "2")]
+    pub region_id: u64,
+    #[prost(string, tag = "3")]
+    pub cf: String,
+    #[prost(uint64, tag = "4")]
+    pub input_max_ts: u64,
+    #[prost(uint64, tag = "5")]
+    pub input_min_ts: u64,
+    #[prost(uint64, tag = "6")]
+    pub compact_from_ts: u64,
+    #[prost(uint64, tag = "7")]
+    pub compact_until_ts: u64,
+}
+
+/// `backup.File`: an SST (keys 3, 4, versions 5, 6, `crc64xor` 7, `total_bytes` 9,
+/// `table_metas` 13 and `cipher_iv` 12 left out).
+#[derive(Clone, PartialEq, Message)]
+pub struct File {
+    /// Its key under the storage prefix.
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(bytes = "vec", tag = "2")]
+    pub sha256: Vec<u8>,
+    #[prost(uint64, tag = "8")]
+    pub total_kvs: u64,
+    #[prost(string, tag = "10")]
+    pub cf: String,
+    #[prost(uint64, tag = "11")]
+    pub size: u64,
 }
 
 #[cfg(test)]
@@ -180,6 +238,7 @@ mod tests {
             name: "n".into(),
             artifacts: "a".into(),
             artifacts_hash: 6,
+            generated_files: "g".into(),
             input_min_ts: 8,
             input_max_ts: 9,
         };
@@ -188,7 +247,9 @@ mod tests {
         field_varint(2, 2, &mut c);
         field_bytes(3, b"n", &mut c);
         field_bytes(5, b"a", &mut c);
-        for (tag, v) in [(6, 6), (8, 8), (9, 9)] {
+        field_varint(6, 6, &mut c);
+        field_bytes(7, b"g", &mut c);
+        for (tag, v) in [(8, 8), (9, 9)] {
             field_varint(tag, v, &mut c);
         }
         assert_eq!(compaction.encode_to_vec(), c);
@@ -204,5 +265,49 @@ mod tests {
         field_bytes(5, b"c", &mut want);
         field_varint(6, 2, &mut want);
         assert_eq!(migration.encode_to_vec(), want);
+
+        let file = File {
+            name: "s".into(),
+            sha256: vec![7],
+            total_kvs: 8,
+            cf: "write".into(),
+            size: 11,
+        };
+        let mut f = Vec::new();
+        field_bytes(1, b"s", &mut f);
+        field_bytes(2, &[7], &mut f);
+        field_varint(8, 8, &mut f);
+        field_bytes(10, b"write", &mut f);
+        field_varint(11, 11, &mut f);
+        assert_eq!(file.encode_to_vec(), f);
+        let meta = LogFileSubcompactionMeta {
+            size: 1,
+            region_id: 2,
+            cf: "c".into(),
+            input_max_ts: 4,
+            input_min_ts: 5,
+            compact_from_ts: 6,
+            compact_until_ts: 7,
+        };
+        let mut m = Vec::new();
+        field_varint(1, 1, &mut m);
+        field_varint(2, 2, &mut m);
+        field_bytes(3, b"c", &mut m);
+        for (tag, v) in [(4, 4), (5, 5), (6, 6), (7, 7)] {
+            field_varint(tag, v, &mut m);
+        }
+        assert_eq!(meta.encode_to_vec(), m);
+        let batch = LogFileSubcompactions {
+            subcompactions: vec![LogFileSubcompaction {
+                meta: Some(meta),
+                sst_outputs: vec![file],
+            }],
+        };
+        let mut sub = Vec::new();
+        field_bytes(1, &m, &mut sub);
+        field_bytes(2, &f, &mut sub);
+        let mut want = Vec::new();
+        field_bytes(1, &sub, &mut want);
+        assert_eq!(batch.encode_to_vec(), want);
     }
 }

@@ -15,13 +15,16 @@
 //! | `v1/global_checkpoint/<store>.ts` | each TiKV | 8-byte little-endian TSO |
 //! | `v1/backupmeta/<name>.meta` | each TiKV, per flush | [`Metadata`]; names in [`MetaName`] |
 //! | `v1/<YYYYMMDD>/<HH>/<store>/<min_ts>-<uuid>.log` | each TiKV, per flush | data (UTC date and hour of max_ts) |
+//! | `v1/compactions/<name>_<crc64:016X>/metas/batch_<uuid>_<seq>.cmeta` | `tikv-ctl compact-log-backup` | [`LogFileSubcompactions`]: each subcompaction's SSTs ([`Compaction`]) |
+//! | `v1/compactions/<name>_<crc64:016X>/outputs/<min:016X>_<max:016X>_<cf>_<region>_<uuid>.sst` | the same | an SST |
 //!
 //! [`LogStorage`] builds a whole prefix as `(key, bytes)` pairs; [`crate::sink::Sink`]
 //! writes them to a directory or a test server. [`bench_metas`] makes many metas cheaply.
 //! Snapshot backups are [`crate::full_backup::FullBackup`].
 
 use crate::brpb::{
-    BackupMeta, DataFileGroup, LogFileCompaction, MetaVersion, Metadata, Migration,
+    BackupMeta, DataFileGroup, File, LogFileCompaction, LogFileSubcompaction,
+    LogFileSubcompactionMeta, LogFileSubcompactions, MetaVersion, Metadata, Migration,
     MigrationVersion,
 };
 use crate::store::Objects;
@@ -239,6 +242,7 @@ pub struct LogStorage {
     checkpoints: Vec<(u64, u64)>,
     flushes: Vec<Flush>,
     layers: Vec<(u64, Migration)>,
+    base_compactions: Vec<LogFileCompaction>,
     extra: Objects,
 }
 
@@ -260,6 +264,7 @@ impl LogStorage {
             checkpoints: Vec::new(),
             flushes: Vec::new(),
             layers: Vec::new(),
+            base_compactions: Vec::new(),
             extra: Vec::new(),
         }
     }
@@ -332,6 +337,7 @@ impl LogStorage {
                     compaction_until_ts: until,
                     artifacts: format!("v1/compactions/{name}/metas"),
                     artifacts_hash: uuid_of(seq, from) as u64,
+                    generated_files: format!("v1/compactions/{name}/outputs"),
                     name,
                     input_min_ts: from,
                     input_max_ts: until.saturating_sub(1),
@@ -341,6 +347,30 @@ impl LogStorage {
                 ..Default::default()
             },
         ));
+        self
+    }
+
+    /// A [`Compaction`] recorded by a migration layer `seq` (not merged into BASE yet),
+    /// with its `.cmeta` objects and SSTs.
+    pub fn compacted_in_layer(mut self, seq: u64, compaction: &Compaction) -> LogStorage {
+        self.layers.push((
+            seq,
+            Migration {
+                compactions: vec![compaction.compaction()],
+                creator: "tikv-ctl compact-log-backup".into(),
+                version: MigrationVersion::M2 as i32,
+                ..Default::default()
+            },
+        ));
+        self.extra.extend(compaction.objects());
+        self
+    }
+
+    /// A [`Compaction`] recorded in `v1/migrations/BASE` (its layer merged), with its
+    /// `.cmeta` objects and SSTs.
+    pub fn compacted_in_base(mut self, compaction: &Compaction) -> LogStorage {
+        self.base_compactions.push(compaction.compaction());
+        self.extra.extend(compaction.objects());
         self
     }
 
@@ -405,12 +435,12 @@ impl LogStorage {
         if let Some(ts) = self.safepoint {
             out.push((SAFEPOINT_FILE.into(), ts.to_string().into_bytes()));
         }
-        if let Some(ts) = self.truncated_to {
+        if self.truncated_to.is_some() || !self.base_compactions.is_empty() {
             let base = Migration {
-                truncated_to: ts,
+                truncated_to: self.truncated_to.unwrap_or(0),
+                compactions: self.base_compactions.clone(),
                 creator: "br".into(),
                 version: MigrationVersion::M2 as i32,
-                ..Default::default()
             };
             out.push(("v1/migrations/BASE".into(), base.encode_to_vec()));
         }
@@ -428,6 +458,126 @@ impl LogStorage {
         }
         out.extend(self.extra.iter().cloned());
         out.sort();
+        out
+    }
+}
+
+/// A `tikv-ctl compact-log-backup` run as it leaves the storage
+/// (tikv/tikv:components/compact-log-backup/src/execute/mod.rs `recommended_prefix`,
+/// compaction/exec.rs, exec_hooks/save_meta.rs): under its prefix
+/// `v1/compactions/<name>_<crc64:016X>`, one SST per subcompaction in `outputs/` and the
+/// subcompactions batched into `.cmeta` objects ([`LogFileSubcompactions`]) in `metas/`;
+/// the migration's [`LogFileCompaction`] names `metas` as its `artifacts`.
+#[derive(Clone, Debug)]
+pub struct Compaction {
+    pub name: String,
+    /// `v1/compactions/<name>_<crc64:016X>`.
+    pub out_prefix: String,
+    pub input_min_ts: u64,
+    pub input_max_ts: u64,
+    /// Each `.cmeta`'s subcompactions: (region, SST key, SST bytes).
+    pub batches: Vec<Vec<(u64, String, usize)>>,
+}
+
+impl Compaction {
+    /// `ssts` subcompactions (regions 1..), one 100-byte SST each, `per_cmeta` to a
+    /// `.cmeta`, of the logs in `[input_min_ts, input_max_ts]`.
+    pub fn new(
+        name: &str,
+        input_min_ts: u64,
+        input_max_ts: u64,
+        ssts: usize,
+        per_cmeta: usize,
+    ) -> Compaction {
+        let out_prefix = format!(
+            "v1/compactions/{name}_{:016X}",
+            uuid_of(input_min_ts, input_max_ts) as u64
+        );
+        let subs: Vec<(u64, String, usize)> = (1..=ssts as u64)
+            .map(|region| {
+                let sst = format!(
+                    "{out_prefix}/outputs/{input_min_ts:016X}_{input_max_ts:016X}_write_{region}_{}.sst",
+                    uuid_text(uuid_of(region, input_min_ts))
+                );
+                (region, sst, 100)
+            })
+            .collect();
+        Compaction {
+            name: name.to_string(),
+            out_prefix,
+            input_min_ts,
+            input_max_ts,
+            batches: subs.chunks(per_cmeta.max(1)).map(<[_]>::to_vec).collect(),
+        }
+    }
+
+    /// `<out>/metas/batch_<uuid>_<seq>.cmeta` (save_meta.rs `MetaBatchWriter`).
+    pub fn cmeta_key(&self, seq: usize) -> String {
+        format!(
+            "{}/metas/batch_{}_{seq}.cmeta",
+            self.out_prefix,
+            uuid_text(uuid_of(self.input_min_ts, 7))
+        )
+    }
+
+    /// Every SST key, in batch order.
+    pub fn sst_keys(&self) -> Vec<String> {
+        self.batches
+            .iter()
+            .flatten()
+            .map(|(_, key, _)| key.clone())
+            .collect()
+    }
+
+    /// What the migration records.
+    pub fn compaction(&self) -> LogFileCompaction {
+        LogFileCompaction {
+            compaction_from_ts: self.input_min_ts,
+            compaction_until_ts: self.input_max_ts + 1,
+            name: format!("{}#4242@tikv-ctl-host", self.name),
+            artifacts: format!("{}/metas", self.out_prefix),
+            artifacts_hash: uuid_of(self.input_max_ts, 9) as u64,
+            generated_files: format!("{}/outputs", self.out_prefix),
+            input_min_ts: self.input_min_ts,
+            input_max_ts: self.input_max_ts,
+        }
+    }
+
+    /// The `seq`th `.cmeta`'s content.
+    pub fn cmeta(&self, seq: usize) -> LogFileSubcompactions {
+        LogFileSubcompactions {
+            subcompactions: self.batches[seq]
+                .iter()
+                .map(|(region, key, len)| LogFileSubcompaction {
+                    meta: Some(LogFileSubcompactionMeta {
+                        size: 4096,
+                        region_id: *region,
+                        cf: "write".into(),
+                        input_max_ts: self.input_max_ts,
+                        input_min_ts: self.input_min_ts,
+                        compact_from_ts: self.input_min_ts,
+                        compact_until_ts: self.input_max_ts + 1,
+                    }),
+                    sst_outputs: vec![File {
+                        name: key.clone(),
+                        sha256: vec![0x5a; 32],
+                        total_kvs: 10,
+                        cf: "write".into(),
+                        size: *len as u64,
+                    }],
+                })
+                .collect(),
+        }
+    }
+
+    /// The `.cmeta` objects and the SSTs.
+    pub fn objects(&self) -> Objects {
+        let mut out: Objects = (0..self.batches.len())
+            .map(|seq| (self.cmeta_key(seq), self.cmeta(seq).encode_to_vec()))
+            .collect();
+        for (_, key, len) in self.batches.iter().flatten() {
+            out.push((key.clone(), vec![0x53; *len]));
+        }
         out
     }
 }
@@ -572,6 +722,48 @@ mod tests {
             BackupMeta::decode(&full[0].1[..]).unwrap().end_version,
             start + 1
         );
+    }
+
+    #[test]
+    fn a_compaction_as_tikv_ctl_leaves_it() {
+        let (min, max) = (
+            tso_rfc3339("2024-01-01T00:00:00Z"),
+            tso_rfc3339("2024-01-01T00:30:00Z"),
+        );
+        let c = Compaction::new("daily", min, max, 5, 2);
+        let objects = LogStorage::new(min).compacted_in_layer(2, &c).objects();
+        assert_eq!(c.batches.len(), 3);
+        let get = |k: &str| objects.iter().find(|(key, _)| key == k).unwrap().1.clone();
+        let layer = objects
+            .iter()
+            .find(|(k, _)| k.starts_with("v1/migrations/00000002_"))
+            .unwrap();
+        let recorded = &Migration::decode(&layer.1[..]).unwrap().compactions[0];
+        assert_eq!(recorded.artifacts, format!("{}/metas", c.out_prefix));
+        assert!(c
+            .cmeta_key(0)
+            .starts_with(&format!("{}/batch_", recorded.artifacts)));
+        let batch = LogFileSubcompactions::decode(&get(&c.cmeta_key(2))[..]).unwrap();
+        let sst = &batch.subcompactions[0].sst_outputs[0];
+        assert_eq!(
+            (sst.name.as_str(), sst.size),
+            (c.sst_keys()[4].as_str(), 100)
+        );
+        assert_eq!(get(&sst.name).len(), 100);
+        assert!(sst.name.starts_with(&format!(
+            "{}/outputs/{min:016X}_{max:016X}_write_5_",
+            c.out_prefix
+        )));
+        let base = LogStorage::new(min).compacted_in_base(&c).objects();
+        let base = Migration::decode(
+            &base
+                .iter()
+                .find(|(k, _)| k == "v1/migrations/BASE")
+                .unwrap()
+                .1[..],
+        )
+        .unwrap();
+        assert_eq!((base.truncated_to, base.compactions.len()), (0, 1));
     }
 
     #[test]
