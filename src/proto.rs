@@ -231,6 +231,47 @@ pub struct Migration {
     pub truncated_to: u64,
 }
 
+/// `backup.Migration` again, only its `compactions` (3): decoded apart from
+/// [`Migration`], so that a compaction that does not decode costs `--verify` its
+/// compactions, never the migration's `truncated_to`.
+#[derive(Clone, PartialEq, Message)]
+pub struct MigrationCompactions {
+    #[prost(message, repeated, tag = "3")]
+    pub compactions: Vec<LogFileCompaction>,
+}
+
+/// `backup.LogFileCompaction`: one `tikv-ctl compact-log-backup` run: `name` 3,
+/// `artifacts` 5 (the prefix of its `.cmeta` files), `input_min_ts` 8, `input_max_ts` 9.
+#[derive(Clone, PartialEq, Message)]
+pub struct LogFileCompaction {
+    #[prost(string, tag = "3")]
+    pub name: String,
+    #[prost(string, tag = "5")]
+    pub artifacts: String,
+    #[prost(uint64, tag = "8")]
+    pub input_min_ts: u64,
+    #[prost(uint64, tag = "9")]
+    pub input_max_ts: u64,
+}
+
+/// `backup.LogFileSubcompactionMeta` (`LogFileSubcompaction.meta`, 1): only
+/// `input_min_ts` (5).
+#[derive(Clone, PartialEq, Message)]
+pub struct LogFileSubcompactionMeta {
+    #[prost(uint64, tag = "5")]
+    pub input_min_ts: u64,
+}
+
+/// `backup.File` (`LogFileSubcompaction.sst_outputs`, 2): one SST a subcompaction wrote,
+/// `name` 1 (its key under the storage prefix), `size` 11.
+#[derive(Clone, PartialEq, Message)]
+pub struct File {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(uint64, tag = "11")]
+    pub size: u64,
+}
+
 /// `backup.Metadata`: one `v1/backupmeta/*.meta` (kvproto brpb.proto): the data files it
 /// references, for `--verify`. V1 metas list `files`, V2 metas `file_groups`.
 #[derive(Clone, PartialEq, Message)]

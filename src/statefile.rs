@@ -86,13 +86,37 @@ pub struct VerifyState {
     /// (max_ts, bytes) of the data files checked in the last hour of the chain.
     #[serde(default)]
     pub recent: Vec<(u64, u64)>,
+    /// The compactions whose SSTs were checked (absent in files written before, and while
+    /// there are none).
+    #[serde(default, skip_serializing_if = "CompactionProgress::is_empty")]
+    pub compactions: CompactionProgress,
 }
 
-/// A data file a meta references that is not there whole.
+/// `--verify`'s progress through the compactions the migrations name, each known by its
+/// `artifacts` prefix. Only live compactions are kept (at most
+/// `storage::MAX_COMPACTIONS`): one that truncation removed is forgotten.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompactionProgress {
+    /// Compactions whose every SST was checked: never read again.
+    #[serde(default)]
+    pub done: Vec<String>,
+    /// Compactions checked in part: the last `.cmeta` whose every SST was checked.
+    #[serde(default)]
+    pub partial: BTreeMap<String, String>,
+}
+
+impl CompactionProgress {
+    pub fn is_empty(&self) -> bool {
+        self.done.is_empty() && self.partial.is_empty()
+    }
+}
+
+/// A data file a meta references, or an SST a compaction's `.cmeta` names, that is not
+/// there whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissingFile {
     pub path: String,
-    /// The meta that references it.
+    /// The meta (or the `.cmeta`) that references it.
     pub meta: String,
     /// The length the meta says.
     pub need: u64,

@@ -56,6 +56,7 @@ fn healthy() -> LogRead {
         suspicious_metas: 0,
         cut_listings: Vec::new(),
         verified: None,
+        compactions: None,
         migration_layers: 0,
         layer_truncated_to: Vec::new(),
         locks: Vec::new(),

@@ -6,8 +6,9 @@
 //! none): the assertions are on the verification's own fields and reasons.
 
 use crate::common::check;
+use prost::Message;
 use testkit::encode::{field_bytes, field_varint, tso_rfc3339 as at};
-use testkit::layout::{Flush, LogStorage};
+use testkit::layout::{Compaction, Flush, LogStorage};
 use testkit::recorder::Recorder;
 use testkit::sink::{Sink, TempDir};
 use testkit::Etcd;
@@ -325,4 +326,281 @@ fn on_azure_a_missing_file_is_found_too() {
     );
     assert_eq!(t["verified_to_ts"], flushes[9].max_ts);
     assert_eq!(t["verify_backlog_metas"], 0);
+}
+
+/// The reasons about compactions: their missing SSTs and why one is unverified.
+fn compaction_reasons(task: &serde_json::Value) -> Vec<String> {
+    reasons(task)
+        .into_iter()
+        .filter(|r| r.contains("compaction"))
+        .collect()
+}
+
+/// A compaction of the logs from 00:05 to 00:30: five SSTs, two to a `.cmeta`.
+fn compaction() -> Compaction {
+    Compaction::new(
+        "daily",
+        at("2024-01-01T00:05:00Z"),
+        at("2024-01-01T00:30:00Z"),
+        5,
+        2,
+    )
+}
+
+/// A compacted SST that is missing (or short) is CRITICAL, naming it and the `.cmeta`
+/// that lists it, and re-checked until it is back; the proven restore point stops before
+/// the compaction's data. The compaction is recorded in a migration layer.
+#[test]
+fn a_missing_compacted_sst_is_critical_naming_its_cmeta() {
+    let flushes = flushes();
+    let c = compaction();
+    let log = TempDir::new("verify-compacted");
+    let objects = LogStorage::new(at("2024-01-01T00:00:00Z"))
+        .checkpoint(1, at("2024-01-01T00:59:30Z"))
+        .checkpoint(4, at("2024-01-01T00:59:00Z"))
+        .flushes(flushes.iter().cloned())
+        .compacted_in_layer(1, &c)
+        .objects();
+    Sink::Dir(&log.path).write("", &objects);
+    let gone = c.sst_keys()[2].clone();
+    let path = log.path.join(&gone);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let s = setup(
+        "verify-compacted",
+        &format!("local://{}", log.path.display()),
+    );
+    let t = s.run(&[]);
+    assert_eq!(
+        verify_reasons(&t),
+        vec![format!(
+            "a restore past 2024-01-01 00:05:00 +0000 would fail: {gone} (referenced by {}) is missing",
+            c.cmeta_key(1)
+        )],
+        "{t}"
+    );
+    assert_eq!(t["state"], "CRITICAL");
+    assert_eq!(t["verified_restorable_to_ts"], c.input_min_ts - 1);
+    // Still missing next run (re-checked), then back; then short.
+    assert_eq!(verify_reasons(&s.run(&[])).len(), 1);
+    std::fs::write(&path, &bytes).unwrap();
+    let back = s.run(&[]);
+    assert!(verify_reasons(&back).is_empty(), "{back}");
+    assert!(compaction_reasons(&back).is_empty(), "{back}");
+    assert_eq!(back["verified_restorable_to_ts"], back["verified_to_ts"]);
+
+    let log = TempDir::new("verify-compacted-short");
+    Sink::Dir(&log.path).write("", &objects);
+    let short = c.sst_keys()[4].clone();
+    std::fs::write(log.path.join(&short), [0x53u8; 60]).unwrap();
+    let s = setup(
+        "verify-compacted-short",
+        &format!("local://{}", log.path.display()),
+    );
+    let found = verify_reasons(&s.run(&[]));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].ends_with(&format!(
+            "{short} (referenced by {}) has 60 of 100 bytes",
+            c.cmeta_key(2)
+        )),
+        "{found:?}"
+    );
+}
+
+/// On S3, a compaction (merged into BASE) whose SSTs are all there: no finding, one
+/// LIST of its metas, a GET of each `.cmeta` and one LIST of its outputs; the next run
+/// sends nothing for it.
+#[test]
+fn a_whole_compaction_is_verified_once() {
+    let s3 = testkit::S3Server::start();
+    s3.create_bucket("pitr-logs");
+    let flushes = flushes();
+    let c = compaction();
+    let objects = LogStorage::new(at("2024-01-01T00:00:00Z"))
+        .checkpoint(1, at("2024-01-01T00:59:30Z"))
+        .checkpoint(4, at("2024-01-01T00:59:00Z"))
+        .flushes(flushes.iter().cloned())
+        .compacted_in_base(&c)
+        .objects();
+    Sink::S3(&s3, "pitr-logs").write("prod/log", &objects);
+    let recorder = Recorder::start(&s3.endpoint());
+    let keys = TempDir::new("verify-compacted-s3-keys");
+    let s = setup_table(
+        "verify-compacted-s3",
+        &testkit::s3::storage_table(&keys.path, "pitr-logs", "prod/log", &recorder.endpoint()),
+    );
+    let first = s.run(&[]);
+    assert!(verify_reasons(&first).is_empty(), "{first}");
+    assert!(compaction_reasons(&first).is_empty(), "{first}");
+    assert_eq!(first["verified_restorable_to_ts"], flushes[9].max_ts);
+    let about = |requests: &[(String, String)]| -> Vec<String> {
+        requests
+            .iter()
+            .map(|(_, target)| target.clone())
+            .filter(|t| t.contains("compactions"))
+            .collect()
+    };
+    let compacted = about(&recorder.requests());
+    assert_eq!(compacted.len(), 1 + 3 + 1, "{compacted:#?}");
+    assert!(recorder.writes().is_empty());
+    recorder.clear();
+    let again = s.run(&[]);
+    assert!(compaction_reasons(&again).is_empty(), "{again}");
+    assert_eq!(about(&recorder.requests()), Vec::<String>::new());
+}
+
+/// A `.cmeta` that does not decode: an UNKNOWN-level reason naming it, never a crash;
+/// the proven restore point stops before the compaction.
+#[test]
+fn an_undecodable_cmeta_is_a_reason() {
+    let flushes = flushes();
+    let c = compaction();
+    let log = TempDir::new("verify-cmeta-garbage");
+    let objects = LogStorage::new(at("2024-01-01T00:00:00Z"))
+        .checkpoint(1, at("2024-01-01T00:59:30Z"))
+        .checkpoint(4, at("2024-01-01T00:59:00Z"))
+        .flushes(flushes.iter().cloned())
+        .compacted_in_layer(1, &c)
+        .objects();
+    Sink::Dir(&log.path).write("", &objects);
+    std::fs::write(log.path.join(c.cmeta_key(1)), b"\x0a\xff\xff\xff").unwrap();
+    let s = setup(
+        "verify-cmeta-garbage",
+        &format!("local://{}", log.path.display()),
+    );
+    let t = s.run(&[]);
+    let found = compaction_reasons(&t);
+    assert_eq!(found.len(), 1, "{t}");
+    assert!(
+        found[0].starts_with(&format!(
+            "compaction daily#4242@tikv-ctl-host unverified: {} does not decode (",
+            c.cmeta_key(1)
+        )),
+        "{found:?}"
+    );
+    assert_eq!(
+        t["state"], "CRITICAL",
+        "the lag decides; the compaction's reason is UNKNOWN-level"
+    );
+    assert_eq!(t["verified_restorable_to_ts"], c.input_min_ts - 1);
+    // The same every run until it is fixed.
+    assert_eq!(compaction_reasons(&s.run(&[])), found);
+}
+
+/// The attacker writes the migration and the `.cmeta`: paths outside the storage prefix
+/// (`../`, absolute) are findings, never listed or read, and a claimed length or count
+/// is not believed: no request leaves the prefix, no crash, nothing allocated by a claim.
+#[test]
+fn hostile_compactions_read_nothing_outside_the_prefix() {
+    let s3 = testkit::S3Server::start();
+    s3.create_bucket("pitr-logs");
+    s3.put("pitr-logs", "prod/secret/x.sst", b"secret");
+    let flushes = flushes();
+    let (min, max) = (at("2024-01-01T00:05:00Z"), at("2024-01-01T00:30:00Z"));
+    let outside = Compaction::new("outside", min, max, 1, 1);
+    let absolute = Compaction::new("absolute", min, max, 1, 1);
+    let claims = Compaction::new("claims", min, max, 1, 1);
+    let many = Compaction::new("many", min, max, 1, 1);
+    let escape = Compaction::new("escape", min, max, 1, 1);
+    let mut storage = LogStorage::new(at("2024-01-01T00:00:00Z"))
+        .checkpoint(1, at("2024-01-01T00:59:30Z"))
+        .checkpoint(4, at("2024-01-01T00:59:00Z"))
+        .flushes(flushes.iter().cloned());
+    for (seq, c) in [&outside, &absolute, &claims, &many]
+        .into_iter()
+        .enumerate()
+    {
+        storage = storage.compacted_in_layer(seq as u64 + 1, c);
+    }
+    let sub = |names: &[&str]| {
+        let mut sub = Vec::new();
+        for name in names {
+            let mut file = Vec::new();
+            field_bytes(1, name.as_bytes(), &mut file);
+            field_varint(11, 100, &mut file);
+            field_bytes(2, &file, &mut sub);
+        }
+        let mut cmeta = Vec::new();
+        field_bytes(1, &sub, &mut cmeta);
+        cmeta
+    };
+    // A subcompaction claiming 2^62 bytes, with three there.
+    let mut claim = vec![0x0a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40];
+    claim.extend([1, 2, 3]);
+    let names: Vec<String> = (0..20_001).map(|i| format!("v1/c/{i}.sst")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut escape_layer = escape.compaction();
+    escape_layer.artifacts = "../secret".into();
+    let escape_migration = testkit::brpb::Migration {
+        compactions: vec![escape_layer],
+        ..Default::default()
+    };
+    Sink::S3(&s3, "pitr-logs").write("prod/log", &storage.objects());
+    // Then each compaction's `.cmeta` replaced by the attacker's.
+    let hostile = vec![
+        (outside.cmeta_key(0), sub(&["../secret/x.sst"])),
+        (absolute.cmeta_key(0), sub(&["/etc/passwd"])),
+        (claims.cmeta_key(0), claim),
+        (many.cmeta_key(0), sub(&names)),
+        (
+            testkit::layout::layer_key(5, &escape_migration),
+            escape_migration.encode_to_vec(),
+        ),
+    ];
+    Sink::S3(&s3, "pitr-logs").write("prod/log", &hostile);
+    let recorder = Recorder::start(&s3.endpoint());
+    let keys = TempDir::new("verify-hostile-keys");
+    let s = setup_table(
+        "verify-hostile",
+        &testkit::s3::storage_table(&keys.path, "pitr-logs", "prod/log", &recorder.endpoint()),
+    );
+    let t = s.run(&[]);
+    let found = compaction_reasons(&t);
+    let has = |name: &str, text: &str| {
+        found
+            .iter()
+            .any(|r| r.starts_with(&format!("compaction {name}")) && r.contains(text))
+    };
+    assert!(
+        has(
+            "outside#",
+            "names an SST outside the storage prefix: '../secret/x.sst'"
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            "absolute#",
+            "names an SST outside the storage prefix: '/etc/passwd'"
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        has(
+            "claims#",
+            "does not decode (field 1 claims 4611686018427387904 bytes, 3 are left)"
+        ),
+        "{found:#?}"
+    );
+    assert!(has("many#", "names more than 20000 SSTs"), "{found:#?}");
+    assert!(
+        has(
+            "escape#",
+            "names its .cmeta objects outside the storage prefix: '../secret'"
+        ),
+        "{found:#?}"
+    );
+    assert_eq!(found.len(), 5, "{found:#?}");
+    // Every request stays under the prefix: object paths and listing prefixes.
+    for (method, target) in recorder.requests() {
+        let decoded = target.replace("%2F", "/");
+        let inside =
+            decoded.starts_with("/pitr-logs/prod/log/") || decoded.contains("prefix=prod/log/");
+        assert!(
+            inside && !decoded.contains("secret") && !decoded.contains("passwd"),
+            "{method} {target}"
+        );
+    }
+    assert!(recorder.writes().is_empty());
 }

@@ -388,7 +388,8 @@ pub fn verification(storage: &LogStorage, view: &mut StorageView) -> Judged {
             format!(
                 "a restore past {} would fail: {} (referenced by {}) {what}",
                 date(m.min_ts),
-                crate::text::shown(&m.path, 120),
+                // A compacted SST's key is about 130 characters.
+                crate::text::shown(&m.path, 200),
                 crate::text::shown(&m.meta, 120)
             ),
         );
@@ -412,6 +413,49 @@ pub fn verification(storage: &LogStorage, view: &mut StorageView) -> Judged {
                 crate::text::plural(verified.backlog, "meta")
             ),
         );
+    }
+    match &read.compactions {
+        None => {}
+        Some(Err(e)) => out.push(State::Unknown, format!("compactions not verified: {e}")),
+        Some(Ok(c)) => {
+            for p in &c.problems {
+                out.push(State::Unknown, crate::text::shown(p, 300));
+            }
+            if c.more_problems > 0 {
+                out.push(
+                    State::Unknown,
+                    format!(
+                        "{} more unverified",
+                        crate::text::plural(c.more_problems, "compaction")
+                    ),
+                );
+            }
+            if c.backlog > 0 {
+                out.push(
+                    State::Ok,
+                    format!(
+                        "{} of {} verified; {} still to verify (--verify-budget)",
+                        c.verified,
+                        crate::text::plural(c.live, "compaction"),
+                        c.backlog
+                    ),
+                );
+            }
+            if c.beyond_cap > 0 {
+                out.push(
+                    State::Ok,
+                    format!(
+                        "{} past the newest {} not verified",
+                        crate::text::plural(c.beyond_cap, "compaction"),
+                        crate::storage::MAX_COMPACTIONS
+                    ),
+                );
+            }
+            // A restore past a compaction not fully checked is not proven.
+            if let Some(from) = c.unproven_from_ts {
+                proven = proven.min(from.saturating_sub(1));
+            }
+        }
     }
     let verified_to = (state.verified_to_ts > 0).then_some(state.verified_to_ts);
     view.verified_to_ts = verified_to;

@@ -9,6 +9,7 @@
 //! sent; no BR command, no lock file. Which endpoints are contacted, and with whose credentials: `trust.rs`. Every
 //! read is capped by `--storage-max-object`, every listing by [`MAX_LIST_PAGES`].
 
+mod compacted;
 mod credentials;
 mod http;
 pub mod names;
@@ -19,6 +20,7 @@ mod requests;
 mod trust;
 mod verify;
 
+pub use compacted::CompactionsChecked;
 pub use credentials::StorageCredentials;
 pub use plan::{StoragePlan, TaskStoragePlan};
 pub use read::{flush_ms, read_all};
@@ -40,6 +42,9 @@ pub const MAX_OBJECT: u64 = 16 << 20;
 /// Migration layers (`v1/migrations/*.mgrt`) whose `truncated_to` is read, the newest
 /// first (one GET each); more is a finding.
 pub const MAX_MIGRATION_LAYERS: usize = 64;
+/// Compactions (`Migration.compactions`) `--verify` checks per task, the newest input
+/// first; more are counted, and bound the state file's progress.
+pub const MAX_COMPACTIONS: usize = 512;
 /// Lock objects kept (the oldest); the rest are only counted.
 pub const MAX_LOCKS: usize = 32;
 /// The CRR checkpoint service's resume state, relative to the log storage's prefix.
@@ -80,6 +85,9 @@ pub struct LogRead {
     pub cut_listings: Vec<String>,
     /// `--verify`: this run's verification of the chain (`None` when not asked).
     pub verified: Option<Result<Verified, String>>,
+    /// `--verify`: this run's check of the compacted SSTs the migrations name (`None` when
+    /// not asked, or when the chain's verification failed).
+    pub compactions: Option<Result<CompactionsChecked, String>>,
     /// Migration layers in `v1/migrations/` besides `BASE` (`{seq:08}_{hash:016X}.mgrt`).
     pub migration_layers: usize,
     /// The newest [`MAX_MIGRATION_LAYERS`] layers: (name, `truncated_to`), by name.

@@ -2,6 +2,7 @@
 //! LIST only, every request bounded by the run's deadline, every read by
 //! `--storage-max-object`, every listing by a page budget.
 
+use super::compacted::Named;
 use super::credentials::StorageCredentials;
 use super::http::{Clients, Seen};
 use super::names;
@@ -252,8 +253,12 @@ async fn read_log(
         }
     };
     let (tier_a, fresh, control) = futures::join!(tier_a(store), fresh_early, control::read(store));
-    let mut out = tier_a?;
-    control?.apply(&mut out);
+    let (mut out, base_compactions) = tier_a?;
+    let mut control = control?;
+    // BASE first, then the layers by name (their order).
+    let mut named: Vec<Named> = base_compactions.into_iter().collect();
+    named.append(&mut control.compactions);
+    control.apply(&mut out);
     let fresh = match fresh {
         Some(listed) => listed?,
         None => {
@@ -275,14 +280,29 @@ async fn read_log(
                 Some(Ok(root)) => root.start_version,
                 _ => 0,
             });
-        out.verified =
-            Some(super::verify::verify(store, &asked.from, asked.budget, truncated_to).await);
+        let mut verified =
+            super::verify::verify(store, &asked.from, asked.budget, truncated_to).await;
+        // The compacted SSTs, with what the chain left of the budget; a layer's
+        // truncation (merged by BR's `Load`) counts for them too.
+        if let Ok(chain) = &mut verified {
+            let truncated_to = out
+                .layer_truncated_to
+                .iter()
+                .map(|(_, ts)| *ts)
+                .fold(truncated_to, u64::max);
+            let left = asked.budget.saturating_sub(chain.requests);
+            out.compactions = Some(
+                super::compacted::verify(store, &mut chain.state, &named, left, truncated_to).await,
+            );
+        }
+        out.verified = Some(verified);
     }
     Ok(out)
 }
 
-/// `br log metadata`'s reads: backupmeta, the safepoint, BASE, the checkpoint files.
-async fn tier_a(store: &Counted) -> Result<LogRead, String> {
+/// `br log metadata`'s reads: backupmeta, the safepoint, BASE, the checkpoint files; and
+/// BASE's compactions, for `--verify`.
+async fn tier_a(store: &Counted) -> Result<(LogRead, Option<Named>), String> {
     let mut out = LogRead::default();
     let mut files = Vec::new();
     let (root, safepoint, base, listed) = futures::join!(
@@ -297,9 +317,10 @@ async fn tier_a(store: &Counted) -> Result<LogRead, String> {
             })
         }),
         store.read_small("v1/migrations/BASE", |bytes| {
-            proto::Migration::decode(bytes)
+            let truncated_to = proto::Migration::decode(bytes)
                 .map(|m| m.truncated_to)
-                .map_err(|e| format!("v1/migrations/BASE does not decode: {e}"))
+                .map_err(|e| format!("v1/migrations/BASE does not decode: {e}"));
+            (truncated_to, Named::decode("v1/migrations/BASE", bytes))
         }),
         store.list_each("v1/global_checkpoint", None, |m| {
             let path = m.location.to_string();
@@ -312,8 +333,10 @@ async fn tier_a(store: &Counted) -> Result<LogRead, String> {
     if let Some(safepoint) = safepoint? {
         out.truncate_safepoint = safepoint?;
     }
-    if let Some(truncated_to) = base? {
+    let mut base_compactions = None;
+    if let Some((truncated_to, named)) = base? {
         out.base_truncated_to = Some(truncated_to?);
+        base_compactions = Some(named);
     }
     if listed? {
         out.cut_listings.push("v1/global_checkpoint/".to_string());
@@ -340,7 +363,7 @@ async fn tier_a(store: &Counted) -> Result<LogRead, String> {
         }
     }
     out.global_checkpoints.sort();
-    Ok(out)
+    Ok((out, base_compactions))
 }
 
 /// What the freshness listing found.

@@ -11,6 +11,7 @@
 
 use super::{size_text, Counted, CHECKPOINT_FETCHES};
 use crate::proto;
+use crate::storage::compacted::Named;
 use crate::storage::{
     LogRead, StorageLock, LIST_PAGE, MAX_LIST_PAGES, MAX_LOCKS, MAX_MIGRATION_LAYERS, RESUME_STATE,
 };
@@ -30,6 +31,8 @@ pub(super) struct Control {
     more_locks: usize,
     resume_state: Option<Result<u64, String>>,
     cut_listings: Vec<String>,
+    /// The compactions of the layers read, for `--verify`.
+    pub(super) compactions: Vec<Named>,
 }
 
 impl Control {
@@ -74,7 +77,7 @@ pub(super) async fn read(store: &Counted) -> Result<Control, String> {
             }))
         },
     );
-    let (layers, layer_truncated_to, layers_cut) = layers?;
+    let (layers, layer_truncated_to, compactions, layers_cut) = layers?;
     let (v1, locks_cut) = v1?;
     let mut locks = Locks::default();
     if let Some(modified_ms) = truncating? {
@@ -99,6 +102,7 @@ pub(super) async fn read(store: &Counted) -> Result<Control, String> {
         more_locks,
         resume_state,
         cut_listings,
+        compactions,
     })
 }
 
@@ -108,8 +112,11 @@ fn is_layer(name: &str) -> bool {
     name != "BASE" && name.len() >= 8 && name.as_bytes()[..8].iter().all(u8::is_ascii_digit)
 }
 
-/// Every layer's name, and the `truncated_to` of the newest [`MAX_MIGRATION_LAYERS`].
-async fn migration_layers(store: &Counted) -> Result<(usize, Vec<(String, u64)>, bool), String> {
+/// Every layer's name, and the `truncated_to` and compactions of the newest
+/// [`MAX_MIGRATION_LAYERS`].
+async fn migration_layers(
+    store: &Counted,
+) -> Result<(usize, Vec<(String, u64)>, Vec<Named>, bool), String> {
     let mut names = Vec::new();
     let cut = store
         .list_each("v1/migrations", None, |meta| {
@@ -122,24 +129,28 @@ async fn migration_layers(store: &Counted) -> Result<(usize, Vec<(String, u64)>,
     // The sequence number is zero-padded: name order is layer order.
     names.sort();
     let newest = &names[count.saturating_sub(MAX_MIGRATION_LAYERS)..];
-    let mut fetched = futures::stream::iter(
-        newest
-            .iter()
-            .map(|p| store.read_small(p, |bytes| proto::Migration::decode(bytes))),
-    )
+    let mut fetched = futures::stream::iter(newest.iter().map(|p| {
+        store.read_small(p, |bytes| {
+            (proto::Migration::decode(bytes), Named::decode(p, bytes))
+        })
+    }))
     .buffered(CHECKPOINT_FETCHES);
     let mut paths = newest.iter();
     let mut out = Vec::new();
+    let mut compactions = Vec::new();
     while let Some(result) = fetched.next().await {
         let path = paths.next().map(String::as_str).unwrap_or("");
         // Gone since the listing: merged into BASE meanwhile.
-        let Some(migration) = result? else { continue };
+        let Some((migration, named)) = result? else {
+            continue;
+        };
         let migration =
             migration.map_err(|e| format!("{} does not decode: {e}", shown(path, 120)))?;
         let name = path.strip_prefix("v1/migrations/").unwrap_or(path);
         out.push((shown(name, 120), migration.truncated_to));
+        compactions.push(named);
     }
-    Ok((count, out, cut))
+    Ok((count, out, compactions, cut))
 }
 
 /// Whether a key is a lock BR or TiKV takes on `v1/`: a write lock (`LOCK.WRIT`,
