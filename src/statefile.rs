@@ -100,9 +100,26 @@ pub struct CompactionProgress {
     /// Compactions whose every SST was checked: never read again.
     #[serde(default)]
     pub done: Vec<String>,
-    /// Compactions checked in part: the last `.cmeta` whose every SST was checked.
+    /// Compactions checked in part.
     #[serde(default)]
-    pub partial: BTreeMap<String, String>,
+    pub partial: BTreeMap<String, PartialCompaction>,
+}
+
+/// Where the check of one compaction stands: its `.cmeta` objects are checked in
+/// batches, in key order, and a batch's SST directories are listed across runs when the
+/// budget runs out midway.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialCompaction {
+    /// The last `.cmeta` whose every SST was checked.
+    #[serde(default)]
+    pub cmeta: Option<String>,
+    /// The last `.cmeta` of the batch being checked (read again next run).
+    #[serde(default)]
+    pub batch_to: Option<String>,
+    /// Each SST directory of that batch: the key it was listed up to (its SSTs up to
+    /// there are checked).
+    #[serde(default)]
+    pub listed: BTreeMap<String, String>,
 }
 
 impl CompactionProgress {

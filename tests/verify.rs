@@ -1,7 +1,8 @@
 //! `--verify` end to end on a real storage (a local directory and moto's S3 behind the
 //! recording proxy) and a real etcd: every data file the chain's metas reference is
 //! checked, incrementally, within `--verify-budget`; missing and short files are CRITICAL
-//! and stay until they are back; V1 and V2 metas; the cursor carried by the state file.
+//! and stay until they are back; V1 and V2 metas; the cursor carried by the state file;
+//! the compacted SSTs the migrations name, their `.cmeta` objects hostile or not.
 //! These runs keep the state file, so they judge at the wall clock (a `--now` replay keeps
 //! none): the assertions are on the verification's own fields and reasons.
 
@@ -603,4 +604,51 @@ fn hostile_compactions_read_nothing_outside_the_prefix() {
         );
     }
     assert!(recorder.writes().is_empty());
+}
+
+/// Within `--verify-budget`, the chain's metas first: the compaction waits with an
+/// OK-level line, then goes on over runs, one `.cmeta` batch at a time.
+#[test]
+fn a_compaction_over_budget_goes_on_next_runs() {
+    let flushes = flushes();
+    let c = Compaction::new(
+        "hourly",
+        at("2024-01-01T00:05:00Z"),
+        at("2024-01-01T00:30:00Z"),
+        6,
+        1,
+    );
+    let log = TempDir::new("verify-compacted-budget");
+    let objects = LogStorage::new(at("2024-01-01T00:00:00Z"))
+        .checkpoint(1, at("2024-01-01T00:59:30Z"))
+        .checkpoint(4, at("2024-01-01T00:59:00Z"))
+        .flushes(flushes.iter().cloned())
+        .compacted_in_layer(1, &c)
+        .objects();
+    Sink::Dir(&log.path).write("", &objects);
+    let s = setup(
+        "verify-compacted-budget",
+        &format!("local://{}", log.path.display()),
+    );
+    let mut lines = Vec::new();
+    for _ in 0..12 {
+        let t = s.run(&["--verify-budget", "6"]);
+        let waiting: Vec<String> = compaction_reasons(&t);
+        if waiting.is_empty() && t["verify_backlog_metas"] == 0 {
+            assert_eq!(t["verified_restorable_to_ts"], flushes[9].max_ts, "{t}");
+            break;
+        }
+        assert_eq!(t["verified_restorable_to_ts"], c.input_min_ts - 1, "{t}");
+        lines.extend(waiting);
+    }
+    assert!(!lines.is_empty());
+    assert!(
+        lines
+            .iter()
+            .all(|l| l == "0 of 1 compaction verified; 1 still to verify (--verify-budget)"),
+        "{lines:#?}"
+    );
+    assert!(lines.len() < 12, "{lines:#?}");
+    // Six `.cmeta` objects: more than one run once the chain is done.
+    assert!(lines.len() >= 3, "{lines:#?}");
 }

@@ -4,13 +4,15 @@
 //! restore reads the SSTs instead, so a missing SST breaks it as a missing log file does.
 //!
 //! Each compaction (known by its `artifacts` prefix) is checked once: one LIST of its
-//! `artifacts/` for the `.cmeta` objects (kvproto `LogFileSubcompactions`), a GET of each,
-//! then LISTs of the directories their SSTs live in (`<out>/outputs/`), comparing sizes,
-//! never one request per SST. Progress is kept in the state file: a compaction whose
-//! every SST was checked is never read again, one checked in part goes on after its last
-//! fully checked `.cmeta`. A missing or short SST becomes a [`MissingFile`] (its meta the
-//! `.cmeta`), judged and re-checked as the log files are. It spends what `verify` left of
-//! `--verify-budget`.
+//! `artifacts/` for the `.cmeta` objects (kvproto `LogFileSubcompactions`), then in
+//! batches, in key order: a GET of each `.cmeta` (half of the budget left at most), then
+//! LISTs of the directories their SSTs live in (`<out>/outputs/`), comparing sizes, never
+//! one request per SST. Progress is kept in the state file: a compaction whose every SST
+//! was checked is never read again; one checked in part goes on after its last checked
+//! batch, and a batch whose listing the budget cut is read again and listed on from where
+//! it stopped, so a compaction larger than one run's budget still gets done. A missing
+//! or short SST becomes a [`MissingFile`] (its meta the `.cmeta`), judged and re-checked
+//! as the log files are. It spends what `verify` left of `--verify-budget`.
 //!
 //! Everything here comes from the storage, so nothing is trusted: the `.cmeta` bytes are
 //! walked field by field (no count is believed, nothing allocated beyond what they hold,
@@ -20,7 +22,7 @@
 use super::verify::Reader;
 use super::{LIST_PAGE, MAX_COMPACTIONS, MAX_LIST_PAGES};
 use crate::proto;
-use crate::statefile::{MissingFile, VerifyState};
+use crate::statefile::{MissingFile, PartialCompaction, VerifyState};
 use crate::text::shown;
 use prost::Message;
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +31,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A single `.cmeta` naming more is a finding (TiKV writes at most 128 subcompactions,
 /// one SST each, per `.cmeta`).
 pub const MAX_SSTS: usize = LIST_PAGE * MAX_LIST_PAGES;
+/// SST directories one batch may span (TiKV writes a compaction's SSTs to one); a
+/// `.cmeta` naming more is a finding.
+pub const MAX_DIRS: usize = 16;
 /// Problems kept per run; more are only counted.
 const MAX_PROBLEMS: usize = 8;
 /// The longest path taken from the storage.
@@ -394,7 +399,10 @@ pub(super) async fn verify<R: Reader>(
     Ok(out)
 }
 
-/// One compaction, from its last fully checked `.cmeta`, within `budget` requests.
+/// One compaction, from where the state file left it, within `budget` requests: its
+/// `.cmeta` objects in batches (the one under way read again, else as many as half the
+/// budget left can read), each batch's SST directories listed from where they were
+/// left.
 async fn one<R: Reader>(
     reader: &R,
     state: &mut VerifyState,
@@ -405,11 +413,16 @@ async fn one<R: Reader>(
 ) -> Result<Outcome, String> {
     let start = reader.sent();
     let used = |r: &R| r.sent().saturating_sub(start);
-    let cursor = state.compactions.partial.get(&c.artifacts).cloned();
+    let mut at = state
+        .compactions
+        .partial
+        .get(&c.artifacts)
+        .cloned()
+        .unwrap_or_default();
     let under = format!("{}/", c.artifacts);
     let mut cmetas: Vec<String> = Vec::new();
     let cut = reader
-        .keys(&c.artifacts, cursor.as_deref(), |key, _| {
+        .keys(&c.artifacts, at.cmeta.as_deref(), |key, _| {
             if key.starts_with(&under) && key.ends_with(".cmeta") {
                 cmetas.push(key);
             }
@@ -419,79 +432,102 @@ async fn one<R: Reader>(
     cmetas.sort();
     cmetas.dedup();
     let mut next = 0;
-    while next < cmetas.len() {
-        // Read `.cmeta` objects while the budget lasts, keeping room for the listings.
+    let outcome = loop {
+        let rest = &cmetas[next..];
+        if rest.is_empty() {
+            // A cut listing of `artifacts/` goes on after the cursor next run.
+            break if cut { Outcome::Pending } else { Outcome::Done };
+        }
+        let left = budget.saturating_sub(used(reader));
+        let count = match &at.batch_to {
+            Some(to) => {
+                let n = rest.iter().take_while(|k| *k <= to).count();
+                if n == 0 || n as u32 + 1 > left {
+                    // Gone, or more than this run's budget reads: a new batch.
+                    at.batch_to = None;
+                    at.listed.clear();
+                    continue;
+                }
+                n
+            }
+            None => (left / 2).max(1) as usize,
+        };
+        if left < 2 {
+            break Outcome::Pending;
+        }
+        // Read the batch, keeping a request for the listings.
         let mut batch: Vec<(&str, Vec<Sst>)> = Vec::new();
         let mut dirs: BTreeSet<String> = BTreeSet::new();
         let mut held = 0;
         let mut stuck = None;
-        while next < cmetas.len() && used(reader) + dirs.len() as u32 + 2 <= budget {
-            let key = &cmetas[next];
+        for key in rest.iter().take(count) {
+            if held == MAX_SSTS || used(reader) + 1 >= budget {
+                break;
+            }
             let Some(bytes) = reader.object(key).await? else {
                 // Gone since the listing: truncation is removing the compaction.
                 batch.push((key, Vec::new()));
-                next += 1;
                 continue;
             };
-            match ssts(&bytes, c.min_ts(), MAX_SSTS - held) {
-                Ok(found) => {
-                    held += found.len();
-                    dirs.extend(found.iter().map(|s| parent(&s.path).to_string()));
-                    batch.push((key, found));
-                    next += 1;
-                }
+            let found = match ssts(&bytes, c.min_ts(), MAX_SSTS - held) {
+                Ok(found) => found,
                 Err(why) => {
                     stuck = Some(format!("{} {why}", shown(key, 120)));
                     break;
                 }
-            }
-            if held == MAX_SSTS {
+            };
+            let mut wider = dirs.clone();
+            wider.extend(found.iter().map(|s| parent(&s.path).to_string()));
+            if wider.len() > MAX_DIRS {
+                if batch.is_empty() {
+                    stuck = Some(format!(
+                        "{} names SSTs in more than {MAX_DIRS} directories",
+                        shown(key, 120)
+                    ));
+                }
                 break;
             }
+            held += found.len();
+            batch.push((key, found));
+            dirs = wider;
         }
-        if batch.is_empty() {
-            return Ok(match stuck {
+        let Some((last, _)) = batch.last() else {
+            break match stuck {
                 Some(why) => Outcome::Stuck(why),
                 None => Outcome::Pending,
-            });
-        }
-        let (sizes, unordered) = sizes(reader, &batch, &dirs, |r| used(r) < budget).await?;
-        // The cursor moves past each `.cmeta` whose every SST was found or not.
-        for (key, found) in &batch {
-            if found.iter().any(|s| !sizes.contains_key(&s.path)) {
-                return Ok(match unordered {
-                    Some(dir) => Outcome::Stuck(format!(
-                        "listing {} passes {MAX_SSTS} objects out of key order, so its SSTs cannot be told present",
-                        shown(&dir, 120)
-                    )),
-                    None => Outcome::Pending,
-                });
+            };
+        };
+        at.batch_to = Some(last.to_string());
+        let done = list(reader, &batch, &mut at, truncated_to, state, |r| {
+            used(r) < budget
+        })
+        .await?;
+        match done {
+            Listed::All => {}
+            Listed::Partly => break Outcome::Pending,
+            Listed::OutOfOrder(dir) => {
+                break Outcome::Stuck(format!(
+                "listing {} passes {} objects out of key order, so its SSTs cannot be told present",
+                shown(&dir, 120),
+                LIST_PAGE * MAX_LIST_PAGES
+            ))
             }
-            for s in found {
-                let have = sizes.get(&s.path).copied().flatten();
-                let known = state.missing.iter().any(|m| m.path == s.path);
-                if have.is_none_or(|h| h < s.size) && s.min_ts >= truncated_to && !known {
-                    state.missing.push(MissingFile {
-                        path: s.path.clone(),
-                        meta: key.to_string(),
-                        need: s.size,
-                        have,
-                        min_ts: s.min_ts,
-                    });
-                }
-            }
-            state
-                .compactions
-                .partial
-                .insert(c.artifacts.clone(), key.to_string());
-            out.cmetas += 1;
         }
+        // The batch is checked: the cursor moves past it.
+        out.cmetas += batch.len();
+        next += batch.len();
+        at = PartialCompaction {
+            cmeta: at.batch_to.take(),
+            ..PartialCompaction::default()
+        };
         if let Some(why) = stuck {
-            return Ok(Outcome::Stuck(why));
+            break Outcome::Stuck(why);
         }
+    };
+    if !matches!(outcome, Outcome::Done) {
+        state.compactions.partial.insert(c.artifacts.clone(), at);
     }
-    // A cut listing of `artifacts/` goes on after the cursor next run.
-    Ok(if cut { Outcome::Pending } else { Outcome::Done })
+    Ok(outcome)
 }
 
 /// The directory a (validated) SST path lies in.
@@ -499,34 +535,60 @@ fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
-/// The size of each SST `batch` names (`None`: absent), found by listing `dirs` from
-/// just before the first SST in each, again from the last key seen while a listing the
-/// page budget cut leaves some behind and `more` allows. An SST left out is unknown.
-/// Also returns a directory whose cut listing came out of key order (then the SSTs
-/// after the cut cannot be told absent).
-async fn sizes<R: Reader>(
+/// How far [`list`] got.
+enum Listed {
+    /// Every SST of the batch was found or not.
+    All,
+    /// The budget ran out first: `at.listed` says where each directory stands.
+    Partly,
+    /// A cut listing of this directory came out of key order: the SSTs after the cut
+    /// cannot be told absent.
+    OutOfOrder(String),
+}
+
+/// Lists the directories of `batch`'s SSTs, each from where `at.listed` left it (or just
+/// before its first SST), again from the last key seen while a listing the page budget
+/// cut leaves some behind and `more` allows; an SST found missing or short is added to
+/// `state`'s missing files as soon as the listing has passed it.
+async fn list<R: Reader>(
     reader: &R,
     batch: &[(&str, Vec<Sst>)],
-    dirs: &BTreeSet<String>,
+    at: &mut PartialCompaction,
+    truncated_to: u64,
+    state: &mut VerifyState,
     more: impl Fn(&R) -> bool,
-) -> Result<(BTreeMap<String, Option<u64>>, Option<String>), String> {
-    let mut sizes: BTreeMap<String, Option<u64>> = BTreeMap::new();
-    let mut unordered = None;
+) -> Result<Listed, String> {
+    let mut needed: BTreeMap<&str, (&str, &Sst)> = BTreeMap::new();
+    for (cmeta, ssts) in batch {
+        for s in ssts {
+            needed.insert(&s.path, (cmeta, s));
+        }
+    }
+    let dirs: BTreeSet<&str> = needed.keys().map(|k| parent(k)).collect();
+    let mut all = true;
     for dir in dirs {
-        let mut wanted: BTreeSet<&str> = batch
-            .iter()
-            .flat_map(|(_, ssts)| ssts.iter())
-            .filter(|s| parent(&s.path) == dir)
-            .map(|s| s.path.as_str())
+        let mut wanted: BTreeSet<&str> = needed
+            .keys()
+            .copied()
+            .filter(|k| parent(k) == dir)
+            .filter(|k| at.listed.get(dir).is_none_or(|l| *k > l.as_str()))
             .collect();
-        let mut offset = wanted.first().and_then(|k| just_before(k));
-        while !wanted.is_empty() && more(reader) {
+        while let Some(&first) = wanted.first() {
+            if !more(reader) {
+                all = false;
+                break;
+            }
+            let offset = match (at.listed.get(dir), just_before(first)) {
+                (Some(l), Some(b)) => Some(l.clone().max(b)),
+                (l, b) => l.cloned().or(b),
+            };
+            let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
             let mut last: Option<String> = None;
             let mut ascending = true;
             let cut = reader
                 .keys(dir, offset.as_deref(), |key, size| {
-                    if wanted.remove(key.as_str()) {
-                        sizes.insert(key.clone(), Some(size));
+                    if wanted.contains(key.as_str()) {
+                        sizes.insert(key.clone(), size);
                     }
                     if last.as_ref().is_some_and(|l| *l >= key) {
                         ascending = false;
@@ -534,25 +596,33 @@ async fn sizes<R: Reader>(
                     last = Some(key);
                 })
                 .await?;
-            if !cut {
-                // The whole rest of the directory was seen.
-                sizes.extend(wanted.iter().map(|k| (k.to_string(), None)));
-                break;
-            }
-            let Some(last) = last.filter(|_| ascending) else {
-                unordered = Some(dir.clone());
-                break;
+            // The SSTs the listing has passed: all of them when it reached the end.
+            let passed: Vec<&str> = match (cut, ascending, &last) {
+                (false, _, _) => wanted.iter().copied().collect(),
+                (true, true, Some(last)) => wanted.range(..=last.as_str()).copied().collect(),
+                _ => return Ok(Listed::OutOfOrder(dir.to_string())),
             };
-            // Everything up to `last` was seen: what is missing there is absent.
-            let seen: Vec<&str> = wanted.range(..=last.as_str()).copied().collect();
-            for key in seen {
+            let mut upto = last.clone().unwrap_or_default();
+            for key in passed {
                 wanted.remove(key);
-                sizes.insert(key.to_string(), None);
+                upto = upto.max(key.to_string());
+                let (cmeta, sst) = needed[key];
+                let have = sizes.get(key).copied();
+                let known = state.missing.iter().any(|m| m.path == key);
+                if have.is_none_or(|h| h < sst.size) && sst.min_ts >= truncated_to && !known {
+                    state.missing.push(MissingFile {
+                        path: key.to_string(),
+                        meta: cmeta.to_string(),
+                        need: sst.size,
+                        have,
+                        min_ts: sst.min_ts,
+                    });
+                }
             }
-            offset = Some(last);
+            at.listed.insert(dir.to_string(), upto);
         }
     }
-    Ok((sizes, unordered))
+    Ok(if all { Listed::All } else { Listed::Partly })
 }
 
 #[cfg(test)]
@@ -779,6 +849,59 @@ mod tests {
         assert!(state.compactions.is_empty());
     }
 
+    /// The budget runs out while a batch's directory is listed: the next run reads the
+    /// batch again and lists on from where it stopped.
+    #[test]
+    fn a_batch_listed_across_runs() {
+        let mut objects = BTreeMap::new();
+        let names: Vec<String> = (0..10).map(|i| format!("c/outputs/{i:02}.sst")).collect();
+        for n in &names {
+            objects.insert(n.clone(), vec![0; 10]);
+        }
+        objects.remove("c/outputs/07.sst");
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        objects.insert("c/metas/a.cmeta".into(), cmeta(&[(7, &refs)]));
+        let memory = Memory {
+            objects,
+            page_budget: 3,
+            reverse: false,
+            sent: Default::default(),
+        };
+        let mut state = VerifyState::default();
+        let c = [named("c/metas", 7, 9)];
+        // The metas' listing, the GET, two listings of 3.
+        let first = run(verify(&memory, &mut state, &c, 4, 0)).unwrap();
+        assert_eq!((first.requests, first.backlog, first.cmetas), (4, 1, 0));
+        let at = &state.compactions.partial["c/metas"];
+        assert_eq!(at.batch_to.as_deref(), Some("c/metas/a.cmeta"));
+        assert_eq!(at.listed["c/outputs"], "c/outputs/05.sst");
+        assert!(state.missing.is_empty());
+        // The metas' listing, the GET again, one listing from 06 to the end.
+        let second = run(verify(&memory, &mut state, &c, 4, 0)).unwrap();
+        assert_eq!((second.requests, second.verified, second.cmetas), (3, 1, 1));
+        assert_eq!(state.missing.len(), 1);
+        assert_eq!(state.missing[0].path, "c/outputs/07.sst");
+        assert!(state.compactions.partial.is_empty());
+        // A budget too small for the batch under way starts a smaller one.
+        let mut objects = memory.objects;
+        objects.insert("c/metas/b.cmeta".into(), Vec::new());
+        let memory = Memory { objects, ..memory };
+        let mut state = VerifyState::default();
+        state.compactions.partial.insert(
+            "c/metas".into(),
+            PartialCompaction {
+                batch_to: Some("c/metas/b.cmeta".into()),
+                listed: [("c/outputs".to_string(), "c/outputs/09.sst".to_string())].into(),
+                ..PartialCompaction::default()
+            },
+        );
+        let tiny = run(verify(&memory, &mut state, &c, 3, 0)).unwrap();
+        assert_eq!(tiny.backlog, 1);
+        let at = &state.compactions.partial["c/metas"];
+        assert_eq!(at.batch_to.as_deref(), Some("c/metas/a.cmeta"));
+        assert_eq!(at.listed["c/outputs"], "c/outputs/02.sst");
+    }
+
     #[test]
     fn a_cut_listing_out_of_key_order_tells_nothing_absent() {
         let mut objects = BTreeMap::new();
@@ -826,6 +949,34 @@ mod tests {
     }
 
     #[test]
+    fn a_cmeta_spread_over_many_directories_is_a_finding() {
+        let names: Vec<String> = (0..=MAX_DIRS).map(|i| format!("d{i}/x.sst")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let memory = Memory {
+            objects: [("c/metas/a.cmeta".to_string(), cmeta(&[(7, &refs)]))].into(),
+            page_budget: 100,
+            reverse: false,
+            sent: Default::default(),
+        };
+        let mut state = VerifyState::default();
+        let out = run(verify(
+            &memory,
+            &mut state,
+            &[named("c/metas", 7, 9)],
+            100,
+            0,
+        ))
+        .unwrap();
+        assert_eq!(out.requests, 2, "no directory listed");
+        assert_eq!(
+            out.problems,
+            vec![format!(
+                "compaction c unverified: c/metas/a.cmeta names SSTs in more than {MAX_DIRS} directories"
+            )]
+        );
+    }
+
+    #[test]
     fn a_small_budget_goes_on_next_run() {
         let mut objects = BTreeMap::new();
         for i in 0..4 {
@@ -846,7 +997,11 @@ mod tests {
         assert_eq!((first.cmetas, first.backlog, first.requests), (2, 1, 4));
         assert_eq!(first.unproven_from_ts, Some(1));
         assert_eq!(
-            state.compactions.partial.get("c/metas").map(String::as_str),
+            state
+                .compactions
+                .partial
+                .get("c/metas")
+                .and_then(|p| p.cmeta.as_deref()),
             Some("c/metas/1.cmeta")
         );
         let second = run(verify(&memory, &mut state, &c, 5, 0)).unwrap();
