@@ -416,7 +416,10 @@ pub fn verification(storage: &LogStorage, view: &mut StorageView) -> Judged {
     }
     match &read.compactions {
         None => {}
-        Some(Err(e)) => out.push(State::Unknown, format!("compactions not verified: {e}")),
+        Some(Err(e)) => out.push(
+            State::Unknown,
+            format!("compactions not verified: {}", crate::text::shown(e, 200)),
+        ),
         Some(Ok(c)) => {
             for p in &c.problems {
                 out.push(State::Unknown, crate::text::shown(p, 300));
