@@ -417,6 +417,7 @@ pub fn verification(storage: &LogStorage, view: &mut StorageView) -> Judged {
     view.verified_to_ts = verified_to;
     view.verified_restorable_to_ts = verified_to.map(|_| proven);
     view.verify_backlog_metas = Some(verified.backlog as u64);
+    view.verify_by_name_metas = Some(verified.by_name as u64);
     view.log_bytes_per_hour = Some(state.recent.iter().map(|(_, b)| *b).sum());
     view.verify_state = Some(state.clone());
     out.metrics

@@ -312,6 +312,9 @@ pub struct StorageView {
     pub verified_restorable_to_ts: Option<u64>,
     /// `--verify`: metas still to check.
     pub verify_backlog_metas: Option<u64>,
+    /// `--verify`: metas this run proved by name only (their file found; its length and
+    /// a multi-group flush's other files not read).
+    pub verify_by_name_metas: Option<u64>,
     /// `--verify`: bytes of data files in the last verified hour of the chain.
     pub log_bytes_per_hour: Option<u64>,
     /// `--verify`: the progress to keep in the state file.

@@ -65,6 +65,7 @@ struct TaskEvent<'a> {
     verified_to_ts: Option<u64>,
     verified_restorable_to_ts: Option<u64>,
     verify_backlog_metas: Option<u64>,
+    verify_by_name_metas: Option<u64>,
     log_bytes_per_hour: Option<u64>,
 }
 
@@ -284,6 +285,7 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
         verified_to_ts: st.and_then(|s| s.verified_to_ts),
         verified_restorable_to_ts: st.and_then(|s| s.verified_restorable_to_ts),
         verify_backlog_metas: st.and_then(|s| s.verify_backlog_metas),
+        verify_by_name_metas: st.and_then(|s| s.verify_by_name_metas),
         log_bytes_per_hour: st.and_then(|s| s.log_bytes_per_hour),
     }
 }

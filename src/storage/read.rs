@@ -199,6 +199,10 @@ impl super::verify::Reader for Counted {
     fn sent(&self) -> u32 {
         self.seen.requests()
     }
+
+    fn local(&self) -> bool {
+        self.local
+    }
 }
 
 /// `16 MiB`, `200 B`.
@@ -275,8 +279,12 @@ async fn read_log(
                 Some(Ok(root)) => root.start_version,
                 _ => 0,
             });
-        out.verified =
-            Some(super::verify::verify(store, &asked.from, asked.budget, truncated_to).await);
+        let limits = super::verify::Limits {
+            budget: asked.budget,
+            whole_only: asked.whole_only,
+            truncated_to,
+        };
+        out.verified = Some(super::verify::verify(store, &asked.from, limits).await);
     }
     Ok(out)
 }
