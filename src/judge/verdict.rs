@@ -298,6 +298,9 @@ pub struct StorageView {
     pub full_backup_ts: Option<u64>,
     pub full_backup_age_seconds: Option<u64>,
     pub full_backup_approximate: bool,
+    /// The newest valid full backup's size as its backupmeta records it (`None`: not
+    /// written, or the backupmeta is encrypted).
+    pub full_backup_bytes: Option<u64>,
     /// The oldest point PITR can restore to: the oldest valid full backup's ts.
     pub pitr_restorable_from_ts: Option<u64>,
     pub requests: Option<u32>,
