@@ -163,7 +163,7 @@ fn named(key: &str) -> Option<Named> {
             .then(|| u64::from_str_radix(hex, 16).ok())
             .flatten()
     };
-    let flags = if tags.len() > 52 { field('p')? } else { 0 };
+    let flags = if tags.contains('p') { field('p')? } else { 0 };
     Some(Named {
         store_id,
         min_ts: field('l')?,
@@ -199,40 +199,15 @@ impl Listed {
         Ok(())
     }
 
-    /// The first listed `.log` file whose key starts with `start`: (key, size).
-    fn log_starting(&self, start: &str) -> Option<(&String, u64)> {
+    /// The size of the first listed `.log` file whose key starts with `start`.
+    fn log_starting(&self, start: &str) -> Option<u64> {
         self.sizes
             .range(start.to_string()..)
             .take_while(|(k, _)| k.starts_with(start))
             .find(|(k, _)| k.ends_with(".log"))
-            .map(|(k, s)| (k, *s))
+            .map(|(_, size)| *size)
     }
-}
 
-/// The data file the tagged name points to, when the hour's listing holds it: its key
-/// and size.
-fn found_by_name(listed: &Listed, n: &Named) -> Option<(String, u64)> {
-    let hour = hour_of(n.max_ts);
-    [
-        format!("{hour}/{}/{}-", n.store_id, n.min_ts),
-        format!("{hour}/{}/schema-meta/{}-", n.store_id, n.min_ts),
-    ]
-    .iter()
-    .find_map(|start| listed.log_starting(start))
-    .map(|(k, s)| (k.clone(), s))
-}
-
-/// How the first pass found a meta.
-enum Found {
-    /// To GET and check whole.
-    Whole,
-    /// The file its name points to is there, this long.
-    ByName(u64),
-    /// Nothing to look at (an empty meta).
-    Empty,
-}
-
-impl Listed {
     /// The size of `path`, listing its hour when not yet listed; when that listing was
     /// cut before it, its own directory's.
     async fn size_of<R: Reader>(&mut self, reader: &R, path: &str) -> Result<Option<u64>, String> {
@@ -245,6 +220,27 @@ impl Listed {
         }
         Ok(self.sizes.get(path).copied())
     }
+}
+
+/// The size of the data file the tagged name points to, when the hour's listing holds it.
+fn found_by_name(listed: &Listed, n: &Named) -> Option<u64> {
+    let hour = hour_of(n.max_ts);
+    [
+        format!("{hour}/{}/{}-", n.store_id, n.min_ts),
+        format!("{hour}/{}/schema-meta/{}-", n.store_id, n.min_ts),
+    ]
+    .iter()
+    .find_map(|start| listed.log_starting(start))
+}
+
+/// How the first pass found a meta.
+enum Found {
+    /// To GET and check whole.
+    Whole,
+    /// The file its name points to is there, this long.
+    ByName(u64),
+    /// Nothing to look at (an empty meta).
+    Empty,
 }
 
 /// Checks `refs` (of the meta `key`) against the listings, listing what is not yet;
@@ -326,7 +322,7 @@ pub(super) async fn verify<R: Reader>(
                 how = Found::Empty;
             } else {
                 listed.ensure(reader, &hour_of(n.max_ts)).await?;
-                if let Some((_, size)) = found_by_name(&listed, &n) {
+                if let Some(size) = found_by_name(&listed, &n) {
                     how = Found::ByName(size);
                 }
             }
@@ -480,17 +476,11 @@ mod tests {
         listed
             .sizes
             .insert("v1/20240101/00/4/schema-meta/446711-d.log".into(), 4);
-        assert_eq!(
-            found_by_name(&listed, &n),
-            Some(("v1/20240101/00/4/schema-meta/446711-d.log".into(), 4))
-        );
+        assert_eq!(found_by_name(&listed, &n), Some(4), "a meta-KV file");
         listed
             .sizes
             .insert("v1/20240101/00/4/446711-e.log".into(), 5);
-        assert_eq!(
-            found_by_name(&listed, &n),
-            Some(("v1/20240101/00/4/446711-e.log".into(), 5))
-        );
+        assert_eq!(found_by_name(&listed, &n), Some(5), "the data file first");
     }
 
     #[test]
