@@ -207,7 +207,7 @@ impl std::fmt::Debug for S3 {
     }
 }
 
-/// `backup.BackupMeta`: the fields a restorable-window check needs.
+/// `backup.BackupMeta`: the fields a restorable-window check needs, and the size.
 #[derive(Clone, PartialEq, Message)]
 pub struct BackupMeta {
     #[prost(uint64, tag = "1")]
@@ -222,6 +222,10 @@ pub struct BackupMeta {
     pub is_raw_kv: bool,
     #[prost(string, tag = "11")]
     pub br_version: String,
+    /// "record the size of the backup data files and meta files" (kvproto's comment);
+    /// 0 when the BR that wrote it predates the field.
+    #[prost(uint64, tag = "25")]
+    pub backup_size: u64,
 }
 
 /// `backup.Migration` (`v1/migrations/BASE`): only `truncated_to`.
@@ -450,6 +454,7 @@ mod tests {
             end_version: 6,
             is_raw_kv: false,
             br_version: "br".into(),
+            backup_size: 0,
         };
         let bytes = meta.encode_to_vec();
         assert_eq!(leading_varints(&bytes), vec![(1, 7), (5, 5), (6, 6)]);

@@ -337,6 +337,87 @@ fn full_backup_base_and_wrong_storages() {
     }
 }
 
+/// The newest valid base's size, as its backupmeta records it (`backup_size`), in every
+/// format; none when that backupmeta is encrypted, even if an older base has one.
+#[test]
+fn the_newest_valid_full_backup_s_size() {
+    let etcd = Etcd::start();
+    etcd.load(&["v71-running.toml"]);
+    let dir = TempDir::new("storage-full-size");
+    let log = dir.path.join("log");
+    Sink::Dir(&log).write("", &layout().0);
+    let full = dir.path.join("full");
+    let backup = |time: &str| testkit::FullBackup::new(at(time));
+    for (name, b) in [
+        ("mon", backup("2024-01-01T00:30:00Z").size(111)),
+        ("tue", backup("2024-01-01T00:50:00Z").size(5_000_000_000)),
+        // Bigger and newer, but not a PITR base.
+        ("raw", backup("2024-01-01T00:55:00Z").raw_kv().size(999)),
+    ] {
+        Sink::Dir(&full).write(name, &b.objects());
+    }
+    let config = dir.storage_config(&format!("url = \"local://{}\"", log.display()));
+    let root = format!("local://{}", full.display());
+    let base = ["--full-backup-root", root.as_str()];
+    let with = |format: &str| {
+        let mut args = base.to_vec();
+        args.extend(["--format", format]);
+        let out = run(&etcd, &config, &args, &[]);
+        assert_eq!(out.stderr, "", "{format}");
+        assert_eq!(out.code, 0, "{format}: {}", out.stdout);
+        out.stdout
+    };
+    let out = run(&etcd, &config, &base, &[]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains(" pitr_full_backup_age=900s;;;0 pitr_full_backup_bytes=5000000000B;;;0"),
+        "{}",
+        out.stdout
+    );
+    let ndjson = with("ndjson");
+    let t: serde_json::Value = serde_json::from_str(ndjson.lines().next().unwrap()).unwrap();
+    assert_eq!(t["full_backup_ts"], at("2024-01-01T00:50:00Z"), "{ndjson}");
+    assert_eq!(t["full_backup_bytes"], 5_000_000_000u64, "{ndjson}");
+    let json: serde_json::Value = serde_json::from_str(&with("json")).unwrap();
+    assert_eq!(json[0]["full_backup_bytes"], 5_000_000_000u64);
+    let prometheus = with("prometheus");
+    assert!(
+        prometheus.lines().any(|l| {
+            l.starts_with("tidb_log_backup_full_backup_size_bytes{")
+                && l.contains("task=\"pitr\"")
+                && l.ends_with("} 5000000000")
+        }),
+        "{prometheus}"
+    );
+
+    // The newest base encrypted (its backupmeta does not decode): no size, no perfdata
+    // item, not the older base's 111.
+    Sink::Dir(&full).write(
+        "wed",
+        &backup("2024-01-01T00:52:00Z")
+            .size(777)
+            .encrypted()
+            .objects(),
+    );
+    let ms = testkit::encode::tso_unix_ms(at("2024-01-01T00:58:00Z"));
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    set_modified(&full, "wed", "backupmeta", time);
+    let out = run(&etcd, &config, &base, &[]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(" pitr_full_backup_age="),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("full_backup_bytes"), "{}", out.stdout);
+    let ndjson = with("ndjson");
+    let t: serde_json::Value = serde_json::from_str(ndjson.lines().next().unwrap()).unwrap();
+    assert_eq!(t["full_backup_age_seconds"], 420, "{ndjson}");
+    assert_eq!(t["full_backup_bytes"], serde_json::Value::Null, "{ndjson}");
+    assert!(!with("prometheus").contains("full_backup_size_bytes{"));
+}
+
 /// The cluster's identity: a log storage written by another cluster (a copied config, a
 /// reused bucket) is CRITICAL, naming both ids; the same cluster's is not.
 #[test]

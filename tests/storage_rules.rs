@@ -44,6 +44,7 @@ fn healthy() -> LogRead {
             end_version: 0,
             cluster_id: 7,
             is_raw_kv: false,
+            backup_size: None,
         })),
         truncate_safepoint: 0,
         base_truncated_to: None,
@@ -88,6 +89,7 @@ fn snapshot(end_ms: u64, cluster_id: u64, raw: bool) -> Result<FullMeta, String>
         end_version: ts(end_ms),
         cluster_id,
         is_raw_kv: raw,
+        backup_size: None,
     }))
 }
 
@@ -219,7 +221,7 @@ fn unreadable_or_wrong_storage() {
     for (backupmeta, want) in [
         (None, "s3://b/p is not a log backup storage: it has no backupmeta"),
         (
-            Some(Ok(RootMeta { start_version: 0, end_version: 42, cluster_id: 7, is_raw_kv: false })),
+            Some(Ok(RootMeta { start_version: 0, end_version: 42, cluster_id: 7, is_raw_kv: false, backup_size: None })),
             "s3://b/p is not a log backup storage: its backupmeta is a full backup's (end_version 42)",
         ),
         (Some(Err("backupmeta does not decode: x".to_string())), "s3://b/p is not a log backup storage: backupmeta does not decode: x"),
@@ -326,6 +328,96 @@ fn the_full_backup_base() {
         .findings
         .iter()
         .any(|f| f.text.contains("encrypted") && f.text.contains("approximate")));
+}
+
+/// The newest valid base's size (`backup_size` of its backupmeta) is reported with it,
+/// in bytes: never an older base's, a rejected backup's or an encrypted one's.
+#[test]
+fn the_newest_valid_base_s_size() {
+    let facts = |backups: Vec<FullBackup>| StorageFacts {
+        full_backups: backups,
+        full_backups_asked: true,
+        ..StorageFacts::default()
+    };
+    let run = |backups: Vec<FullBackup>| {
+        judge(
+            &task(NOW - H / 12),
+            &storage(Ok(healthy())),
+            &facts(backups),
+            &StoragePolicy::default(),
+            NOW,
+        )
+    };
+    let sized = |end_ms: u64, cluster_id: u64, raw: bool, size: u64| {
+        snapshot(end_ms, cluster_id, raw).map(|m| match m {
+            FullMeta::Decoded(root) => FullMeta::Decoded(RootMeta {
+                backup_size: Some(size),
+                ..root
+            }),
+            other => other,
+        })
+    };
+    let bytes_metric = |judged: &check_tidb_log_backup::judge::Judged| {
+        judged
+            .metrics
+            .iter()
+            .find(|m| m.label == "full_backup_bytes")
+            .map(|m| (m.value, m.uom))
+    };
+    let (judged, view) = run(vec![
+        full("s3://f/mon", sized(NOW - 150 * H, 7, false, 111)),
+        full("s3://f/wed", sized(NOW - 100 * H, 7, false, 5_000_000_000)),
+        full("s3://f/raw", sized(NOW - 10 * H, 7, true, 999)),
+        full("s3://f/other", sized(NOW - 10 * H, 8, false, 888)),
+    ]);
+    assert_eq!(view.full_backup_ts, Some(ts(NOW - 100 * H)));
+    assert_eq!(view.full_backup_bytes, Some(5_000_000_000));
+    assert_eq!(bytes_metric(&judged), Some((Some(5_000_000_000.0), "B")));
+    // The perfdata item follows the base's age.
+    let labels: Vec<_> = judged.metrics.iter().map(|m| m.label.as_ref()).collect();
+    assert!(
+        labels.ends_with(&["full_backup_age", "full_backup_bytes"]),
+        "{labels:?}"
+    );
+    // A size is just a number, however large.
+    let (judged, view) = run(vec![full(
+        "s3://f/huge",
+        sized(NOW - H, 7, false, u64::MAX),
+    )]);
+    assert_eq!(view.full_backup_bytes, Some(u64::MAX));
+    assert_eq!(bytes_metric(&judged), Some((Some(u64::MAX as f64), "B")));
+    // The newest valid base wrote no size: none, not the older base's.
+    let (judged, view) = run(vec![
+        full("s3://f/mon", sized(NOW - 150 * H, 7, false, 111)),
+        full("s3://f/wed", snapshot(NOW - 100 * H, 7, false)),
+    ]);
+    assert_eq!(view.full_backup_ts, Some(ts(NOW - 100 * H)));
+    assert_eq!(
+        (view.full_backup_bytes, bytes_metric(&judged)),
+        (None, None)
+    );
+    // The newest one is encrypted: its size is unknown.
+    let (judged, view) = run(vec![
+        full("s3://f/mon", sized(NOW - 150 * H, 7, false, 111)),
+        full(
+            "s3://f/enc",
+            Ok(FullMeta::Encrypted {
+                modified_ms: NOW - 20 * H,
+            }),
+        ),
+    ]);
+    assert!(view.full_backup_approximate);
+    assert_eq!(
+        (view.full_backup_bytes, bytes_metric(&judged)),
+        (None, None)
+    );
+    // None valid: no size either.
+    let (judged, view) = run(vec![full("s3://f/raw", sized(NOW - 10 * H, 7, true, 999))]);
+    assert_eq!(view.full_backup_ts, None);
+    assert_eq!(
+        (view.full_backup_bytes, bytes_metric(&judged)),
+        (None, None)
+    );
 }
 
 /// BR's `Load` merges BASE, every migration layer and the safepoint file: a layer whose

@@ -464,6 +464,7 @@ pub fn verification(storage: &LogStorage, view: &mut StorageView) -> Judged {
     view.verified_to_ts = verified_to;
     view.verified_restorable_to_ts = verified_to.map(|_| proven);
     view.verify_backlog_metas = Some(verified.backlog as u64);
+    view.verify_by_name_metas = Some(verified.by_name as u64);
     view.log_bytes_per_hour = Some(state.recent.iter().map(|(_, b)| *b).sum());
     view.verify_state = Some(state.clone());
     out.metrics
@@ -633,7 +634,8 @@ fn full_backups(
     now_ms: u64,
 ) {
     view.bases_asked = true;
-    let mut valid: Vec<(u64, bool)> = Vec::new();
+    // (ts, approximate, size)
+    let mut valid: Vec<(u64, bool, Option<u64>)> = Vec::new();
     let mut rejected: Vec<String> = Vec::new();
     let mut incomplete: Vec<(&str, u64)> = Vec::new();
     for backup in &facts.full_backups {
@@ -641,12 +643,14 @@ fn full_backups(
             incomplete.push((&backup.url, since));
             continue;
         }
-        let (ts, approximate) = match &backup.read {
+        let (ts, approximate, size) = match &backup.read {
             Err(e) => {
                 rejected.push(format!("{}: {e}", backup.url));
                 continue;
             }
-            Ok(FullMeta::Encrypted { modified_ms }) => (tso::from_physical_ms(*modified_ms), true),
+            Ok(FullMeta::Encrypted { modified_ms }) => {
+                (tso::from_physical_ms(*modified_ms), true, None)
+            }
             Ok(FullMeta::Decoded(m)) => {
                 if m.is_raw_kv {
                     rejected.push(format!("{}: a raw-KV backup", backup.url));
@@ -659,7 +663,7 @@ fn full_backups(
                     ));
                     continue;
                 }
-                (m.end_version, false)
+                (m.end_version, false, m.backup_size)
             }
         };
         if ts < from || ts > to {
@@ -670,7 +674,7 @@ fn full_backups(
             ));
             continue;
         }
-        valid.push((ts, approximate));
+        valid.push((ts, approximate, size));
         view.bases.push((backup.url.clone(), ts, approximate));
     }
     for (root, e) in &facts.root_errors {
@@ -689,7 +693,7 @@ fn full_backups(
             ),
         );
     }
-    let Some(&(newest, approximate)) = valid.iter().max_by_key(|(ts, _)| *ts) else {
+    let Some(&(newest, approximate, size)) = valid.iter().max_by_key(|(ts, _, _)| *ts) else {
         let why = if rejected.is_empty() {
             "none found".to_string()
         } else {
@@ -715,7 +719,8 @@ fn full_backups(
     view.full_backup_ts = Some(newest);
     view.full_backup_age_seconds = Some(age);
     view.full_backup_approximate = approximate;
-    view.pitr_restorable_from_ts = valid.iter().map(|(ts, _)| *ts).min();
+    view.full_backup_bytes = size;
+    view.pitr_restorable_from_ts = valid.iter().map(|(ts, _, _)| *ts).min();
     let about = if approximate { "about " } else { "" };
     judge_value(
         out,
@@ -742,4 +747,9 @@ fn full_backups(
         policy.full_age_warning,
         policy.full_age_critical,
     ));
+    if let Some(bytes) = size {
+        let mut m = Metric::count("full_backup_bytes", bytes as f64);
+        m.uom = "B";
+        out.metrics.push(m);
+    }
 }

@@ -298,6 +298,9 @@ pub struct StorageView {
     pub full_backup_ts: Option<u64>,
     pub full_backup_age_seconds: Option<u64>,
     pub full_backup_approximate: bool,
+    /// The newest valid full backup's size as its backupmeta records it (`None`: not
+    /// written, or the backupmeta is encrypted).
+    pub full_backup_bytes: Option<u64>,
     /// The oldest point PITR can restore to: the oldest valid full backup's ts.
     pub pitr_restorable_from_ts: Option<u64>,
     pub requests: Option<u32>,
@@ -312,6 +315,9 @@ pub struct StorageView {
     pub verified_restorable_to_ts: Option<u64>,
     /// `--verify`: metas still to check.
     pub verify_backlog_metas: Option<u64>,
+    /// `--verify`: metas this run proved by name only (their file found; its length and
+    /// a multi-group flush's other files not read).
+    pub verify_by_name_metas: Option<u64>,
     /// `--verify`: bytes of data files in the last verified hour of the chain.
     pub log_bytes_per_hour: Option<u64>,
     /// `--verify`: the progress to keep in the state file.

@@ -57,6 +57,7 @@ struct TaskEvent<'a> {
     newest_flush_age_seconds: Option<u64>,
     full_backup_ts: Option<u64>,
     full_backup_age_seconds: Option<u64>,
+    full_backup_bytes: Option<u64>,
     pitr_restorable_from_ts: Option<u64>,
     storage_requests: Option<u32>,
     migration_layers: Option<usize>,
@@ -65,6 +66,7 @@ struct TaskEvent<'a> {
     verified_to_ts: Option<u64>,
     verified_restorable_to_ts: Option<u64>,
     verify_backlog_metas: Option<u64>,
+    verify_by_name_metas: Option<u64>,
     log_bytes_per_hour: Option<u64>,
 }
 
@@ -268,6 +270,7 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
         newest_flush_age_seconds: st.and_then(|s| s.newest_flush_age_seconds),
         full_backup_ts: st.and_then(|s| s.full_backup_ts),
         full_backup_age_seconds: st.and_then(|s| s.full_backup_age_seconds),
+        full_backup_bytes: st.and_then(|s| s.full_backup_bytes),
         pitr_restorable_from_ts: st.and_then(|s| s.pitr_restorable_from_ts),
         storage_requests: st.and_then(|s| s.requests),
         migration_layers: st.and_then(|s| s.migration_layers),
@@ -284,6 +287,7 @@ fn task_event<'a>(t: &'a TaskVerdict, now_ms: u64) -> TaskEvent<'a> {
         verified_to_ts: st.and_then(|s| s.verified_to_ts),
         verified_restorable_to_ts: st.and_then(|s| s.verified_restorable_to_ts),
         verify_backlog_metas: st.and_then(|s| s.verify_backlog_metas),
+        verify_by_name_metas: st.and_then(|s| s.verify_by_name_metas),
         log_bytes_per_hour: st.and_then(|s| s.log_bytes_per_hour),
     }
 }

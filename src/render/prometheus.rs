@@ -232,6 +232,14 @@ pub const FAMILIES: &[(Option<&str>, Family)] = &[
         ),
     ),
     (
+        Some("full_backup_bytes"),
+        family(
+            "full_backup_size_bytes",
+            Scope::Task,
+            "--storage with --full-backup: size of the newest valid full backup (the PITR base) as its backupmeta records it, bytes.",
+        ),
+    ),
+    (
         Some("verify_backlog"),
         family(
             "verify_backlog_metas",

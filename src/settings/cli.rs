@@ -277,6 +277,11 @@ pub(super) struct Cli {
     /// The requests --verify may send per task per run [default: {default}]
     #[arg(long, value_name = "N")]
     pub(super) verify_budget: Option<u32>,
+
+    /// --verify reading every meta (a GET each): each file's length and every file of a
+    /// flush proven, not only the file a v8.5.6+ meta's name points to (implies --verify)
+    #[arg(long)]
+    pub(super) verify_lengths: bool,
     /// A storage lock (truncating.lock, v1/LOCK.*, v1/APPEND_LOCK.*) older than this
     /// → WARNING: left by a truncation, compaction or restore that died [default: {default}]
     #[arg(long, value_name = "DURATION")]
@@ -477,6 +482,7 @@ impl Cli {
             storage_max_object: self.storage_max_object.clone(),
             verify: self.verify.then_some(true),
             verify_budget: self.verify_budget,
+            verify_lengths: self.verify_lengths.then_some(true),
             storage_lock_stale: self.storage_lock_stale.clone(),
             full_age_warning: self.full_age_warning.clone(),
             full_age_critical: self.full_age_critical.clone(),

@@ -106,6 +106,8 @@ pub struct Layer {
     pub verify: Option<bool>,
     /// `--verify-budget`: requests per task per run.
     pub verify_budget: Option<u32>,
+    /// `--verify-lengths`: every meta read, no check by name (implies `verify`).
+    pub verify_lengths: Option<bool>,
     /// `--storage-lock-stale`, a duration.
     pub storage_lock_stale: Option<String>,
     /// `--full-incomplete-warning`, a duration.
@@ -242,6 +244,7 @@ impl Layer {
             storage_max_object,
             verify,
             verify_budget,
+            verify_lengths,
             storage_lock_stale,
             full_incomplete_warning,
             full_min_count,

@@ -150,6 +150,8 @@ pub(super) fn build(
             }
         }
     }
+    // `--verify-lengths` asks for verification by itself.
+    let verify = layer.verify == Some(true) || layer.verify_lengths == Some(true);
     let plan = StoragePlan {
         all: layer.storage == Some(true) || all_tasks,
         per_task,
@@ -166,13 +168,14 @@ pub(super) fn build(
             Some(text) => parse_size(text, "storage-max-object")?,
             None => MAX_OBJECT,
         },
-        verify_budget: match (layer.verify, layer.verify_budget) {
-            (Some(true), Some(0)) => {
+        verify_budget: match (verify, layer.verify_budget) {
+            (true, Some(0)) => {
                 return Err("invalid --verify-budget 0 (want 1 or more requests)".to_string())
             }
-            (Some(true), budget) => Some(budget.unwrap_or(VERIFY_BUDGET)),
+            (true, budget) => Some(budget.unwrap_or(VERIFY_BUDGET)),
             _ => None,
         },
+        verify_lengths: layer.verify_lengths == Some(true),
     };
     let any = plan.all || plan.per_task.values().any(|t| t.enabled == Some(true));
     Ok((any.then_some(plan), policy))

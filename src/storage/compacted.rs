@@ -774,6 +774,9 @@ mod tests {
         fn sent(&self) -> u32 {
             self.sent.get()
         }
+        fn local(&self) -> bool {
+            false
+        }
     }
 
     fn run<T>(f: impl std::future::Future<Output = T>) -> T {

@@ -116,6 +116,9 @@ pub struct RootMeta {
     pub end_version: u64,
     pub cluster_id: u64,
     pub is_raw_kv: bool,
+    /// `backup_size` (25): the bytes of the backup's data and meta files as BR recorded
+    /// them; `None` when it wrote none (0: a BR before the field).
+    pub backup_size: Option<u64>,
 }
 
 /// The newest flush seen in the freshness listing.

@@ -23,6 +23,8 @@ pub struct StoragePlan {
     /// `--verify`: the requests each task's verification may spend per run
     /// (`--verify-budget`); `None` without `--verify`.
     pub verify_budget: Option<u32>,
+    /// `--verify-lengths`: every meta read whole, none proven by name.
+    pub verify_lengths: bool,
 }
 
 /// One task's storage settings.
@@ -48,6 +50,7 @@ impl Default for StoragePlan {
             allowed_endpoints: Vec::new(),
             max_object: super::MAX_OBJECT,
             verify_budget: None,
+            verify_lengths: false,
         }
     }
 }

@@ -200,6 +200,10 @@ impl super::verify::Reader for Counted {
     fn sent(&self) -> u32 {
         self.seen.requests()
     }
+
+    fn local(&self) -> bool {
+        self.local
+    }
 }
 
 /// `16 MiB`, `200 B`.
@@ -227,6 +231,7 @@ fn decode_root(bytes: &[u8]) -> Result<RootMeta, String> {
         end_version: meta.end_version,
         cluster_id: meta.cluster_id,
         is_raw_kv: meta.is_raw_kv,
+        backup_size: (meta.backup_size > 0).then_some(meta.backup_size),
     };
     if root.start_version == 0 && root.end_version == 0 && root.cluster_id == 0 {
         return Err("its backupmeta holds none of the fields a backup writes".to_string());
@@ -280,8 +285,12 @@ async fn read_log(
                 Some(Ok(root)) => root.start_version,
                 _ => 0,
             });
-        let mut verified =
-            super::verify::verify(store, &asked.from, asked.budget, truncated_to).await;
+        let limits = super::verify::Limits {
+            budget: asked.budget,
+            whole_only: asked.whole_only,
+            truncated_to,
+        };
+        let mut verified = super::verify::verify(store, &asked.from, limits).await;
         // The compacted SSTs, with what the chain left of the budget; a layer's
         // truncation (merged by BR's `Load`) counts for them too.
         if let Ok(chain) = &mut verified {
@@ -433,18 +442,26 @@ async fn read_full(store: &Counted) -> Result<FullMeta, String> {
             },
         });
     }
-    let fields = proto::leading_varints(&got.bytes);
-    let field = |tag: u32| fields.iter().find(|(t, _)| *t == tag).map(|(_, v)| *v);
-    Ok(match field(6) {
-        Some(end_version) => FullMeta::Decoded(RootMeta {
-            cluster_id: field(1).unwrap_or(0),
-            start_version: field(5).unwrap_or(0),
-            end_version,
-            is_raw_kv: field(8).unwrap_or(0) != 0,
-        }),
+    Ok(match decode_leading(&got.bytes) {
+        Some(meta) => FullMeta::Decoded(meta),
         None => FullMeta::Encrypted {
             modified_ms: got.modified_ms,
         },
+    })
+}
+
+/// The first bytes of a `backupmeta` over the size cap: what its leading varints say,
+/// when `end_version` is among them. `backup_size` (25) comes after the file list, so it
+/// is known only when the cut falls past it.
+fn decode_leading(bytes: &[u8]) -> Option<RootMeta> {
+    let fields = proto::leading_varints(bytes);
+    let field = |tag: u32| fields.iter().find(|(t, _)| *t == tag).map(|(_, v)| *v);
+    Some(RootMeta {
+        cluster_id: field(1).unwrap_or(0),
+        start_version: field(5).unwrap_or(0),
+        end_version: field(6)?,
+        is_raw_kv: field(8).unwrap_or(0) != 0,
+        backup_size: field(25).filter(|size| *size > 0),
     })
 }
 
@@ -659,6 +676,59 @@ fn with_redirect<T>(read: Result<T, String>, seen: &Seen) -> Result<T, String> {
         ),
         None => e,
     })
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+
+    fn meta(backup_size: u64) -> proto::BackupMeta {
+        proto::BackupMeta {
+            cluster_id: 7,
+            cluster_version: "v8.5.0".into(),
+            start_version: 0,
+            end_version: 446_711_927_930_880_000,
+            is_raw_kv: false,
+            br_version: "BR v8.5.0".into(),
+            backup_size,
+        }
+    }
+
+    /// A full backup's size is `backup_size` (25) when BR wrote one; 0 is "not written".
+    #[test]
+    fn the_root_backupmeta_carries_the_backup_size() {
+        for (written, want) in [
+            (1_234_567_890, Some(1_234_567_890)),
+            (u64::MAX, Some(u64::MAX)),
+            (0, None),
+        ] {
+            let root = decode_root(&meta(written).encode_to_vec()).unwrap();
+            assert_eq!(root.backup_size, want, "{written}");
+            assert_eq!(
+                (root.cluster_id, root.end_version),
+                (7, 446_711_927_930_880_000)
+            );
+        }
+    }
+
+    /// Over the size cap only the leading varints are read: the size is there when the
+    /// cut falls past it, and none (never a wrong one) when it falls before.
+    #[test]
+    fn a_cut_backupmeta_has_a_size_only_when_the_cut_is_past_it() {
+        let whole = meta(4096).encode_to_vec();
+        let root = decode_leading(&whole).unwrap();
+        assert_eq!(root.backup_size, Some(4096));
+        assert_eq!(root.end_version, 446_711_927_930_880_000);
+        // The same message without its last field (25 is written last).
+        let before = meta(0).encode_to_vec().len();
+        assert_eq!(whole[..before], meta(0).encode_to_vec()[..]);
+        for cut in before..whole.len() {
+            let root = decode_leading(&whole[..cut]).unwrap();
+            assert_eq!(root.backup_size, None, "cut at {cut}");
+        }
+        // Cut before end_version: nothing decoded.
+        assert_eq!(decode_leading(&whole[..2]), None);
+    }
 }
 
 #[cfg(test)]

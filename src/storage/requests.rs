@@ -31,6 +31,8 @@ pub struct StorageRequest {
 pub struct VerifyRequest {
     pub from: VerifyState,
     pub budget: u32,
+    /// `--verify-lengths`.
+    pub whole_only: bool,
 }
 
 /// The requests for the decoded `tasks` that `plan` selects. A task whose info does not
@@ -90,6 +92,7 @@ pub fn requests(
                     .cloned()
                     .unwrap_or_default(),
                 budget,
+                whole_only: plan.verify_lengths,
             }),
             location,
         });

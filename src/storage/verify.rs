@@ -1,14 +1,35 @@
 //! `--verify`: prove, a few requests at a time, that every data file the log chain's metas
-//! reference is there whole (docs/storage.md#verify). Each run starts after the last meta
-//! fully checked (the state file's cursor), reads the metas written since, and checks
-//! their files through LISTs of the hours that hold them, within `--verify-budget`
-//! requests; the cursor advances only past metas whose every file was checked. A file
-//! found missing or short is re-checked every run until it is back.
+//! reference is there (docs/storage.md#verify). Each run starts after the last meta
+//! checked (the state file's cursor) and goes through the metas written since, in key
+//! (= flush) order, within `--verify-budget` requests; the cursor advances only past
+//! metas whose files were all found. A file found missing or short is re-checked every
+//! run until it is back.
+//!
+//! A meta is checked one of two ways:
+//! - **whole**: GET the meta, then find every file it references, at least as long as it
+//!   says, in the listing of the file's hour (one LIST page holds 1,000 files of every
+//!   store);
+//! - **by name** (v8.5.6+ tagged names on an object store): the name gives the store,
+//!   min_ts and max_ts, and TiKV names the data file of a one-group flush
+//!   `v1/<date(max_ts)>/<hour(max_ts)>/<store>/[schema-meta/]<min_ts>-<uuid>.log`
+//!   (tikv/tikv components/backup-stream/src/router.rs `path_to_log_file`): that file in
+//!   the hour's listing proves the meta without its GET. Not found, the meta is checked
+//!   whole. What it does not prove: the file's length and a multi-group flush's other
+//!   files; so each run then tops its requests up to [`WHOLE_SHARE`] with whole checks
+//!   of the metas it proved by name.
+//!
+//! A local directory is always checked whole (its "requests" are file reads, and a file
+//! there can be short after a partial write), as is every meta with `--verify-lengths`.
 
+use super::names;
 use crate::proto;
 use crate::statefile::{MissingFile, VerifyState};
 use prost::Message;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The requests a run's verification spends at least, when there is work: after the
+/// checks by name, whole checks of the metas proven by name fill the run up to this.
+pub const WHOLE_SHARE: u32 = 10;
 
 /// What verification needs of a storage (the reader implements it, with its caps and
 /// page budget).
@@ -24,6 +45,20 @@ pub(super) trait Reader {
     ) -> Result<bool, String>;
     /// Requests sent so far.
     fn sent(&self) -> u32;
+    /// A local directory: requests are file reads, and files can be short.
+    fn local(&self) -> bool;
+}
+
+/// How one run may verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `--verify-budget`: requests per run.
+    pub budget: u32,
+    /// `--verify-lengths`: every meta whole, none by name.
+    pub whole_only: bool,
+    /// Data before it is gone on purpose (the truncation point): its files no longer
+    /// matter.
+    pub truncated_to: u64,
 }
 
 /// What one run of verification found.
@@ -33,6 +68,9 @@ pub struct Verified {
     pub state: VerifyState,
     /// Metas checked in this run.
     pub metas: usize,
+    /// Of those, the metas proven by name only (their file found; its length and any
+    /// other file of the flush not read).
+    pub by_name: usize,
     /// Metas after the cursor still to check (at least: a cut listing counts what it saw).
     pub backlog: usize,
     /// A meta that does not decode: the chain is unverified from it.
@@ -77,7 +115,7 @@ fn references(bytes: &[u8]) -> Result<Vec<Reference>, String> {
     Ok(out)
 }
 
-/// The prefix listed to find `path`: its hour (`v1/<date>/<hour>/`, every store's files
+/// The prefix listed to find `path`: its hour (`v1/<date>/<hour>`, every store's files
 /// of that hour in a few pages) when the path has one, else its directory.
 fn listing_prefix(path: &str) -> String {
     let parts: Vec<&str> = path.split('/').collect();
@@ -95,44 +133,168 @@ fn listing_prefix(path: &str) -> String {
     }
 }
 
-/// The sizes of every object under the prefixes of `paths`, one listing per prefix.
-async fn sizes<R: Reader>(
-    reader: &R,
-    paths: impl Iterator<Item = String>,
-) -> Result<BTreeMap<String, u64>, String> {
-    let prefixes: std::collections::BTreeSet<String> = paths.map(|p| listing_prefix(&p)).collect();
-    let mut found = BTreeMap::new();
-    for prefix in prefixes {
-        reader
-            .keys(&prefix, None, |key, size| {
-                found.insert(key, size);
-            })
-            .await?;
-    }
-    Ok(found)
+/// `v1/<YYYYMMDD>/<HH>`: the hour TiKV files data whose max_ts is `ts` under (UTC).
+fn hour_of(ts: u64) -> String {
+    let t = crate::tso::rfc3339_ms(crate::tso::physical_ms(ts)); // 2024-01-01T00:59:30.000Z
+    format!("v1/{}{}{}/{}", &t[..4], &t[5..7], &t[8..10], &t[11..13])
 }
 
-/// One run: re-check what was missing, then the metas after the cursor, within `budget`
-/// requests. `truncated_to`: data before it is gone on purpose, so a file there no
-/// longer matters.
+/// What a tagged meta name (v8.5.6+) says of its flush's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Named {
+    store_id: u64,
+    min_ts: u64,
+    max_ts: u64,
+    /// Flag bit 1: the meta references no file at all.
+    empty: bool,
+}
+
+/// `{flush_ts:016X}{store_id:016X}-d{min_begin_ts:016X}l{min_ts:016X}u{max_ts:016X}[p{flags:016X}]`.
+fn named(key: &str) -> Option<Named> {
+    let name = key.rsplit('/').next()?;
+    let meta = names::parse(name)?;
+    let store_id = meta.store_id?;
+    let stem = name.strip_suffix(".meta")?;
+    let tags = stem.split_once('-')?.1;
+    let field = |tag: char| -> Option<u64> {
+        let at = tags.find(tag)?;
+        let hex = tags.get(at + 1..at + 17)?;
+        (hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| u64::from_str_radix(hex, 16).ok())
+            .flatten()
+    };
+    let flags = if tags.contains('p') { field('p')? } else { 0 };
+    Some(Named {
+        store_id,
+        min_ts: field('l')?,
+        max_ts: field('u')?,
+        empty: flags & 2 != 0,
+    })
+}
+
+/// The listings of one run: key → size under each prefix listed, and the prefixes whose
+/// listing the page budget cut (a file not seen there is not known to be absent).
+#[derive(Default)]
+struct Listed {
+    sizes: BTreeMap<String, u64>,
+    done: BTreeSet<String>,
+    cut: BTreeSet<String>,
+}
+
+impl Listed {
+    async fn ensure<R: Reader>(&mut self, reader: &R, prefix: &str) -> Result<(), String> {
+        if self.done.contains(prefix) {
+            return Ok(());
+        }
+        let sizes = &mut self.sizes;
+        let cut = reader
+            .keys(prefix, None, |key, size| {
+                sizes.insert(key, size);
+            })
+            .await?;
+        if cut {
+            self.cut.insert(prefix.to_string());
+        }
+        self.done.insert(prefix.to_string());
+        Ok(())
+    }
+
+    /// The size of the first listed `.log` file whose key starts with `start`.
+    fn log_starting(&self, start: &str) -> Option<u64> {
+        self.sizes
+            .range(start.to_string()..)
+            .take_while(|(k, _)| k.starts_with(start))
+            .find(|(k, _)| k.ends_with(".log"))
+            .map(|(_, size)| *size)
+    }
+
+    /// The size of `path`, listing its hour when not yet listed; when that listing was
+    /// cut before it, its own directory's.
+    async fn size_of<R: Reader>(&mut self, reader: &R, path: &str) -> Result<Option<u64>, String> {
+        let prefix = listing_prefix(path);
+        self.ensure(reader, &prefix).await?;
+        if !self.sizes.contains_key(path) && self.cut.contains(&prefix) {
+            if let Some((dir, _)) = path.rsplit_once('/') {
+                self.ensure(reader, dir).await?;
+            }
+        }
+        Ok(self.sizes.get(path).copied())
+    }
+}
+
+/// The size of the data file the tagged name points to, when the hour's listing holds it.
+fn found_by_name(listed: &Listed, n: &Named) -> Option<u64> {
+    let hour = hour_of(n.max_ts);
+    [
+        format!("{hour}/{}/{}-", n.store_id, n.min_ts),
+        format!("{hour}/{}/schema-meta/{}-", n.store_id, n.min_ts),
+    ]
+    .iter()
+    .find_map(|start| listed.log_starting(start))
+}
+
+/// How the first pass found a meta.
+enum Found {
+    /// To GET and check whole.
+    Whole,
+    /// The file its name points to is there, this long.
+    ByName(u64),
+    /// Nothing to look at (an empty meta).
+    Empty,
+}
+
+/// Checks `refs` (of the meta `key`) against the listings, listing what is not yet;
+/// records what is missing or short, and the sizes for `log_bytes_per_hour`.
+async fn check_whole<R: Reader>(
+    reader: &R,
+    listed: &mut Listed,
+    state: &mut VerifyState,
+    key: &str,
+    refs: &[Reference],
+    truncated_to: u64,
+) -> Result<(), String> {
+    for r in refs {
+        let have = listed.size_of(reader, &r.path).await?;
+        if have.is_none_or(|h| h < r.length)
+            && r.min_ts >= truncated_to
+            && !state.missing.iter().any(|m| m.path == r.path)
+        {
+            state.missing.push(MissingFile {
+                path: r.path.clone(),
+                meta: key.to_string(),
+                need: r.length,
+                have,
+                min_ts: r.min_ts,
+            });
+        }
+        state.recent.push((r.max_ts, r.length));
+        state.verified_to_ts = state.verified_to_ts.max(r.max_ts);
+    }
+    Ok(())
+}
+
+/// One run: re-check what was missing, then the metas after the cursor within the
+/// budget: first by name where the name allows (listing their hours), then whole (a GET
+/// each) those that need it and, while the run is under [`WHOLE_SHARE`] requests, the
+/// earliest of those proven by name.
 pub(super) async fn verify<R: Reader>(
     reader: &R,
     from: &VerifyState,
-    budget: u32,
-    truncated_to: u64,
+    limits: Limits,
 ) -> Result<Verified, String> {
     let start = reader.sent();
     let used = |r: &R| r.sent().saturating_sub(start);
+    let truncated_to = limits.truncated_to;
     let mut state = from.clone();
     state.missing.retain(|m| m.min_ts >= truncated_to);
+    let mut listed = Listed::default();
     // Files found missing before: back, or still missing.
-    if !state.missing.is_empty() {
-        let found = sizes(reader, state.missing.iter().map(|m| m.path.clone())).await?;
-        state.missing.retain_mut(|m| {
-            m.have = found.get(&m.path).copied();
-            m.have.is_none_or(|have| have < m.need)
-        });
+    let mut missing = std::mem::take(&mut state.missing);
+    for m in &mut missing {
+        m.have = listed.size_of(reader, &m.path).await?;
     }
+    missing.retain(|m| m.have.is_none_or(|have| have < m.need));
+    state.missing = missing;
     // The metas written since the cursor, in key (= flush) order.
     let mut metas: Vec<String> = Vec::new();
     let cut = reader
@@ -142,15 +304,57 @@ pub(super) async fn verify<R: Reader>(
             }
         })
         .await?;
-    // In key (= flush) order whatever the server's listing order (a local directory's is
-    // the file system's): the cursor must be the greatest key checked.
+    // In key order whatever the server's listing order (a local directory's is the file
+    // system's): the cursor must be the greatest key checked.
     metas.sort();
-    let mut out = Verified::default();
-    // Read metas while the budget lasts, keeping room for the listings of their hours.
-    let mut batch: Vec<(String, Vec<Reference>)> = Vec::new();
-    let mut hours: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    // First pass: what each meta's name proves, within the budget (a GET reserved for
+    // each meta to check whole, and room for one more listing).
+    let by_name_allowed = !limits.whole_only && !reader.local();
+    let mut found: Vec<(String, Found)> = Vec::new();
+    let mut gets = 0;
     for key in &metas {
-        if used(reader) + hours.len() as u32 + 2 > budget {
+        if used(reader) + gets + 2 > limits.budget {
+            break;
+        }
+        let mut how = Found::Whole;
+        if let Some(n) = named(key).filter(|_| by_name_allowed) {
+            if n.empty {
+                how = Found::Empty;
+            } else {
+                listed.ensure(reader, &hour_of(n.max_ts)).await?;
+                if let Some(size) = found_by_name(&listed, &n) {
+                    how = Found::ByName(size);
+                }
+            }
+        }
+        if matches!(how, Found::Whole) {
+            gets += 1;
+        }
+        found.push((key.clone(), how));
+    }
+    // Second pass, in key order: the whole checks. The cursor moves past each meta done.
+    let mut share = WHOLE_SHARE.saturating_sub(used(reader) + gets);
+    let mut out = Verified::default();
+    for (key, how) in &found {
+        match how {
+            Found::Whole => {}
+            Found::ByName(size) if share == 0 || used(reader) + 1 > limits.budget => {
+                let max_ts = named(key).map_or(0, |n| n.max_ts);
+                state.recent.push((max_ts, *size));
+                state.verified_to_ts = state.verified_to_ts.max(max_ts);
+                out.by_name += 1;
+                state.cursor = Some(key.clone());
+                out.metas += 1;
+                continue;
+            }
+            Found::ByName(_) => share -= 1,
+            Found::Empty => {
+                state.cursor = Some(key.clone());
+                out.metas += 1;
+                continue;
+            }
+        }
+        if used(reader) + 1 > limits.budget {
             break;
         }
         let Some(bytes) = reader.object(key).await? else {
@@ -158,38 +362,21 @@ pub(super) async fn verify<R: Reader>(
         };
         match references(&bytes) {
             Ok(refs) => {
-                hours.extend(refs.iter().map(|r| listing_prefix(&r.path)));
-                batch.push((key.clone(), refs));
+                // Its files' listings within the budget too, or it waits for the next run.
+                let unlisted: BTreeSet<String> = refs
+                    .iter()
+                    .map(|r| listing_prefix(&r.path))
+                    .filter(|p| !listed.done.contains(p))
+                    .collect();
+                if used(reader) + unlisted.len() as u32 > limits.budget {
+                    break;
+                }
+                check_whole(reader, &mut listed, &mut state, key, &refs, truncated_to).await?;
             }
             Err(e) => {
                 out.undecodable = Some(format!("{key} does not decode ({e})"));
                 break;
             }
-        }
-    }
-    let found = sizes(
-        reader,
-        batch
-            .iter()
-            .flat_map(|(_, refs)| refs.iter().map(|r| r.path.clone()))
-            .collect::<Vec<_>>()
-            .into_iter(),
-    )
-    .await?;
-    for (key, refs) in &batch {
-        for r in refs {
-            let have = found.get(&r.path).copied();
-            if have.is_none_or(|h| h < r.length) && r.min_ts >= truncated_to {
-                state.missing.push(MissingFile {
-                    path: r.path.clone(),
-                    meta: key.clone(),
-                    need: r.length,
-                    have,
-                    min_ts: r.min_ts,
-                });
-            }
-            state.recent.push((r.max_ts, r.length));
-            state.verified_to_ts = state.verified_to_ts.max(r.max_ts);
         }
         state.cursor = Some(key.clone());
         out.metas += 1;
@@ -220,6 +407,80 @@ mod tests {
             "v1/t00000071"
         );
         assert_eq!(listing_prefix("top.log"), "");
+        // 2024-01-01T00:59:30Z and 2023-12-31T23:00:00Z.
+        let ts = |ms: u64| crate::tso::from_physical_ms(ms);
+        assert_eq!(hour_of(ts(1_704_070_770_000)), "v1/20240101/00");
+        assert_eq!(hour_of(ts(1_704_063_600_000)), "v1/20231231/23");
+    }
+
+    #[test]
+    fn tagged_names_say_which_file_to_look_for() {
+        let tagged = |flags: Option<u64>| {
+            let mut name = format!(
+                "v1/backupmeta/{:016X}{:016X}-d{:016X}l{:016X}u{:016X}",
+                0x0648_0000_0000_0000_u64, 4, 1, 2, 3
+            );
+            if let Some(f) = flags {
+                name.push_str(&format!("p{f:016X}"));
+            }
+            name + ".meta"
+        };
+        let want = Named {
+            store_id: 4,
+            min_ts: 2,
+            max_ts: 3,
+            empty: false,
+        };
+        assert_eq!(named(&tagged(None)), Some(want));
+        assert_eq!(named(&tagged(Some(1))), Some(want));
+        assert_eq!(
+            named(&tagged(Some(3))),
+            Some(Named {
+                empty: true,
+                ..want
+            })
+        );
+        // The older forms name no store: checked whole.
+        assert_eq!(named("v1/backupmeta/449231187066716161-x.meta"), None);
+        let hex4 = format!(
+            "v1/backupmeta/{:016X}-{:016X}-{:016X}-{:016X}.meta",
+            9, 1, 2, 3
+        );
+        assert_eq!(named(&hex4), None);
+        // A tag that is not 16 hex digits.
+        let bad = tagged(None).replace("l000", "lxyz");
+        assert_eq!(named(&bad), None);
+    }
+
+    #[test]
+    fn the_file_a_name_points_to_is_found_in_the_listing() {
+        let n = Named {
+            store_id: 4,
+            min_ts: 446_711,
+            max_ts: crate::tso::from_physical_ms(1_704_070_770_000),
+            empty: false,
+        };
+        let mut listed = Listed::default();
+        for (key, size) in [
+            ("v1/20240101/00/4/446710-a.log", 1),
+            ("v1/20240101/00/4/4467110-b.log", 2),
+            ("v1/20240101/00/40/446711-c.log", 3),
+        ] {
+            listed.sizes.insert(key.to_string(), size);
+        }
+        assert_eq!(
+            found_by_name(&listed, &n),
+            None,
+            "no key starts with 446711-"
+        );
+        listed
+            .sizes
+            .insert("v1/20240101/00/4/schema-meta/446711-d.log".into(), 4);
+        assert_eq!(found_by_name(&listed, &n), Some(4), "a meta-KV file");
+        listed
+            .sizes
+            .insert("v1/20240101/00/4/446711-e.log".into(), 5);
+        assert_eq!(found_by_name(&listed, &n), Some(5), "the data file first");
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct BackupMeta {
     pub br_version: String,
     #[prost(bool, tag = "21")]
     pub is_txn_kv: bool,
+    /// The bytes of the backup's data and meta files (0: not written, as BRs before
+    /// the field).
+    #[prost(uint64, tag = "25")]
+    pub backup_size: u64,
 }
 
 /// `backup.MetaVersion`.
@@ -192,6 +196,7 @@ mod tests {
             is_raw_kv: true,
             br_version: "b".into(),
             is_txn_kv: true,
+            backup_size: 300,
         };
         let mut want = Vec::new();
         field_varint(1, 1, &mut want);
@@ -201,6 +206,7 @@ mod tests {
         field_varint(8, 1, &mut want);
         field_bytes(11, b"b", &mut want);
         field_varint(21, 1, &mut want);
+        field_varint(25, 300, &mut want);
         assert_eq!(meta.encode_to_vec(), want);
 
         let group = DataFileGroup {

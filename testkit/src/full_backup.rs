@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `backup.lock` | at backup start | text (not read by the check) |
 //! | `checkpoints/backup/checkpoint.meta` | while a backup with checkpoints runs | JSON (placeholder here) |
-//! | `backupmeta` | once, at the end of a successful backup | [`BackupMeta`], `end_version` = backup ts; with `--crypter.*`, 16-byte IV + AES-CTR ciphertext |
+//! | `backupmeta` | once, at the end of a successful backup | [`BackupMeta`], `end_version` = backup ts, `backup_size` when [`FullBackup::size`] set it; with `--crypter.*`, 16-byte IV + AES-CTR ciphertext |
 
 use crate::brpb::BackupMeta;
 use crate::layout::{BR_VERSION, CLUSTER_ID, CLUSTER_VERSION, LOCK_TEXT};
@@ -59,6 +59,13 @@ impl FullBackup {
     /// An incremental backup since `last_backup_ts` (`start_version` ≠ 0).
     pub fn incremental(mut self, last_backup_ts: u64) -> FullBackup {
         self.meta.start_version = last_backup_ts;
+        self
+    }
+
+    /// `backup_size`: the bytes of its data and meta files, as BR records them (none by
+    /// default, as a BR before the field).
+    pub fn size(mut self, bytes: u64) -> FullBackup {
+        self.meta.backup_size = bytes;
         self
     }
 
@@ -141,6 +148,9 @@ mod tests {
         let meta = BackupMeta::decode(&raw.backupmeta_bytes()[..]).unwrap();
         assert!(meta.is_raw_kv);
         assert_eq!((meta.start_version, meta.cluster_id), (7, 3));
+        assert_eq!(meta.backup_size, 0);
+        let sized = FullBackup::new(42).size(1 << 40).backupmeta_bytes();
+        assert_eq!(BackupMeta::decode(&sized[..]).unwrap().backup_size, 1 << 40);
 
         for ts in 0..200 {
             let bytes = FullBackup::new(ts).encrypted().backupmeta_bytes();
