@@ -365,7 +365,7 @@ pub(super) async fn verify<R: Reader>(
     let done: BTreeSet<String> = progress.done.iter().cloned().collect();
     for c in live.values().filter(|c| !done.contains(&c.artifacts)) {
         let used = reader.sent().saturating_sub(start);
-        let outcome = if used + 3 > budget {
+        let outcome = if used + 3 > budget || reader.time_is_up() {
             Outcome::Pending
         } else {
             one(
@@ -461,7 +461,7 @@ async fn one<R: Reader>(
         let mut held = 0;
         let mut stuck = None;
         for key in rest.iter().take(count) {
-            if held == MAX_SSTS || used(reader) + 1 >= budget {
+            if held == MAX_SSTS || used(reader) + 1 >= budget || reader.time_is_up() {
                 break;
             }
             let Some(bytes) = reader.object(key).await? else {
@@ -499,7 +499,7 @@ async fn one<R: Reader>(
         };
         at.batch_to = Some(last.to_string());
         let done = list(reader, &batch, &mut at, truncated_to, state, |r| {
-            used(r) < budget
+            used(r) < budget && !r.time_is_up()
         })
         .await?;
         match done {
@@ -774,6 +774,10 @@ mod tests {
         fn sent(&self) -> u32 {
             self.sent.get()
         }
+        fn time_is_up(&self) -> bool {
+            false
+        }
+
         fn local(&self) -> bool {
             false
         }

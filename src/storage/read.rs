@@ -49,6 +49,10 @@ struct Counted {
     /// caller's next await (so that joined and buffered reads hold decoded values), the
     /// run holds at most one cap and a small read per request in flight.
     big: Arc<futures::lock::Mutex<()>>,
+    /// `--verify` starts nothing after this (set when it starts), and its listings stop
+    /// here: what it checked by then is kept, the rest waits for the next run, instead of
+    /// the run's deadline taking the whole storage read with it.
+    verify_until: std::sync::OnceLock<Instant>,
 }
 
 /// An object read up to the size cap.
@@ -172,7 +176,7 @@ impl Counted {
             if offset.as_ref().is_some_and(|o| meta.location <= *o) {
                 continue;
             }
-            if seen == budget {
+            if seen == budget || super::verify::Reader::time_is_up(self) {
                 return Ok(true);
             }
             seen += 1;
@@ -203,6 +207,12 @@ impl super::verify::Reader for Counted {
 
     fn local(&self) -> bool {
         self.local
+    }
+
+    fn time_is_up(&self) -> bool {
+        self.verify_until
+            .get()
+            .is_some_and(|until| Instant::now() >= *until)
     }
 }
 
@@ -239,11 +249,13 @@ fn decode_root(bytes: &[u8]) -> Result<RootMeta, String> {
     Ok(root)
 }
 
-/// Tier A and the freshness listing of one task's storage, then `--verify`'s share.
+/// Tier A and the freshness listing of one task's storage, then `--verify`'s share
+/// (until two thirds of the time left before `deadline`).
 async fn read_log(
     store: &Counted,
     checkpoint: Option<u64>,
     verify: Option<&super::requests::VerifyRequest>,
+    deadline: Instant,
 ) -> Result<LogRead, String> {
     let offset_of = |ts: u64| {
         let ms = crate::tso::physical_ms(ts).saturating_sub(FLUSH_WINDOW_MS);
@@ -277,6 +289,11 @@ async fn read_log(
         out.cut_listings.push("v1/backupmeta/".to_string());
     }
     if let Some(asked) = verify {
+        // Two thirds of the time left, the last third for the requests under way then.
+        let now = Instant::now();
+        let _ = store
+            .verify_until
+            .set(now + deadline.saturating_duration_since(now) * 2 / 3);
         // Data before the truncation point is deleted on purpose.
         let truncated_to = out
             .truncate_safepoint
@@ -559,6 +576,7 @@ pub fn read_all(
                 ordered: matches!(location, Location::S3 { .. } | Location::Gcs { .. }),
                 max_object,
                 big: big.clone(),
+                verify_until: std::sync::OnceLock::new(),
             })
     };
     let timed_out = || "timed out before the storage answered".to_string();
@@ -575,7 +593,7 @@ pub fn read_all(
                             contained(async {
                                 tokio::time::timeout(
                                     timeout,
-                                    read_log(&counted, r.checkpoint, r.verify.as_ref()),
+                                    read_log(&counted, r.checkpoint, r.verify.as_ref(), deadline),
                                 )
                                 .await
                                 .unwrap_or_else(|_| Err(timed_out()))

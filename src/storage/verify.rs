@@ -47,6 +47,9 @@ pub(super) trait Reader {
     fn sent(&self) -> u32;
     /// A local directory: requests are file reads, and files can be short.
     fn local(&self) -> bool;
+    /// The run's time for verification is over: start nothing more (a listing under way
+    /// stops as if its page budget were spent).
+    fn time_is_up(&self) -> bool;
 }
 
 /// How one run may verify.
@@ -220,6 +223,15 @@ impl Listed {
         }
         Ok(self.sizes.get(path).copied())
     }
+
+    /// Whether `path`, not in the listings, is known to be absent: no listing that would
+    /// hold it was cut.
+    fn absent(&self, path: &str) -> bool {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        !self.sizes.contains_key(path)
+            && !(self.cut.contains(&listing_prefix(path))
+                && (self.cut.contains(dir) || !self.done.contains(dir)))
+    }
 }
 
 /// The size of the data file the tagged name points to, when the hour's listing holds it.
@@ -244,7 +256,9 @@ enum Found {
 }
 
 /// Checks `refs` (of the meta `key`) against the listings, listing what is not yet;
-/// records what is missing or short, and the sizes for `log_bytes_per_hour`.
+/// records what is missing or short, and the sizes for `log_bytes_per_hour`. `false`:
+/// a file was not seen in a listing that was cut (time or pages), so the meta is not
+/// checked (and nothing recorded).
 async fn check_whole<R: Reader>(
     reader: &R,
     listed: &mut Listed,
@@ -252,9 +266,16 @@ async fn check_whole<R: Reader>(
     key: &str,
     refs: &[Reference],
     truncated_to: u64,
-) -> Result<(), String> {
+) -> Result<bool, String> {
+    let mut sizes = Vec::with_capacity(refs.len());
     for r in refs {
         let have = listed.size_of(reader, &r.path).await?;
+        if have.is_none() && !listed.absent(&r.path) {
+            return Ok(false);
+        }
+        sizes.push(have);
+    }
+    for (r, have) in refs.iter().zip(sizes) {
         if have.is_none_or(|h| h < r.length)
             && r.min_ts >= truncated_to
             && !state.missing.iter().any(|m| m.path == r.path)
@@ -270,7 +291,7 @@ async fn check_whole<R: Reader>(
         state.recent.push((r.max_ts, r.length));
         state.verified_to_ts = state.verified_to_ts.max(r.max_ts);
     }
-    Ok(())
+    Ok(true)
 }
 
 /// One run: re-check what was missing, then the metas after the cursor within the
@@ -284,6 +305,8 @@ pub(super) async fn verify<R: Reader>(
 ) -> Result<Verified, String> {
     let start = reader.sent();
     let used = |r: &R| r.sent().saturating_sub(start);
+    // Whether `n` more requests fit in the budget and the time.
+    let room = |r: &R, n: u32| !r.time_is_up() && used(r) + n <= limits.budget;
     let truncated_to = limits.truncated_to;
     let mut state = from.clone();
     state.missing.retain(|m| m.min_ts >= truncated_to);
@@ -313,7 +336,7 @@ pub(super) async fn verify<R: Reader>(
     let mut found: Vec<(String, Found)> = Vec::new();
     let mut gets = 0;
     for key in &metas {
-        if used(reader) + gets + 2 > limits.budget {
+        if !room(reader, gets + 2) {
             break;
         }
         let mut how = Found::Whole;
@@ -338,7 +361,7 @@ pub(super) async fn verify<R: Reader>(
     for (key, how) in &found {
         match how {
             Found::Whole => {}
-            Found::ByName(size) if share == 0 || used(reader) + 1 > limits.budget => {
+            Found::ByName(size) if share == 0 || !room(reader, 1) => {
                 let max_ts = named(key).map_or(0, |n| n.max_ts);
                 state.recent.push((max_ts, *size));
                 state.verified_to_ts = state.verified_to_ts.max(max_ts);
@@ -354,7 +377,7 @@ pub(super) async fn verify<R: Reader>(
                 continue;
             }
         }
-        if used(reader) + 1 > limits.budget {
+        if !room(reader, 1) {
             break;
         }
         let Some(bytes) = reader.object(key).await? else {
@@ -368,10 +391,12 @@ pub(super) async fn verify<R: Reader>(
                     .map(|r| listing_prefix(&r.path))
                     .filter(|p| !listed.done.contains(p))
                     .collect();
-                if used(reader) + unlisted.len() as u32 > limits.budget {
+                if (!unlisted.is_empty() && !room(reader, unlisted.len() as u32))
+                    || !check_whole(reader, &mut listed, &mut state, key, &refs, truncated_to)
+                        .await?
+                {
                     break;
                 }
-                check_whole(reader, &mut listed, &mut state, key, &refs, truncated_to).await?;
             }
             Err(e) => {
                 out.undecodable = Some(format!("{key} does not decode ({e})"));
@@ -515,5 +540,147 @@ mod tests {
         let refs = references(&v1.encode_to_vec()).unwrap();
         assert_eq!((refs[0].path.as_str(), refs[0].length), ("v1/t1/b.log", 7));
         assert!(references(b"\xff\xff").is_err());
+    }
+
+    /// A storage in memory whose time for verification is up after `up_after` requests.
+    struct Timed {
+        objects: BTreeMap<String, Vec<u8>>,
+        sent: std::cell::Cell<u32>,
+        up_after: u32,
+        local: bool,
+    }
+
+    impl Reader for Timed {
+        async fn object(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+            self.sent.set(self.sent.get() + 1);
+            Ok(self.objects.get(path).cloned())
+        }
+
+        async fn keys(
+            &self,
+            prefix: &str,
+            offset: Option<&str>,
+            mut f: impl FnMut(String, u64),
+        ) -> Result<bool, String> {
+            self.sent.set(self.sent.get() + 1);
+            let dir = format!("{prefix}/");
+            for (key, bytes) in self.objects.range(dir.clone()..) {
+                if !key.starts_with(&dir) {
+                    break;
+                }
+                if offset.is_some_and(|o| key.as_str() <= o) {
+                    continue;
+                }
+                if self.time_is_up() {
+                    return Ok(true);
+                }
+                f(key.clone(), bytes.len() as u64);
+            }
+            Ok(false)
+        }
+
+        fn sent(&self) -> u32 {
+            self.sent.get()
+        }
+
+        fn local(&self) -> bool {
+            self.local
+        }
+
+        fn time_is_up(&self) -> bool {
+            self.sent.get() >= self.up_after
+        }
+    }
+
+    /// Six tagged metas of store 1 in hour 00 of 2024-01-01, 64-byte files; `gone`'s
+    /// file left out.
+    fn six_flushes(gone: usize) -> BTreeMap<String, Vec<u8>> {
+        let ms = 1_704_067_200_000_u64; // 2024-01-01T00:00:00Z
+        let mut out = BTreeMap::new();
+        for i in 0..6u64 {
+            let (min, max) = (
+                crate::tso::from_physical_ms(ms + i * 60_000),
+                crate::tso::from_physical_ms(ms + i * 60_000 + 59_000),
+            );
+            let path = format!("v1/20240101/00/1/{min}-f{i}.log");
+            let meta = proto::Metadata {
+                files: vec![],
+                store_id: 1,
+                max_ts: max,
+                min_ts: min,
+                file_groups: vec![proto::DataFileGroup {
+                    path: path.clone(),
+                    min_ts: min,
+                    max_ts: max,
+                    length: 64,
+                }],
+            };
+            let key = format!(
+                "v1/backupmeta/{:016X}{:016X}-d{min:016X}l{min:016X}u{max:016X}.meta",
+                max + 1,
+                1
+            );
+            out.insert(key, meta.encode_to_vec());
+            if i as usize != gone {
+                out.insert(path, vec![0; 64]);
+            }
+        }
+        out
+    }
+
+    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// When the time is up, what was checked is kept and the rest waits: a file not seen
+    /// because a listing stopped, or a meta not read, is never reported missing.
+    #[test]
+    fn time_up_keeps_what_was_checked_and_reports_nothing_unseen() {
+        let limits = Limits {
+            budget: 200,
+            whole_only: false,
+            truncated_to: 0,
+        };
+        // All found by name from one listing of the hour, two read whole, then time.
+        let all_there = Timed {
+            objects: six_flushes(9),
+            sent: Default::default(),
+            up_after: 4,
+            local: false,
+        };
+        let v = run(verify(&all_there, &VerifyState::default(), limits)).unwrap();
+        assert_eq!((v.metas, v.by_name, v.backlog), (6, 4, 0), "{v:?}");
+        assert!(v.state.missing.is_empty());
+        // The first meta's file is missing, but the time is up before its meta is read:
+        // nothing checked, nothing reported, all six wait.
+        let gone_first = Timed {
+            objects: six_flushes(0),
+            sent: Default::default(),
+            up_after: 2,
+            local: false,
+        };
+        let v = run(verify(&gone_first, &VerifyState::default(), limits)).unwrap();
+        assert_eq!((v.metas, v.backlog, v.state.cursor.clone()), (0, 6, None));
+        assert!(v.state.missing.is_empty());
+        // With time, it is found.
+        let timely = Timed {
+            up_after: u32::MAX,
+            ..gone_first
+        };
+        let v = run(verify(&timely, &VerifyState::default(), limits)).unwrap();
+        assert_eq!(v.state.missing.len(), 1, "{v:?}");
+        // A local directory: the hour's listing stops at once; the meta read first waits.
+        let local = Timed {
+            objects: six_flushes(9),
+            sent: Default::default(),
+            up_after: 2,
+            local: true,
+        };
+        let v = run(verify(&local, &VerifyState::default(), limits)).unwrap();
+        assert_eq!((v.metas, v.backlog), (0, 6));
+        assert!(v.state.missing.is_empty());
     }
 }
