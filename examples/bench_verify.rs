@@ -109,7 +109,13 @@ impl Bench {
         let mut args = vec!["--storage", "--verify"];
         args.extend_from_slice(extra);
         let (task, wall) = self.task(&args, state);
-        let (plain, _) = self.task(&["--storage", "--no-state"], state);
+        let mut plain_args = vec!["--storage", "--no-state"];
+        plain_args.extend(
+            extra
+                .iter()
+                .filter(|a| **a == "-t" || a.parse::<u32>().is_ok()),
+        );
+        let (plain, _) = self.task(&plain_args, state);
         let n = |t: &serde_json::Value, k: &str| t[k].as_u64().unwrap_or(0);
         let reasons = task["reasons"].to_string();
         assert!(!reasons.contains("would fail"), "{reasons}");
@@ -258,7 +264,9 @@ fn main() {
                     .join("state-catchup");
                 let mut runs = Vec::new();
                 loop {
-                    let run = bench.run(&[], &state);
+                    // s3s-fs walks a directory for each LIST page: with 100,000 objects
+                    // in one, a page takes seconds, so these runs get -t 60.
+                    let run = bench.run(&["-t", "60"], &state);
                     eprintln!(
                         "[catchup] run {}: {} requests, backlog {}, {} by name, {:?}",
                         runs.len() + 1,

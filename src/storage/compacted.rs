@@ -778,6 +778,8 @@ mod tests {
             false
         }
 
+        fn stop_at(&self, _: std::time::Instant) {}
+
         fn local(&self) -> bool {
             false
         }

@@ -52,7 +52,30 @@ struct Counted {
     /// `--verify` starts nothing after this (set when it starts), and its listings stop
     /// here: what it checked by then is kept, the rest waits for the next run, instead of
     /// the run's deadline taking the whole storage read with it.
-    verify_until: std::sync::OnceLock<Instant>,
+    verify_until: std::sync::Mutex<Option<Instant>>,
+}
+
+/// An object ordered by its key.
+struct ByKey(object_store::ObjectMeta);
+
+impl PartialEq for ByKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.location == other.0.location
+    }
+}
+
+impl Eq for ByKey {}
+
+impl PartialOrd for ByKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.location.cmp(&other.0.location)
+    }
 }
 
 /// An object read up to the size cap.
@@ -151,7 +174,11 @@ impl Counted {
     }
 
     /// Every object under `prefix` (after `offset` when given), in key order, to the end
-    /// of the listing or the page budget; `f` sees each. Returns whether the budget cut it.
+    /// of the listing or the page budget; `f` sees each. Returns whether the budget (or
+    /// `--verify`'s time) cut it. A local directory lists in the file system's order: it
+    /// is read whole and the first objects in key order kept, so that a cut listing is
+    /// always the start of the key order (a cursor past it skips nothing); cut by the
+    /// time, it sees nothing.
     async fn list_each(
         &self,
         prefix: &str,
@@ -166,6 +193,29 @@ impl Counted {
             None => self.store.list(Some(&prefix)),
         };
         let budget = LIST_PAGE * MAX_LIST_PAGES;
+        if self.local {
+            let mut first = std::collections::BinaryHeap::new();
+            let mut cut = false;
+            while let Some(meta) = stream
+                .try_next()
+                .await
+                .map_err(|e| format!("LIST {prefix}/: {}", describe(&e)))?
+            {
+                if super::verify::Reader::time_is_up(self) {
+                    return Ok(true);
+                }
+                if offset.as_ref().is_some_and(|o| meta.location <= *o) {
+                    continue;
+                }
+                first.push(ByKey(meta));
+                if first.len() > budget {
+                    first.pop();
+                    cut = true;
+                }
+            }
+            first.into_sorted_vec().into_iter().for_each(|m| f(m.0));
+            return Ok(cut);
+        }
         let mut seen = 0;
         while let Some(meta) = stream
             .try_next()
@@ -210,9 +260,12 @@ impl super::verify::Reader for Counted {
     }
 
     fn time_is_up(&self) -> bool {
-        self.verify_until
-            .get()
-            .is_some_and(|until| Instant::now() >= *until)
+        let until = *self.verify_until.lock().unwrap_or_else(|e| e.into_inner());
+        until.is_some_and(|until| Instant::now() >= until)
+    }
+
+    fn stop_at(&self, at: Instant) {
+        *self.verify_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(at);
     }
 }
 
@@ -289,11 +342,6 @@ async fn read_log(
         out.cut_listings.push("v1/backupmeta/".to_string());
     }
     if let Some(asked) = verify {
-        // Two thirds of the time left, the last third for the requests under way then.
-        let now = Instant::now();
-        let _ = store
-            .verify_until
-            .set(now + deadline.saturating_duration_since(now) * 2 / 3);
         // Data before the truncation point is deleted on purpose.
         let truncated_to = out
             .truncate_safepoint
@@ -302,10 +350,13 @@ async fn read_log(
                 Some(Ok(root)) => root.start_version,
                 _ => 0,
             });
+        // Two thirds of the time left, the last third for the requests under way then.
+        let now = Instant::now();
         let limits = super::verify::Limits {
             budget: asked.budget,
             whole_only: asked.whole_only,
             truncated_to,
+            until: Some(now + deadline.saturating_duration_since(now) * 2 / 3),
         };
         let mut verified = super::verify::verify(store, &asked.from, limits).await;
         // The compacted SSTs, with what the chain left of the budget; a layer's
@@ -576,7 +627,7 @@ pub fn read_all(
                 ordered: matches!(location, Location::S3 { .. } | Location::Gcs { .. }),
                 max_object,
                 big: big.clone(),
-                verify_until: std::sync::OnceLock::new(),
+                verify_until: std::sync::Mutex::new(None),
             })
     };
     let timed_out = || "timed out before the storage answered".to_string();
@@ -774,5 +825,63 @@ mod contained_tests {
         );
         assert!(seen_marked.load(std::sync::atomic::Ordering::SeqCst));
         assert!(!crate::panic_scope::is_contained());
+    }
+}
+
+#[cfg(test)]
+mod local_listing_tests {
+    use super::*;
+
+    fn local(dir: &std::path::Path) -> Counted {
+        Counted {
+            store: Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir).unwrap()),
+            seen: Seen::default(),
+            local: true,
+            ordered: false,
+            max_object: super::super::MAX_OBJECT,
+            big: Arc::new(futures::lock::Mutex::new(())),
+            verify_until: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// A local directory lists in the file system's order; a listing cut by the page
+    /// budget is still the first keys in key order, so a cursor moved past it skips
+    /// nothing; cut by `--verify`'s time, it gives nothing.
+    #[test]
+    fn a_cut_local_listing_is_the_start_of_the_key_order() {
+        let dir = std::env::temp_dir().join(format!("ctlb-local-list-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("m")).unwrap();
+        let total = LIST_PAGE * MAX_LIST_PAGES + 5;
+        for i in 0..total {
+            std::fs::write(dir.join(format!("m/{:06}.meta", (i * 7919) % total)), b"x").unwrap();
+        }
+        let store = local(&dir);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut keys = Vec::new();
+        let cut = runtime
+            .block_on(store.list_each("m", Some("m/000002.meta"), |m| {
+                keys.push(m.location.to_string())
+            }))
+            .unwrap();
+        assert!(cut);
+        assert_eq!(keys.len(), LIST_PAGE * MAX_LIST_PAGES);
+        let want: Vec<String> = (3..3 + keys.len())
+            .map(|i| format!("m/{i:06}.meta"))
+            .collect();
+        assert!(
+            keys == want,
+            "not the first keys after the offset, in order"
+        );
+        // The time is up: nothing.
+        super::super::verify::Reader::stop_at(&store, Instant::now());
+        let mut none = 0;
+        let cut = runtime
+            .block_on(store.list_each("m", None, |_| none += 1))
+            .unwrap();
+        assert!(cut);
+        assert_eq!(none, 0);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

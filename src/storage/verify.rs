@@ -50,6 +50,8 @@ pub(super) trait Reader {
     /// The run's time for verification is over: start nothing more (a listing under way
     /// stops as if its page budget were spent).
     fn time_is_up(&self) -> bool;
+    /// When the time is up from now on.
+    fn stop_at(&self, at: std::time::Instant);
 }
 
 /// How one run may verify.
@@ -62,6 +64,9 @@ pub struct Limits {
     /// Data before it is gone on purpose (the truncation point): its files no longer
     /// matter.
     pub truncated_to: u64,
+    /// Start nothing after this; the listing of new metas stops halfway there, so that a
+    /// slow storage still checks what it listed (progress every run).
+    pub until: Option<std::time::Instant>,
 }
 
 /// What one run of verification found.
@@ -318,7 +323,12 @@ pub(super) async fn verify<R: Reader>(
     }
     missing.retain(|m| m.have.is_none_or(|have| have < m.need));
     state.missing = missing;
-    // The metas written since the cursor, in key (= flush) order.
+    // The metas written since the cursor, in key (= flush) order, listed in the first
+    // half of the time left.
+    if let Some(until) = limits.until {
+        let now = std::time::Instant::now();
+        reader.stop_at(now + until.saturating_duration_since(now) / 2);
+    }
     let mut metas: Vec<String> = Vec::new();
     let cut = reader
         .keys("v1/backupmeta", state.cursor.as_deref(), |key, _| {
@@ -327,6 +337,9 @@ pub(super) async fn verify<R: Reader>(
             }
         })
         .await?;
+    if let Some(until) = limits.until {
+        reader.stop_at(until);
+    }
     // In key order whatever the server's listing order (a local directory's is the file
     // system's): the cursor must be the greatest key checked.
     metas.sort();
@@ -590,6 +603,8 @@ mod tests {
         fn time_is_up(&self) -> bool {
             self.sent.get() >= self.up_after
         }
+
+        fn stop_at(&self, _: std::time::Instant) {}
     }
 
     /// Six tagged metas of store 1 in hour 00 of 2024-01-01, 64-byte files; `gone`'s
@@ -643,6 +658,7 @@ mod tests {
             budget: 200,
             whole_only: false,
             truncated_to: 0,
+            until: None,
         };
         // All found by name from one listing of the hour, two read whole, then time.
         let all_there = Timed {
