@@ -250,6 +250,7 @@ fn main() {
                 }
             }
             _ => {
+                let timeout = env("BENCH_VERIFY_TIMEOUT", "300");
                 let end = at("2024-01-01T01:00:00Z");
                 let from = end - 500 * tso_span(INTERVAL);
                 let all = flushes(from, from, end);
@@ -265,8 +266,9 @@ fn main() {
                 let mut runs = Vec::new();
                 loop {
                     // s3s-fs walks a directory for each LIST page: with 100,000 objects
-                    // in one, a page takes seconds, so these runs get -t 60.
-                    let run = bench.run(&["-t", "60"], &state);
+                    // in one, a page takes seconds, so these runs get the time their
+                    // requests need (BENCH_VERIFY_TIMEOUT, default 300 s).
+                    let run = bench.run(&["-t", &timeout], &state);
                     eprintln!(
                         "[catchup] run {}: {} requests, backlog {}, {} by name, {:?}",
                         runs.len() + 1,
