@@ -627,6 +627,7 @@ async fn list<R: Reader>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::verify::memory::{run, Memory};
     use super::*;
 
     fn field(tag: u64, bytes: &[u8], out: &mut Vec<u8>) {
@@ -733,65 +734,6 @@ mod tests {
     }
 
     /// A storage in memory, listing in key order, with a small page budget.
-    struct Memory {
-        objects: BTreeMap<String, Vec<u8>>,
-        page_budget: usize,
-        /// It lists in reverse key order (as a local directory may list in any).
-        reverse: bool,
-        sent: std::cell::Cell<u32>,
-    }
-
-    impl Reader for Memory {
-        async fn object(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
-            self.sent.set(self.sent.get() + 1);
-            Ok(self.objects.get(path).cloned())
-        }
-        async fn keys(
-            &self,
-            prefix: &str,
-            offset: Option<&str>,
-            mut f: impl FnMut(String, u64),
-        ) -> Result<bool, String> {
-            self.sent.set(self.sent.get() + 1);
-            let under = format!("{prefix}/");
-            let mut seen = 0;
-            let mut all: Vec<_> = self.objects.iter().collect();
-            if self.reverse {
-                all.reverse();
-            }
-            for (k, v) in all {
-                if !k.starts_with(&under) || offset.is_some_and(|o| k.as_str() <= o) {
-                    continue;
-                }
-                if seen == self.page_budget {
-                    return Ok(true);
-                }
-                seen += 1;
-                f(k.clone(), v.len() as u64);
-            }
-            Ok(false)
-        }
-        fn sent(&self) -> u32 {
-            self.sent.get()
-        }
-        fn time_is_up(&self) -> bool {
-            false
-        }
-
-        fn stop_at(&self, _: std::time::Instant) {}
-
-        fn local(&self) -> bool {
-            false
-        }
-    }
-
-    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
     fn named(artifacts: &str, min: u64, max: u64) -> Named {
         Named {
             migration: "v1/migrations/BASE".into(),
@@ -815,10 +757,8 @@ mod tests {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         objects.insert("c/metas/a.cmeta".into(), cmeta(&[(7, &refs)]));
         let memory = Memory {
-            objects,
             page_budget: 3,
-            reverse: false,
-            sent: Default::default(),
+            ..Memory::new(objects)
         };
         let mut state = VerifyState::default();
         let out = run(verify(
@@ -871,10 +811,8 @@ mod tests {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         objects.insert("c/metas/a.cmeta".into(), cmeta(&[(7, &refs)]));
         let memory = Memory {
-            objects,
             page_budget: 3,
-            reverse: false,
-            sent: Default::default(),
+            ..Memory::new(objects)
         };
         let mut state = VerifyState::default();
         let c = [named("c/metas", 7, 9)];
@@ -921,10 +859,9 @@ mod tests {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         objects.insert("c/metas/a.cmeta".into(), cmeta(&[(7, &refs)]));
         let memory = Memory {
-            objects,
             page_budget: 2,
             reverse: true,
-            sent: Default::default(),
+            ..Memory::new(objects)
         };
         let mut state = VerifyState::default();
         let out = run(verify(
@@ -962,10 +899,8 @@ mod tests {
         let names: Vec<String> = (0..=MAX_DIRS).map(|i| format!("d{i}/x.sst")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let memory = Memory {
-            objects: [("c/metas/a.cmeta".to_string(), cmeta(&[(7, &refs)]))].into(),
             page_budget: 100,
-            reverse: false,
-            sent: Default::default(),
+            ..Memory::new([("c/metas/a.cmeta".to_string(), cmeta(&[(7, &refs)]))].into())
         };
         let mut state = VerifyState::default();
         let out = run(verify(
@@ -994,10 +929,8 @@ mod tests {
             objects.insert(sst, vec![0; 10]);
         }
         let memory = Memory {
-            objects,
             page_budget: 1000,
-            reverse: false,
-            sent: Default::default(),
+            ..Memory::new(objects)
         };
         let mut state = VerifyState::default();
         let c = [named("c/metas", 1, 2)];

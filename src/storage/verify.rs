@@ -430,8 +430,95 @@ pub(super) async fn verify<R: Reader>(
     Ok(out)
 }
 
+/// A storage in memory for the tests of verification (here and in `compacted.rs`).
+#[cfg(test)]
+pub(super) mod memory {
+    use super::Reader;
+    use std::collections::BTreeMap;
+
+    pub struct Memory {
+        pub objects: BTreeMap<String, Vec<u8>>,
+        /// Keys one listing gives before it is cut.
+        pub page_budget: usize,
+        /// It lists in reverse key order (as a local directory may list in any).
+        pub reverse: bool,
+        /// Its time for verification is up after this many requests.
+        pub up_after: u32,
+        pub local: bool,
+        pub sent: std::cell::Cell<u32>,
+    }
+
+    impl Memory {
+        pub fn new(objects: BTreeMap<String, Vec<u8>>) -> Memory {
+            Memory {
+                objects,
+                page_budget: usize::MAX,
+                reverse: false,
+                up_after: u32::MAX,
+                local: false,
+                sent: Default::default(),
+            }
+        }
+    }
+
+    impl Reader for Memory {
+        async fn object(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+            self.sent.set(self.sent.get() + 1);
+            Ok(self.objects.get(path).cloned())
+        }
+
+        async fn keys(
+            &self,
+            prefix: &str,
+            offset: Option<&str>,
+            mut f: impl FnMut(String, u64),
+        ) -> Result<bool, String> {
+            self.sent.set(self.sent.get() + 1);
+            let under = format!("{prefix}/");
+            let mut all: Vec<_> = self.objects.iter().collect();
+            if self.reverse {
+                all.reverse();
+            }
+            let mut seen = 0;
+            for (key, bytes) in all {
+                if !key.starts_with(&under) || offset.is_some_and(|o| key.as_str() <= o) {
+                    continue;
+                }
+                if seen == self.page_budget || self.time_is_up() {
+                    return Ok(true);
+                }
+                seen += 1;
+                f(key.clone(), bytes.len() as u64);
+            }
+            Ok(false)
+        }
+
+        fn sent(&self) -> u32 {
+            self.sent.get()
+        }
+
+        fn local(&self) -> bool {
+            self.local
+        }
+
+        fn time_is_up(&self) -> bool {
+            self.sent.get() >= self.up_after
+        }
+
+        fn stop_at(&self, _: std::time::Instant) {}
+    }
+
+    pub fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::memory::{run, Memory};
     use super::*;
 
     #[test]
@@ -555,58 +642,6 @@ mod tests {
         assert!(references(b"\xff\xff").is_err());
     }
 
-    /// A storage in memory whose time for verification is up after `up_after` requests.
-    struct Timed {
-        objects: BTreeMap<String, Vec<u8>>,
-        sent: std::cell::Cell<u32>,
-        up_after: u32,
-        local: bool,
-    }
-
-    impl Reader for Timed {
-        async fn object(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
-            self.sent.set(self.sent.get() + 1);
-            Ok(self.objects.get(path).cloned())
-        }
-
-        async fn keys(
-            &self,
-            prefix: &str,
-            offset: Option<&str>,
-            mut f: impl FnMut(String, u64),
-        ) -> Result<bool, String> {
-            self.sent.set(self.sent.get() + 1);
-            let dir = format!("{prefix}/");
-            for (key, bytes) in self.objects.range(dir.clone()..) {
-                if !key.starts_with(&dir) {
-                    break;
-                }
-                if offset.is_some_and(|o| key.as_str() <= o) {
-                    continue;
-                }
-                if self.time_is_up() {
-                    return Ok(true);
-                }
-                f(key.clone(), bytes.len() as u64);
-            }
-            Ok(false)
-        }
-
-        fn sent(&self) -> u32 {
-            self.sent.get()
-        }
-
-        fn local(&self) -> bool {
-            self.local
-        }
-
-        fn time_is_up(&self) -> bool {
-            self.sent.get() >= self.up_after
-        }
-
-        fn stop_at(&self, _: std::time::Instant) {}
-    }
-
     /// Six tagged metas of store 1 in hour 00 of 2024-01-01, 64-byte files; `gone`'s
     /// file left out.
     fn six_flushes(gone: usize) -> BTreeMap<String, Vec<u8>> {
@@ -643,13 +678,6 @@ mod tests {
         out
     }
 
-    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
     /// When the time is up, what was checked is kept and the rest waits: a file not seen
     /// because a listing stopped, or a meta not read, is never reported missing.
     #[test]
@@ -661,39 +689,34 @@ mod tests {
             until: None,
         };
         // All found by name from one listing of the hour, two read whole, then time.
-        let all_there = Timed {
-            objects: six_flushes(9),
-            sent: Default::default(),
+        let all_there = Memory {
             up_after: 4,
-            local: false,
+            ..Memory::new(six_flushes(9))
         };
         let v = run(verify(&all_there, &VerifyState::default(), limits)).unwrap();
         assert_eq!((v.metas, v.by_name, v.backlog), (6, 4, 0), "{v:?}");
         assert!(v.state.missing.is_empty());
         // The first meta's file is missing, but the time is up before its meta is read:
         // nothing checked, nothing reported, all six wait.
-        let gone_first = Timed {
-            objects: six_flushes(0),
-            sent: Default::default(),
+        let gone_first = Memory {
             up_after: 2,
-            local: false,
+            ..Memory::new(six_flushes(0))
         };
         let v = run(verify(&gone_first, &VerifyState::default(), limits)).unwrap();
         assert_eq!((v.metas, v.backlog, v.state.cursor.clone()), (0, 6, None));
         assert!(v.state.missing.is_empty());
         // With time, it is found.
-        let timely = Timed {
+        let timely = Memory {
             up_after: u32::MAX,
             ..gone_first
         };
         let v = run(verify(&timely, &VerifyState::default(), limits)).unwrap();
         assert_eq!(v.state.missing.len(), 1, "{v:?}");
         // A local directory: the hour's listing stops at once; the meta read first waits.
-        let local = Timed {
-            objects: six_flushes(9),
-            sent: Default::default(),
+        let local = Memory {
             up_after: 2,
             local: true,
+            ..Memory::new(six_flushes(9))
         };
         let v = run(verify(&local, &VerifyState::default(), limits)).unwrap();
         assert_eq!((v.metas, v.backlog), (0, 6));
