@@ -318,22 +318,25 @@ pub struct DataFileGroup {
     pub length: u64,
 }
 
+/// Reads one varint off the front of `bytes`; `None` when they end first or it runs past
+/// 64 bits.
+pub fn varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// The varint fields (tag, value) at the start of a protobuf message that may be cut
 /// short: the walk stops at the first field it cannot read whole. Length-delimited
 /// fields are skipped; fixed-width ones too.
 pub fn leading_varints(mut bytes: &[u8]) -> Vec<(u32, u64)> {
-    fn varint(bytes: &mut &[u8]) -> Option<u64> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let (&b, rest) = bytes.split_first()?;
-            *bytes = rest;
-            value |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-        None
-    }
     let mut out = Vec::new();
     while let Some(key) = varint(&mut bytes) {
         let tag = (key >> 3) as u32;

@@ -25,11 +25,21 @@ fn flushes() -> Vec<Flush> {
 }
 
 fn storage(flushes: &[Flush]) -> testkit::store::Objects {
-    LogStorage::new(at("2024-01-01T00:00:00Z"))
-        .checkpoint(1, at("2024-01-01T00:59:30Z"))
-        .checkpoint(4, at("2024-01-01T00:59:00Z"))
-        .flushes(flushes.iter().cloned())
-        .objects()
+    storage_with(flushes, |l| l)
+}
+
+/// [`storage`] with more added by `more` (a compaction, say).
+fn storage_with(
+    flushes: &[Flush],
+    more: impl FnOnce(LogStorage) -> LogStorage,
+) -> testkit::store::Objects {
+    more(
+        LogStorage::new(at("2024-01-01T00:00:00Z"))
+            .checkpoint(1, at("2024-01-01T00:59:30Z"))
+            .checkpoint(4, at("2024-01-01T00:59:00Z"))
+            .flushes(flushes.iter().cloned()),
+    )
+    .objects()
 }
 
 struct Setup {
@@ -359,12 +369,7 @@ fn a_missing_compacted_sst_is_critical_naming_its_cmeta() {
     let flushes = flushes();
     let c = compaction();
     let log = TempDir::new("verify-compacted");
-    let objects = LogStorage::new(at("2024-01-01T00:00:00Z"))
-        .checkpoint(1, at("2024-01-01T00:59:30Z"))
-        .checkpoint(4, at("2024-01-01T00:59:00Z"))
-        .flushes(flushes.iter().cloned())
-        .compacted_in_layer(1, &c)
-        .objects();
+    let objects = storage_with(&flushes, |l| l.compacted_in_layer(1, &c));
     Sink::Dir(&log.path).write("", &objects);
     let gone = c.sst_keys()[2].clone();
     let path = log.path.join(&gone);
@@ -421,12 +426,7 @@ fn a_whole_compaction_is_verified_once() {
     s3.create_bucket("pitr-logs");
     let flushes = flushes();
     let c = compaction();
-    let objects = LogStorage::new(at("2024-01-01T00:00:00Z"))
-        .checkpoint(1, at("2024-01-01T00:59:30Z"))
-        .checkpoint(4, at("2024-01-01T00:59:00Z"))
-        .flushes(flushes.iter().cloned())
-        .compacted_in_base(&c)
-        .objects();
+    let objects = storage_with(&flushes, |l| l.compacted_in_base(&c));
     Sink::S3(&s3, "pitr-logs").write("prod/log", &objects);
     let recorder = Recorder::start(&s3.endpoint());
     let keys = TempDir::new("verify-compacted-s3-keys");
@@ -461,12 +461,7 @@ fn an_undecodable_cmeta_is_a_reason() {
     let flushes = flushes();
     let c = compaction();
     let log = TempDir::new("verify-cmeta-garbage");
-    let objects = LogStorage::new(at("2024-01-01T00:00:00Z"))
-        .checkpoint(1, at("2024-01-01T00:59:30Z"))
-        .checkpoint(4, at("2024-01-01T00:59:00Z"))
-        .flushes(flushes.iter().cloned())
-        .compacted_in_layer(1, &c)
-        .objects();
+    let objects = storage_with(&flushes, |l| l.compacted_in_layer(1, &c));
     Sink::Dir(&log.path).write("", &objects);
     std::fs::write(log.path.join(c.cmeta_key(1)), b"\x0a\xff\xff\xff").unwrap();
     let s = setup(
@@ -622,12 +617,7 @@ fn a_compaction_over_budget_goes_on_next_runs() {
         1,
     );
     let log = TempDir::new("verify-compacted-budget");
-    let objects = LogStorage::new(at("2024-01-01T00:00:00Z"))
-        .checkpoint(1, at("2024-01-01T00:59:30Z"))
-        .checkpoint(4, at("2024-01-01T00:59:00Z"))
-        .flushes(flushes.iter().cloned())
-        .compacted_in_layer(1, &c)
-        .objects();
+    let objects = storage_with(&flushes, |l| l.compacted_in_layer(1, &c));
     Sink::Dir(&log.path).write("", &objects);
     let s = setup(
         "verify-compacted-budget",

@@ -22,6 +22,7 @@
 use super::verify::Reader;
 use super::{LIST_PAGE, MAX_COMPACTIONS, MAX_LIST_PAGES};
 use crate::proto;
+use crate::proto::varint;
 use crate::statefile::{MissingFile, PartialCompaction, VerifyState};
 use crate::text::shown;
 use prost::Message;
@@ -164,20 +165,6 @@ fn just_before(key: &str) -> Option<String> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-_./=".contains(&b));
     (plain && key.len() > 1).then(|| key[..key.len() - 1].to_string())
-}
-
-/// Reads one varint.
-fn varint(bytes: &mut &[u8]) -> Option<u64> {
-    let mut value = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = bytes.split_first()?;
-        *bytes = rest;
-        value |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some(value);
-        }
-    }
-    None
 }
 
 /// Each field of a protobuf message, in order: its tag, and its bytes when it is
