@@ -724,3 +724,40 @@ fn on_s3_names_prove_the_metas_and_whole_checks_fill_ten_requests() {
         "{found:?}"
     );
 }
+
+/// A listing of verification that never answers: the run's verification is dropped when
+/// its share of `-t` is over, never the storage facts read before it, and the progress of
+/// earlier runs is kept for the next.
+#[test]
+fn a_verification_that_outlasts_the_run_keeps_the_storage_facts() {
+    let s3 = testkit::S3Server::start();
+    s3.create_bucket("pitr-logs");
+    let flushes = flushes();
+    Sink::S3(&s3, "pitr-logs").write("prod/log", &storage(&flushes));
+    let recorder = Recorder::start(&s3.endpoint());
+    let keys = TempDir::new("verify-hang-keys");
+    let s = setup_table(
+        "verify-hang",
+        &testkit::s3::storage_table(&keys.path, "pitr-logs", "prod/log", &recorder.endpoint()),
+    );
+    let first = s.run(&[]);
+    assert_eq!(first["verified_to_ts"], flushes[9].max_ts, "{first}");
+    // New flushes in the next hour, whose listing hangs.
+    let later = Flush::new(1, at("2024-01-01T01:10:00Z"));
+    Sink::S3(&s3, "pitr-logs").write("prod/log", &later.objects());
+    recorder.hang_listings_of("prefix=prod%2Flog%2Fv1%2F20240101%2F01");
+    let t = s.run(&["-t", "3"]);
+    assert_eq!(t["storage_state"], "ok", "{t}");
+    assert_eq!(t["restorable_to_ts"], first["restorable_to_ts"], "{t}");
+    assert_eq!(t["verified_to_ts"], first["verified_to_ts"], "{t}");
+    assert!(
+        reasons(&t)
+            .iter()
+            .any(|r| r.contains("this run's verification ran out of time (-t)")),
+        "{t}"
+    );
+    // The listing answers again: the new flush is verified from where the first run left.
+    recorder.set_mode(testkit::recorder::Mode::Pass);
+    let back = s.run(&[]);
+    assert_eq!(back["verified_to_ts"], later.max_ts, "{back}");
+}

@@ -404,6 +404,15 @@ pub fn verification(storage: &LogStorage, view: &mut StorageView) -> Judged {
             ),
         );
     }
+    if verified.timed_out {
+        out.push(
+            State::Ok,
+            format!(
+                "log chain verified to {}; this run's verification ran out of time (-t) before the storage answered, it goes on next run",
+                date(state.verified_to_ts)
+            ),
+        );
+    }
     if verified.backlog > 0 {
         out.push(
             State::Ok,

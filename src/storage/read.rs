@@ -358,21 +358,46 @@ async fn read_log(
             truncated_to,
             until: Some(now + deadline.saturating_duration_since(now) * 2 / 3),
         };
-        let mut verified = super::verify::verify(store, &asked.from, limits).await;
-        // The compacted SSTs, with what the chain left of the budget; a layer's
-        // truncation (merged by BR's `Load`) counts for them too.
-        if let Ok(chain) = &mut verified {
-            let truncated_to = out
-                .layer_truncated_to
-                .iter()
-                .map(|(_, ts)| *ts)
-                .fold(truncated_to, u64::max);
-            let left = asked.budget.saturating_sub(chain.requests);
-            out.compactions = Some(
-                super::compacted::verify(store, &mut chain.state, &named, left, truncated_to).await,
-            );
-        }
+        let layers_truncated_to = out
+            .layer_truncated_to
+            .iter()
+            .map(|(_, ts)| *ts)
+            .fold(truncated_to, u64::max);
+        let checks = async {
+            let mut verified = super::verify::verify(store, &asked.from, limits).await;
+            // The compacted SSTs, with what the chain left of the budget; a layer's
+            // truncation (merged by BR's `Load`) counts for them too.
+            let mut compactions = None;
+            if let Ok(chain) = &mut verified {
+                let left = asked.budget.saturating_sub(chain.requests);
+                compactions = Some(
+                    super::compacted::verify(
+                        store,
+                        &mut chain.state,
+                        &named,
+                        left,
+                        layers_truncated_to,
+                    )
+                    .await,
+                );
+            }
+            (verified, compactions)
+        };
+        // A request under way when the time is up may outlast the run (a slow listing):
+        // then this run's verification is dropped, never the storage facts read before.
+        let (verified, compactions) =
+            tokio::time::timeout(deadline.saturating_duration_since(now) * 9 / 10, checks)
+                .await
+                .unwrap_or_else(|_| {
+                    let unfinished = super::Verified {
+                        state: asked.from.clone(),
+                        timed_out: true,
+                        ..Default::default()
+                    };
+                    (Ok(unfinished), None)
+                });
         out.verified = Some(verified);
+        out.compactions = compactions;
     }
     Ok(out)
 }

@@ -85,6 +85,9 @@ pub struct Verified {
     pub undecodable: Option<String>,
     /// Requests this run spent.
     pub requests: u32,
+    /// The run's time ran out before a request answered: nothing was verified in this
+    /// run (`state` is the previous run's).
+    pub timed_out: bool,
 }
 
 /// A referenced data file.

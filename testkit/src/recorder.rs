@@ -41,6 +41,10 @@ pub enum Mode {
     /// Answer every LIST with a full page of 1,000 new keys and a continuation token,
     /// forever: a listing that never ends; forward the rest.
     EndlessList,
+    /// Hang ([`Mode::Hang`]) every LIST whose request target contains
+    /// [`Recorder::hang_listings_of`]'s text; forward the rest: a listing that never
+    /// answers while the other requests do.
+    HangListingsOf,
 }
 
 /// The body of a denied LIST, as S3 words it (Azure and GCS clients only look at the
@@ -86,6 +90,8 @@ struct Shared {
     /// Each request's headers, in arrival order (for who signed what).
     headers: Mutex<Vec<Vec<(String, String)>>>,
     redirect_to: Mutex<String>,
+    /// [`Mode::HangListingsOf`]'s text.
+    hang_text: Mutex<String>,
     /// Keys handed out by [`Mode::EndlessList`] so far.
     listed: std::sync::atomic::AtomicU64,
     stop: AtomicBool,
@@ -126,6 +132,7 @@ impl Recorder {
             requests: Mutex::new(Vec::new()),
             headers: Mutex::new(Vec::new()),
             redirect_to: Mutex::new(String::new()),
+            hang_text: Mutex::new(String::new()),
             listed: std::sync::atomic::AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
@@ -155,6 +162,13 @@ impl Recorder {
 
     pub fn set_mode(&self, mode: Mode) {
         *self.shared.mode.lock().unwrap() = mode;
+    }
+
+    /// [`Mode::HangListingsOf`] the LISTs whose target contains `text` (as sent:
+    /// percent-encoded, e.g. `prefix=log%2Fv1%2F2024`).
+    pub fn hang_listings_of(&self, text: &str) {
+        *self.shared.hang_text.lock().unwrap() = text.to_string();
+        self.set_mode(Mode::HangListingsOf);
     }
 
     /// [`Mode::Redirect`] to `location`.
@@ -249,6 +263,16 @@ fn serve(client: TcpStream, shared: &Shared) {
         Mode::EndlessList if is_list(&request.method, &request.target) => {
             let _ = endless_page(&mut client, &request.target, shared);
         }
+        Mode::HangListingsOf
+            if is_list(&request.method, &request.target)
+                && request
+                    .target
+                    .contains(shared.hang_text.lock().unwrap().as_str()) =>
+        {
+            while !shared.stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         Mode::Hang => {
             // Hold the connection open, unanswered, until the recorder is dropped.
             while !shared.stop.load(Ordering::SeqCst) {
@@ -264,7 +288,7 @@ fn serve(client: TcpStream, shared: &Shared) {
                 false,
             );
         }
-        Mode::Pass | Mode::DenyList | Mode::HugeBody | Mode::EndlessList => {
+        Mode::Pass | Mode::DenyList | Mode::HugeBody | Mode::EndlessList | Mode::HangListingsOf => {
             if let Err(e) = forward(&request, &mut client, &shared.upstream) {
                 let body = format!("recorder: upstream {}: {e}", shared.upstream);
                 let _ = wire::write_response(&mut client, 502, &[], body.as_bytes(), false);
