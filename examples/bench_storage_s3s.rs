@@ -29,7 +29,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use testkit::encode::tso_rfc3339 as at;
 use testkit::layout::{bench_metas, LogStorage, MetaName};
-use testkit::spawn::ServerProcess;
 use testkit::{Etcd, Recorder};
 
 struct Scenario {
@@ -152,33 +151,7 @@ fn run_scenario(
     floor: &str,
     s3s: &Server,
 ) -> String {
-    // `env LD_PRELOAD=… s3s-fs …` when preloading, so ServerProcess needs no env knob.
-    let program = if s3s.preload.is_some() {
-        "env"
-    } else {
-        s3s.program
-    };
-    let hint = "cargo install --locked s3s-fs --version 0.14.1 --features binary";
-    let server = ServerProcess::start(program, hint, |port, dir| {
-        let root = dir.join("data");
-        std::fs::create_dir_all(root.join("bench")).unwrap();
-        let mut args: Vec<String> = match s3s.preload {
-            Some(so) => vec![format!("LD_PRELOAD={so}"), s3s.program.to_string()],
-            None => Vec::new(),
-        };
-        args.extend([
-            "--host".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            port.to_string(),
-            "--access-key".into(),
-            testkit::s3::ACCESS_KEY_ID.into(),
-            "--secret-key".into(),
-            testkit::s3::SECRET_ACCESS_KEY.into(),
-            root.display().to_string(),
-        ]);
-        args
-    });
+    let server = testkit::s3::start_s3s_fs(s3s.program, s3s.preload);
     let endpoint = format!("http://127.0.0.1:{}", server.port);
     let started = Instant::now();
     // Checkpoint files: stores 1, 4, 1001 (the fixture's etcd keys), or 1..=200.

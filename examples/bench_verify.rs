@@ -24,7 +24,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use testkit::encode::{tso_rfc3339 as at, tso_span};
 use testkit::layout::{Flush, LogStorage};
-use testkit::spawn::ServerProcess;
 use testkit::Etcd;
 
 const STORES: u64 = 200;
@@ -148,39 +147,15 @@ fn main() {
     let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
     let check = env("CHECK_BINARY", "target/release/check_tidb_log_backup");
     let s3s = env("S3S_FS", "s3s-fs");
-    let hint = "cargo install --locked s3s-fs --version 0.14.1 --features binary";
     let wants = |s: &str| wanted.is_empty() || wanted.iter().any(|w| w == s);
     let mut rows = Vec::new();
     for scenario in ["steady", "catchup"].into_iter().filter(|s| wants(s)) {
-        let server = ServerProcess::start(&s3s, hint, |port, dir| {
-            let root = dir.join("data");
-            std::fs::create_dir_all(root.join("bench")).unwrap();
-            vec![
-                "--host".into(),
-                "127.0.0.1".into(),
-                "--port".into(),
-                port.to_string(),
-                "--access-key".into(),
-                testkit::s3::ACCESS_KEY_ID.into(),
-                "--secret-key".into(),
-                testkit::s3::SECRET_ACCESS_KEY.into(),
-                root.display().to_string(),
-            ]
-        });
+        let server = testkit::s3::start_s3s_fs(&s3s, None);
         let endpoint = format!("http://127.0.0.1:{}", server.port);
         let dir = testkit::sink::TempDir::new("bench-verify");
-        std::fs::write(dir.path.join("id"), testkit::s3::ACCESS_KEY_ID).unwrap();
-        std::fs::write(dir.path.join("key"), testkit::s3::SECRET_ACCESS_KEY).unwrap();
-        let config = dir.path.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[tasks.pitr.storage]\nurl = \"s3://bench/log?endpoint={endpoint}&region=us-east-1&force-path-style=true\"\naccess_key_id_file = \"{}\"\nsecret_access_key_file = \"{}\"\n",
-                dir.path.join("id").display(),
-                dir.path.join("key").display()
-            ),
-        )
-        .unwrap();
+        let config = PathBuf::from(dir.storage_config(&testkit::s3::storage_table(
+            &dir.path, "bench", "log", &endpoint,
+        )));
         let etcd = Etcd::start();
         etcd.load(&["v71-running.toml"]);
         let bench = Bench {

@@ -733,8 +733,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_cut_listing_goes_on_from_its_last_key() {
+    /// One `.cmeta` naming ten SSTs of 10 bytes, `07` missing; listings 3 keys a page.
+    fn ten_ssts_but_07() -> Memory {
         let mut objects = BTreeMap::new();
         let names: Vec<String> = (0..10).map(|i| format!("c/outputs/{i:02}.sst")).collect();
         for n in &names {
@@ -743,10 +743,15 @@ mod tests {
         objects.remove("c/outputs/07.sst");
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         objects.insert("c/metas/a.cmeta".into(), cmeta(&[(7, &refs)]));
-        let memory = Memory {
+        Memory {
             page_budget: 3,
             ..Memory::new(objects)
-        };
+        }
+    }
+
+    #[test]
+    fn a_cut_listing_goes_on_from_its_last_key() {
+        let memory = ten_ssts_but_07();
         let mut state = VerifyState::default();
         let out = run(verify(
             &memory,
@@ -789,18 +794,7 @@ mod tests {
     /// batch again and lists on from where it stopped.
     #[test]
     fn a_batch_listed_across_runs() {
-        let mut objects = BTreeMap::new();
-        let names: Vec<String> = (0..10).map(|i| format!("c/outputs/{i:02}.sst")).collect();
-        for n in &names {
-            objects.insert(n.clone(), vec![0; 10]);
-        }
-        objects.remove("c/outputs/07.sst");
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        objects.insert("c/metas/a.cmeta".into(), cmeta(&[(7, &refs)]));
-        let memory = Memory {
-            page_budget: 3,
-            ..Memory::new(objects)
-        };
+        let memory = ten_ssts_but_07();
         let mut state = VerifyState::default();
         let c = [named("c/metas", 7, 9)];
         // The metas' listing, the GET, two listings of 3.

@@ -58,6 +58,35 @@ pub fn storage_table(dir: &std::path::Path, bucket: &str, prefix: &str, endpoint
 }
 pub const REGION: &str = "us-east-1";
 
+/// s3s-fs (a Rust S3 server serving a directory; `bench/storage` installs it) on
+/// 127.0.0.1 with [`ACCESS_KEY_ID`]/[`SECRET_ACCESS_KEY`]: its bucket `bench` is the
+/// directory `<process dir>/data/bench`, objects written there as files. `program`: its
+/// path; `preload`: a shared object LD_PRELOADed into it (started through `env`).
+pub fn start_s3s_fs(program: &str, preload: Option<&str>) -> ServerProcess {
+    let hint = "cargo install --locked s3s-fs --version 0.14.1 --features binary";
+    let launcher = if preload.is_some() { "env" } else { program };
+    ServerProcess::start(launcher, hint, |port, dir| {
+        let root = dir.join("data");
+        std::fs::create_dir_all(root.join("bench")).unwrap();
+        let mut args: Vec<String> = match preload {
+            Some(so) => vec![format!("LD_PRELOAD={so}"), program.to_string()],
+            None => Vec::new(),
+        };
+        args.extend([
+            "--host".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            "--access-key".into(),
+            ACCESS_KEY_ID.into(),
+            "--secret-key".into(),
+            SECRET_ACCESS_KEY.into(),
+            root.display().to_string(),
+        ]);
+        args
+    })
+}
+
 /// moto's S3 on `127.0.0.1:<free port>`.
 pub struct S3Server {
     process: ServerProcess,
