@@ -83,6 +83,28 @@ fn full(url: &str, meta: Result<FullMeta, String>) -> FullBackup {
     }
 }
 
+/// A healthy task and log storage judged with these full backups under `policy`.
+fn judge_bases(
+    backups: Vec<FullBackup>,
+    policy: &StoragePolicy,
+) -> (
+    check_tidb_log_backup::judge::Judged,
+    check_tidb_log_backup::judge::StorageView,
+) {
+    let facts = StorageFacts {
+        full_backups: backups,
+        full_backups_asked: true,
+        ..StorageFacts::default()
+    };
+    judge(
+        &task(NOW - H / 12),
+        &storage(Ok(healthy())),
+        &facts,
+        policy,
+        NOW,
+    )
+}
+
 fn snapshot(end_ms: u64, cluster_id: u64, raw: bool) -> Result<FullMeta, String> {
     Ok(FullMeta::Decoded(RootMeta {
         start_version: 0,
@@ -270,20 +292,7 @@ fn the_full_backup_base() {
         full_age_warning: range("2d"),
         ..StoragePolicy::default()
     };
-    let facts = |backups: Vec<FullBackup>| StorageFacts {
-        full_backups: backups,
-        full_backups_asked: true,
-        ..StorageFacts::default()
-    };
-    let run = |backups: Vec<FullBackup>| {
-        judge(
-            &task(NOW - H / 12),
-            &storage(Ok(healthy())),
-            &facts(backups),
-            &policy,
-            NOW,
-        )
-    };
+    let run = |backups: Vec<FullBackup>| judge_bases(backups, &policy);
     // The newest valid one is reported; the oldest valid one is where PITR can start.
     let (judged, view) = run(vec![
         full("s3://f/mon", snapshot(NOW - 150 * H, 7, false)),
@@ -334,20 +343,7 @@ fn the_full_backup_base() {
 /// in bytes: never an older base's, a rejected backup's or an encrypted one's.
 #[test]
 fn the_newest_valid_base_s_size() {
-    let facts = |backups: Vec<FullBackup>| StorageFacts {
-        full_backups: backups,
-        full_backups_asked: true,
-        ..StorageFacts::default()
-    };
-    let run = |backups: Vec<FullBackup>| {
-        judge(
-            &task(NOW - H / 12),
-            &storage(Ok(healthy())),
-            &facts(backups),
-            &StoragePolicy::default(),
-            NOW,
-        )
-    };
+    let run = |backups: Vec<FullBackup>| judge_bases(backups, &StoragePolicy::default());
     let sized = |end_ms: u64, cluster_id: u64, raw: bool, size: u64| {
         snapshot(end_ms, cluster_id, raw).map(|m| match m {
             FullMeta::Decoded(root) => FullMeta::Decoded(RootMeta {

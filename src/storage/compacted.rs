@@ -733,6 +733,23 @@ mod tests {
         }
     }
 
+    /// One run over the compaction `c` (its `.cmeta` objects under `c/metas`, input 7–9).
+    fn check_c(
+        memory: &Memory,
+        state: &mut VerifyState,
+        budget: u32,
+        truncated_to: u64,
+    ) -> CompactionsChecked {
+        run(verify(
+            memory,
+            state,
+            &[named("c/metas", 7, 9)],
+            budget,
+            truncated_to,
+        ))
+        .unwrap()
+    }
+
     /// One `.cmeta` naming ten SSTs of 10 bytes, `07` missing; listings 3 keys a page.
     fn ten_ssts_but_07() -> Memory {
         let mut objects = BTreeMap::new();
@@ -753,14 +770,7 @@ mod tests {
     fn a_cut_listing_goes_on_from_its_last_key() {
         let memory = ten_ssts_but_07();
         let mut state = VerifyState::default();
-        let out = run(verify(
-            &memory,
-            &mut state,
-            &[named("c/metas", 7, 9)],
-            100,
-            0,
-        ))
-        .unwrap();
+        let out = check_c(&memory, &mut state, 100, 0);
         assert_eq!((out.live, out.verified, out.cmetas), (1, 1, 1), "{out:?}");
         assert_eq!(state.missing.len(), 1);
         assert_eq!(state.missing[0].path, "c/outputs/07.sst");
@@ -768,24 +778,10 @@ mod tests {
         // A listing of the metas, a GET, three listings of the 9 SSTs there, 3 at a time.
         assert_eq!(out.requests, 1 + 1 + 3);
         // Done: the next run sends nothing.
-        let again = run(verify(
-            &memory,
-            &mut state,
-            &[named("c/metas", 7, 9)],
-            100,
-            0,
-        ))
-        .unwrap();
+        let again = check_c(&memory, &mut state, 100, 0);
         assert_eq!((again.requests, again.verified), (0, 1));
         // Truncated past its input: forgotten.
-        let gone = run(verify(
-            &memory,
-            &mut state,
-            &[named("c/metas", 7, 9)],
-            100,
-            10,
-        ))
-        .unwrap();
+        let gone = check_c(&memory, &mut state, 100, 10);
         assert_eq!((gone.live, gone.verified), (0, 0));
         assert!(state.compactions.is_empty());
     }
@@ -845,14 +841,7 @@ mod tests {
             ..Memory::new(objects)
         };
         let mut state = VerifyState::default();
-        let out = run(verify(
-            &memory,
-            &mut state,
-            &[named("c/metas", 7, 9)],
-            100,
-            0,
-        ))
-        .unwrap();
+        let out = check_c(&memory, &mut state, 100, 0);
         assert!(state.missing.is_empty(), "{:?}", state.missing);
         assert_eq!(out.verified, 0);
         assert_eq!(out.problems.len(), 1, "{out:?}");
@@ -863,14 +852,7 @@ mod tests {
             page_budget: 100,
             ..memory
         };
-        let out = run(verify(
-            &memory,
-            &mut state,
-            &[named("c/metas", 7, 9)],
-            100,
-            0,
-        ))
-        .unwrap();
+        let out = check_c(&memory, &mut state, 100, 0);
         assert_eq!((out.verified, state.missing.len()), (1, 1), "{out:?}");
         assert_eq!(state.missing[0].path, "c/outputs/0.sst");
     }
@@ -884,14 +866,7 @@ mod tests {
             ..Memory::new([("c/metas/a.cmeta".to_string(), cmeta(&[(7, &refs)]))].into())
         };
         let mut state = VerifyState::default();
-        let out = run(verify(
-            &memory,
-            &mut state,
-            &[named("c/metas", 7, 9)],
-            100,
-            0,
-        ))
-        .unwrap();
+        let out = check_c(&memory, &mut state, 100, 0);
         assert_eq!(out.requests, 2, "no directory listed");
         assert_eq!(
             out.problems,
