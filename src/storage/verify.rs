@@ -257,8 +257,8 @@ fn found_by_name(listed: &Listed, n: &Named) -> Option<u64> {
 enum Found {
     /// To GET and check whole.
     Whole,
-    /// The file its name points to is there, this long.
-    ByName(u64),
+    /// The file its name points to is there: its size, and the meta's max_ts.
+    ByName { size: u64, max_ts: u64 },
     /// Nothing to look at (an empty meta).
     Empty,
 }
@@ -362,7 +362,10 @@ pub(super) async fn verify<R: Reader>(
             } else {
                 listed.ensure(reader, &hour_of(n.max_ts)).await?;
                 if let Some(size) = found_by_name(&listed, &n) {
-                    how = Found::ByName(size);
+                    how = Found::ByName {
+                        size,
+                        max_ts: n.max_ts,
+                    };
                 }
             }
         }
@@ -377,16 +380,15 @@ pub(super) async fn verify<R: Reader>(
     for (key, how) in &found {
         match how {
             Found::Whole => {}
-            Found::ByName(size) if share == 0 || !room(reader, 1) => {
-                let max_ts = named(key).map_or(0, |n| n.max_ts);
-                state.recent.push((max_ts, *size));
-                state.verified_to_ts = state.verified_to_ts.max(max_ts);
+            Found::ByName { size, max_ts } if share == 0 || !room(reader, 1) => {
+                state.recent.push((*max_ts, *size));
+                state.verified_to_ts = state.verified_to_ts.max(*max_ts);
                 out.by_name += 1;
                 state.cursor = Some(key.clone());
                 out.metas += 1;
                 continue;
             }
-            Found::ByName(_) => share -= 1,
+            Found::ByName { .. } => share -= 1,
             Found::Empty => {
                 state.cursor = Some(key.clone());
                 out.metas += 1;
